@@ -1,0 +1,43 @@
+// The internal error vocabulary. Packages return Error; plugin/sspi/status.cpp is the one place
+// that maps it to SECURITY_STATUS.
+#pragma once
+
+#include <cstdint>
+
+namespace nlassp {
+
+enum class Error : uint8_t {
+	None = 0,
+	InvalidToken,          // malformed or unexpected bytes from the peer
+	InvalidParameter,      // the caller passed something unusable
+	InvalidHandle,
+	LogonDenied,           // wrong password, unknown user, refused by the peer
+	NoCredentials,         // nothing to authenticate with
+	MessageAltered,        // MIC, signature or checksum does not verify
+	OutOfSequence,         // replayed or reordered message
+	OutputTooSmall,        // the caller's output token buffer cannot hold the token
+	BufferTooSmall,        // a message buffer (signature/trailer) is too small
+	InsufficientMemory,
+	Unsupported,           // a function, flag or attribute we do not support
+	PackageUnavailable,    // the mechanism cannot work here (e.g. no MD4/RC4 provider)
+	Internal,
+	TargetUnknown,         // the service principal is not known
+	WrongPrincipal,
+	TimeSkew,
+	NoAuthority,           // no KDC / domain controller reachable
+	BadBindings,           // channel bindings missing or do not match
+	MutualAuthFailed,
+	ContextExpired,
+	IncompleteMessage,
+	IncompleteCredentials,
+	PasswordExpired,       // logon denied because the password must change
+	DelegationPolicy,
+	PolicyNtlmOnly,
+	DowngradeDetected,     // SPNEGO mechListMIC missing or mismatched
+	NotEstablished,        // message protection asked before the context is complete
+};
+
+// A stable, lower-case name for log lines ("invalid token", "logon denied", ...).
+const char* error_name(Error e) noexcept;
+
+} // namespace nlassp

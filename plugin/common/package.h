@@ -1,0 +1,192 @@
+// The mechanism-neutral interface between the SSPI boundary (plugin/sspi), the negotiator
+// (plugin/negotiate) and the mechanisms (plugin/ntlm, plugin/kerberos, plugin/credssp).
+// Nothing here knows SecBufferDesc, CredHandle or CtxtHandle: the boundary translates those
+// into these types before any package code runs.
+#pragma once
+
+#include "common/bytes.h"
+#include "common/error.h"
+#include "common/secret.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace nlassp {
+
+enum class PackageId : uint8_t { Negotiate, Ntlm, Kerberos, CredSsp };
+
+// The package name as SSPI callers spell it: "Negotiate", "NTLM", "Kerberos", "CREDSSP".
+const char* package_name(PackageId id) noexcept;
+
+enum class Role : uint8_t { Initiator, Acceptor };
+
+// Requested / granted context attributes, independent of the ISC_/ASC_ bit values (the boundary
+// translates). Packages report in flags() only what is really in force.
+namespace ctx {
+enum : uint32_t {
+	Delegate = 1u << 0,
+	MutualAuth = 1u << 1,
+	ReplayDetect = 1u << 2,
+	SequenceDetect = 1u << 3,
+	Confidentiality = 1u << 4,
+	Integrity = 1u << 5,
+	Connection = 1u << 6,
+	Identify = 1u << 7,
+	UseSessionKey = 1u << 8,
+	ExtendedError = 1u << 9,
+	NullSession = 1u << 10,
+	Datagram = 1u << 11,
+	AllocateMemory = 1u << 12,   // handled by the boundary; packages may ignore it
+	ManualCredValidation = 1u << 13,
+	UseSuppliedCreds = 1u << 14,
+	Stream = 1u << 15,
+};
+} // namespace ctx
+using ContextFlags = uint32_t;
+
+// Channel bindings as the caller supplied them (SEC_CHANNEL_BINDINGS, already validated).
+struct ChannelBindings {
+	uint32_t initiator_addr_type = 0;
+	Bytes initiator_addr;
+	uint32_t acceptor_addr_type = 0;
+	Bytes acceptor_addr;
+	Bytes application_data;
+
+	// The gss_channel_bindings_struct serialization that MS-NLMP (MsvAvChannelBindings) and
+	// RFC 4121 hash: each address type and length as 32-bit little endian, then the bytes.
+	[[nodiscard]] Bytes serialize() const;
+};
+
+// Where an NTLM acceptor finds a user's NT hash (MD4 of the UTF-16LE password).
+struct NtlmLookup {
+	std::u16string user;
+	std::u16string domain;
+	ByteView nt_proof;          // NTProofStr of the AUTHENTICATE message (for callbacks)
+	ByteView encrypted_random_session_key;
+	ByteView mic;
+};
+class NtlmUserStore {
+public:
+	virtual ~NtlmUserStore() = default;
+	// Error::None with nt_hash (16 bytes) filled; Error::LogonDenied for an unknown user;
+	// another error if the store itself failed (unreadable file: Error::NoCredentials).
+	virtual Error lookup(const NtlmLookup& who, SecretBytes& nt_hash) const = 0;
+};
+
+struct KerberosSettings {
+	std::string kdc_url;        // "https://proxy/KdcProxy" or "tcp://host:88" style, as FreeRDP passes it
+	std::string keytab;
+	std::string cache;
+	std::string armor_cache;
+	std::string pkinit_anchors;
+	std::string pkinit_identity;
+	bool with_pac = false;
+	int32_t start_time = 0;
+	int32_t renew_life_time = 0;
+	int32_t life_time = 0;
+};
+
+// An identity as AcquireCredentialsHandle received it. Strings are UTF-16 (SSPI's own form);
+// plugin/wire/utf16.h converts.
+struct Identity {
+	std::u16string user;
+	std::u16string domain;
+	SecretBytes password;        // UTF-16LE bytes, no terminator
+	bool has_password = false;
+	std::string package_list;    // "!kerberos,ntlm" from /auth-pkg-list, UTF-8, may be empty
+};
+
+enum class CredentialUse : uint8_t { Outbound = 1, Inbound = 2, Both = 3 };
+
+struct Credential {
+	PackageId package = PackageId::Negotiate;
+	CredentialUse use = CredentialUse::Outbound;
+	std::optional<Identity> identity;            // nullopt: default credentials (ccache, keytab)
+	std::shared_ptr<const NtlmUserStore> ntlm_users;   // acceptor: SAM file or hash callback
+	KerberosSettings kerberos;
+	std::string kdc_proxy_server;                // SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS, UTF-8
+	std::u16string workstation;                  // NTLM workstation name to send (may be empty)
+
+	[[nodiscard]] bool outbound() const noexcept { return static_cast<uint8_t>(use) & 1; }
+	[[nodiscard]] bool inbound() const noexcept { return static_cast<uint8_t>(use) & 2; }
+};
+using CredentialPtr = std::shared_ptr<const Credential>;
+
+struct StepInput {
+	ByteView token;                         // the peer's token; empty on an initiator's first call
+	const ChannelBindings* bindings = nullptr;
+	ContextFlags requested = 0;
+	std::u16string target;                  // initiator: the SPN, e.g. u"TERMSRV/host"
+};
+
+struct StepOutput {
+	Bytes token;                            // to send to the peer (may be empty)
+	bool complete = false;                  // true: context established (SEC_E_OK)
+};
+
+struct Sizes {
+	uint32_t max_token = 0;
+	uint32_t max_signature = 0;
+	uint32_t block_size = 0;
+	uint32_t security_trailer = 0;
+};
+
+// One buffer of a message for sign/verify/encrypt/decrypt, in the caller's order.
+enum class MessageBufferKind : uint8_t {
+	Data,       // signed, and sealed by encrypt/decrypt
+	SignOnly,   // signed but not sealed (SECBUFFER_READONLY_WITH_CHECKSUM)
+	Padding,    // SECBUFFER_PADDING (Kerberos)
+};
+struct MessageBuffer {
+	MessageBufferKind kind = MessageBufferKind::Data;
+	MutableByteView bytes;
+};
+
+// What an established context can say about the peer / itself.
+struct ContextNames {
+	std::u16string user;                    // acceptor: the client's user; initiator: our user
+	std::u16string domain;
+	std::u16string workstation;             // NTLM: the client's workstation, if known
+};
+
+class SecurityContext {
+public:
+	virtual ~SecurityContext() = default;
+
+	// One round of the handshake. Returns Error::None with out.complete set when established.
+	virtual Error step(const StepInput& in, StepOutput& out) = 0;
+	[[nodiscard]] virtual bool established() const noexcept = 0;
+	[[nodiscard]] virtual ContextFlags flags() const noexcept = 0;
+	// The package doing the work: for Negotiate, the mechanism it chose (Negotiate until chosen).
+	[[nodiscard]] virtual PackageId package() const noexcept = 0;
+	[[nodiscard]] virtual Sizes sizes() const noexcept = 0;
+
+	// Message protection with the context's own per-direction sequence numbers.
+	// sign/encrypt write the signature (or header/trailer) into `token`, sized to what was produced.
+	virtual Error sign(std::span<const MessageBuffer> msg, Bytes& token);
+	virtual Error verify(std::span<const MessageBuffer> msg, ByteView token);
+	virtual Error encrypt(std::span<MessageBuffer> msg, Bytes& token);
+	virtual Error decrypt(std::span<MessageBuffer> msg, ByteView token);
+
+	virtual Error session_key(SecretBytes& key) const;
+	virtual Error names(ContextNames& names) const;
+	virtual Error set_workstation(std::u16string name);
+
+	// SPNEGO's mechListMIC, computed/verified by the mechanism (RFC 4178 §5). A mechanism whose
+	// own token carried a MIC (NTLM MsvAvFlags 0x2) makes the mechListMIC mandatory.
+	[[nodiscard]] virtual bool negotiation_mic_required() const noexcept { return false; }
+	virtual Error make_negotiation_mic(ByteView mech_types_der, Bytes& mic);
+	virtual Error verify_negotiation_mic(ByteView mech_types_der, ByteView mic);
+	// Called once both mechListMICs are done (NTLM resets its RC4 sealing states here).
+	virtual void negotiation_mic_complete() {}
+};
+using ContextPtr = std::unique_ptr<SecurityContext>;
+
+// Creates a context of one package; the SSPI boundary and the negotiator both use this.
+using ContextFactory = std::function<ContextPtr(Role role, const CredentialPtr& cred, Error& err)>;
+
+} // namespace nlassp
