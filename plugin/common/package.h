@@ -68,10 +68,21 @@ struct NtlmLookup {
 	ByteView nt_proof;          // NTProofStr of the AUTHENTICATE message (for callbacks)
 	ByteView encrypted_random_session_key;
 	ByteView mic;
+	// For WinPR hash callbacks (SEC_WINPR_NTLM_SETTINGS::hashCallback), filled by the NTLM
+	// acceptor when it can: what WinPR passes as `ntproofvalue` (ServerChallenge || the client's
+	// NTLMv2 blob, the input of NTProofStr) and `micvalue` (NEGOTIATE || CHALLENGE || AUTHENTICATE
+	// with the MIC field zeroed). Empty if not provided.
+	ByteView proof_input;
+	ByteView mic_input;
 };
 class NtlmUserStore {
 public:
 	virtual ~NtlmUserStore() = default;
+	// What lookup() puts into nt_hash: the NT hash (MD4 of the UTF-16LE password), or, for a
+	// WinPR hash callback, NTOWFv2 itself (HMAC-MD5(NT hash, UPPER(user) || domain)), which the
+	// NTLM acceptor then uses as the NTLMv2 response key as is.
+	enum class HashKind : uint8_t { NtHash, NtowfV2 };
+	[[nodiscard]] virtual HashKind hash_kind() const noexcept { return HashKind::NtHash; }
 	// Error::None with nt_hash (16 bytes) filled; Error::LogonDenied for an unknown user;
 	// another error if the store itself failed (unreadable file: Error::NoCredentials).
 	virtual Error lookup(const NtlmLookup& who, SecretBytes& nt_hash) const = 0;
