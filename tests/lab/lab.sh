@@ -1,0 +1,409 @@
+# shellcheck shell=bash
+# tests/lab/lab.sh — a loopback NLA lab for nlassp, to be sourced by bash scripts.
+#
+#   source tests/lab/lab.sh
+#   lab_init                         # temp dir, HOME/XDG/KRB5 redirected into it, EXIT trap
+#   lab_start_xvfb                   # Xvfb on a free display, -nolisten tcp
+#   lab_write_sam alice 'Passw0rd!' LAB
+#   lab_start_shadow                 # freerdp-shadow-cli3 on 127.0.0.1:<free port>, built-in NLA
+#   lab_connect "$LAB_SHADOW_PORT" 'Passw0rd!' /sspi-module:/abs/libnlassp.so
+#   echo "$LAB_CLIENT_OUTCOME"       # success | refused | error
+#
+# Everything listens on 127.0.0.1 only. Every process started here is stopped and the lab dir is
+# removed by lab_cleanup, which lab_init installs as the EXIT/INT/TERM trap (set LAB_KEEP=1 to
+# keep the dir for debugging). Every wait is bounded.
+#
+# Outputs (globals):
+#   LAB_DIR, LAB_DISPLAY, LAB_SAM, LAB_CERT, LAB_KEY,
+#   LAB_SHADOW_PORT/PID/LOG, LAB_NLA_PORT/PID/LOG,
+#   LAB_CLIENT_RC, LAB_CLIENT_LOG, LAB_CLIENT_OUTCOME, LAB_CLIENT_WHY
+# Tunables (env): LAB_CLIENT_TIMEOUT (60 s), LAB_START_TIMEOUT (20 s), LAB_LIFETIME (900 s: hard
+#   cap on every background process), LAB_WLOG_LEVEL (INFO), LAB_KEEP (0).
+
+LAB_DIR=""
+LAB_DISPLAY=""
+LAB_SAM=""
+LAB_CERT=""
+LAB_KEY=""
+LAB_SHADOW_PORT=""
+LAB_SHADOW_PID=""
+LAB_SHADOW_LOG=""
+LAB_NLA_PORT=""
+LAB_NLA_PID=""
+LAB_NLA_LOG=""
+LAB_CLIENT_RC=""
+LAB_CLIENT_LOG=""
+LAB_CLIENT_OUTCOME=""
+LAB_CLIENT_WHY=""
+LAB_USER="${LAB_USER:-alice}"
+LAB_DOMAIN="${LAB_DOMAIN:-LAB}"
+LAB_PASSWORD="${LAB_PASSWORD:-Passw0rd!}"
+_LAB_PIDS=()
+_LAB_NAMES=()
+_LAB_PORTS=()
+_LAB_CLIENT_N=0
+_LAB_HKLM_FILE=/etc/winpr/HKLM.reg
+_LAB_HKLM_STATE=""   # "" untouched | "absent" we created it | "backup" we replaced it
+_LAB_HKLM_DIR_CREATED=0
+_LAB_CLEANED=0
+
+lab_log() { printf '[lab] %s\n' "$*" >&2; }
+
+# lab_tail FILE [LINES] — prints the tail of a log, framed, for failure reports.
+lab_tail() {
+	local f="$1" n="${2:-25}"
+	if [ -s "$f" ]; then
+		printf -- '----- last %s lines of %s -----\n' "$n" "$(basename "$f")" >&2
+		tail -n "$n" "$f" >&2
+		printf -- '----- end of %s -----\n' "$(basename "$f")" >&2
+	else
+		printf -- '----- %s is empty or missing -----\n' "$f" >&2
+	fi
+}
+
+lab_require() {
+	local missing=() c
+	for c in "$@"; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+	if [ "${#missing[@]}" -gt 0 ]; then
+		lab_log "missing commands: ${missing[*]} (run .ci/install-deps.sh)"
+		return 1
+	fi
+}
+
+# lab_init — creates the lab dir, points HOME/XDG dirs/KRB5 config into it, installs the trap.
+lab_init() {
+	lab_require timeout mktemp || return 1
+	LAB_DIR="$(mktemp -d "${TMPDIR:-/tmp}/nlassp-lab.XXXXXX")" || return 1
+	chmod 700 "$LAB_DIR"
+	mkdir -p "$LAB_DIR/home/.config" "$LAB_DIR/home/.cache" "$LAB_DIR/logs"
+	# FreeRDP keeps its certificate store and server keys under HOME/XDG dirs: keep them here.
+	export HOME="$LAB_DIR/home"
+	export XDG_CONFIG_HOME="$LAB_DIR/home/.config"
+	export XDG_CACHE_HOME="$LAB_DIR/home/.cache"
+	export XDG_RUNTIME_DIR="$LAB_DIR/home"
+	# Never let Kerberos consult /etc/krb5.conf or DNS: a realm without a KDC fails at once, and
+	# nothing but 127.0.0.1 is ever contacted.
+	cat >"$LAB_DIR/krb5.conf" <<-'KRB'
+	[libdefaults]
+	    dns_lookup_kdc = false
+	    dns_lookup_realm = false
+	    rdns = false
+	KRB
+	export KRB5_CONFIG="$LAB_DIR/krb5.conf"
+	export KRB5CCNAME="FILE:$LAB_DIR/krb5cc"
+	export KRB5_KTNAME="FILE:$LAB_DIR/default.keytab"
+	unset DISPLAY
+	_LAB_CLEANED=0
+	# Chain with an EXIT trap set earlier (e.g. tests/lab/kdc.sh's), instead of replacing it.
+	local prev=""
+	if [ -n "$(trap -p EXIT)" ]; then
+		eval "set -- $(trap -p EXIT)"
+		prev="$3"
+	fi
+	if [ -z "$prev" ]; then
+		trap 'lab_cleanup' EXIT
+	elif [[ "$prev" != *lab_cleanup* ]]; then
+		# shellcheck disable=SC2064 # expanding prev now is the point
+		trap "lab_cleanup; $prev" EXIT
+	fi
+	trap 'lab_cleanup; exit 130' INT
+	trap 'lab_cleanup; exit 143' TERM
+	lab_log "lab dir $LAB_DIR"
+}
+
+# _lab_track PID NAME — remember a background process so cleanup stops it.
+_lab_track() { _LAB_PIDS+=("$1"); _LAB_NAMES+=("$2"); }
+
+# lab_stop PID [NAME] — TERM, wait up to 5 s, then KILL; reaps the child.
+lab_stop() {
+	local pid="$1" name="${2:-process}" i
+	[ -n "$pid" ] || return 0
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			lab_log "$name (pid $pid) ignored TERM, killing"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# lab_wait_exit PID SECONDS — waits for a process to end on its own; prints its exit status.
+lab_wait_exit() {
+	local pid="$1" secs="$2" i rc
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo timeout
+		return 1
+	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
+	echo "$rc"
+}
+
+lab_cleanup() {
+	[ "$_LAB_CLEANED" = 1 ] && return 0
+	_LAB_CLEANED=1
+	local i
+	for ((i = ${#_LAB_PIDS[@]} - 1; i >= 0; i--)); do
+		lab_stop "${_LAB_PIDS[$i]}" "${_LAB_NAMES[$i]}"
+	done
+	_LAB_PIDS=()
+	_LAB_NAMES=()
+	lab_restore_hklm
+	if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
+		if [ "${LAB_KEEP:-0}" = 1 ]; then
+			lab_log "keeping $LAB_DIR (LAB_KEEP=1)"
+		else
+			rm -rf "$LAB_DIR"
+		fi
+	fi
+	return 0
+}
+
+# _lab_port_busy PORT — true if something listens on 127.0.0.1:PORT.
+_lab_port_busy() {
+	local port="$1"
+	if command -v ss >/dev/null 2>&1; then
+		[ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]
+	else
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+	fi
+}
+
+# lab_free_port — prints a TCP port nobody listens on (below the ephemeral range, not yet used
+# by this lab).
+lab_free_port() {
+	local port i used p
+	for ((i = 0; i < 200; i++)); do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+		used=0
+		for p in "${_LAB_PORTS[@]}"; do [ "$p" = "$port" ] && used=1; done
+		[ "$used" = 1 ] && continue
+		_lab_port_busy "$port" && continue
+		_LAB_PORTS+=("$port")
+		echo "$port"
+		return 0
+	done
+	lab_log "no free port found"
+	return 1
+}
+
+# lab_wait_port PORT SECONDS [PID] — until 127.0.0.1:PORT accepts connections; fails early if
+# PID died.
+lab_wait_port() {
+	local port="$1" secs="$2" pid="${3:-}" i
+	for ((i = 0; i < secs * 10; i++)); do
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			lab_log "process $pid exited before 127.0.0.1:$port was open"
+			return 1
+		fi
+		_lab_port_busy "$port" && return 0
+		sleep 0.1
+	done
+	lab_log "127.0.0.1:$port not open after ${secs}s"
+	return 1
+}
+
+# lab_start_xvfb — Xvfb on a free display (it picks one itself via -displayfd); sets LAB_DISPLAY.
+lab_start_xvfb() {
+	lab_require Xvfb || return 1
+	local dfile="$LAB_DIR/xvfb.display" log="$LAB_DIR/logs/xvfb.log" i pid
+	: >"$dfile"
+	timeout -k 5 "${LAB_LIFETIME:-900}" Xvfb -displayfd 3 -nolisten tcp -screen 0 1024x768x24 \
+		3>"$dfile" >"$log" 2>&1 &
+	pid=$!
+	_lab_track "$pid" Xvfb
+	for ((i = 0; i < ${LAB_START_TIMEOUT:-20} * 10; i++)); do
+		if grep -qE '^[0-9]+' "$dfile" 2>/dev/null; then
+			LAB_DISPLAY=":$(grep -oE '^[0-9]+' "$dfile" | head -n1)"
+			lab_log "Xvfb $LAB_DISPLAY (pid $pid)"
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	lab_log "Xvfb did not start"
+	lab_tail "$log"
+	return 1
+}
+
+# lab_write_sam [USER] [PASSWORD] [DOMAIN] [FILE] — WinPR SAM file via winpr-hash3; sets LAB_SAM.
+lab_write_sam() {
+	lab_require winpr-hash3 || return 1
+	local user="${1:-$LAB_USER}" pass="${2:-$LAB_PASSWORD}" dom="${3:-$LAB_DOMAIN}"
+	local file="${4:-$LAB_DIR/SAM}"
+	winpr-hash3 -u "$user" -p "$pass" -d "$dom" -f sam >>"$file" || {
+		lab_log "winpr-hash3 failed"
+		return 1
+	}
+	LAB_SAM="$file"
+}
+
+# lab_make_cert — a throwaway self-signed RSA certificate for TLS; sets LAB_CERT and LAB_KEY.
+lab_make_cert() {
+	lab_require openssl || return 1
+	LAB_CERT="$LAB_DIR/server.crt"
+	LAB_KEY="$LAB_DIR/server.key"
+	openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=localhost" \
+		-keyout "$LAB_KEY" -out "$LAB_CERT" >"$LAB_DIR/logs/openssl.log" 2>&1 || {
+		lab_log "openssl could not make a certificate"
+		lab_tail "$LAB_DIR/logs/openssl.log"
+		return 1
+	}
+}
+
+_lab_warn_hklm() {
+	if [ "$_LAB_HKLM_STATE" = "" ] && [ -f "$_LAB_HKLM_FILE" ] &&
+		grep -qi 'SspiModule' "$_LAB_HKLM_FILE" 2>/dev/null; then
+		lab_log "WARNING: $_LAB_HKLM_FILE sets an SspiModule; FreeRDP servers on this machine use it"
+	fi
+}
+
+# lab_start_shadow [EXTRA ARGS...] — freerdp-shadow-cli3 with NLA and LAB_SAM on a free loopback
+# port (needs lab_start_xvfb and lab_write_sam first); sets LAB_SHADOW_PORT/PID/LOG.
+lab_start_shadow() {
+	lab_require freerdp-shadow-cli3 || return 1
+	[ -n "$LAB_DISPLAY" ] || { lab_log "lab_start_shadow: start Xvfb first"; return 1; }
+	[ -n "$LAB_SAM" ] || { lab_log "lab_start_shadow: write a SAM first"; return 1; }
+	_lab_warn_hklm
+	LAB_SHADOW_PORT="$(lab_free_port)" || return 1
+	LAB_SHADOW_LOG="$LAB_DIR/logs/shadow.log"
+	DISPLAY="$LAB_DISPLAY" WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" \
+		timeout -k 5 "${LAB_LIFETIME:-900}" freerdp-shadow-cli3 /bind-address:127.0.0.1 \
+		"/port:$LAB_SHADOW_PORT" "/sam-file:$LAB_SAM" "$@" >"$LAB_SHADOW_LOG" 2>&1 </dev/null &
+	LAB_SHADOW_PID=$!
+	_lab_track "$LAB_SHADOW_PID" freerdp-shadow-cli3
+	if ! lab_wait_port "$LAB_SHADOW_PORT" "${LAB_START_TIMEOUT:-20}" "$LAB_SHADOW_PID"; then
+		lab_log "freerdp-shadow-cli3 did not come up"
+		lab_tail "$LAB_SHADOW_LOG"
+		return 1
+	fi
+	lab_log "freerdp-shadow-cli3 on 127.0.0.1:$LAB_SHADOW_PORT (pid $LAB_SHADOW_PID) $*"
+}
+
+# lab_start_nla_server BINARY [EXTRA ARGS...] — tests/e2e/nla_server on a free loopback port
+# with the lab cert/key and SAM (made if missing); sets LAB_NLA_PORT/PID/LOG.
+lab_start_nla_server() {
+	local bin="$1"
+	shift
+	[ -x "$bin" ] || { lab_log "nla_server binary not found: $bin"; return 1; }
+	[ -n "$LAB_CERT" ] || lab_make_cert || return 1
+	[ -n "$LAB_SAM" ] || lab_write_sam "$LAB_USER" || return 1
+	_lab_warn_hklm
+	LAB_NLA_PORT="$(lab_free_port)" || return 1
+	LAB_NLA_LOG="$LAB_DIR/logs/nla_server.$LAB_NLA_PORT.log"
+	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_LIFETIME:-900}" "$bin" \
+		--port "$LAB_NLA_PORT" --cert "$LAB_CERT" --key "$LAB_KEY" --sam "$LAB_SAM" "$@" \
+		>"$LAB_NLA_LOG" 2>&1 </dev/null &
+	LAB_NLA_PID=$!
+	_lab_track "$LAB_NLA_PID" nla_server
+	if ! lab_wait_port "$LAB_NLA_PORT" "${LAB_START_TIMEOUT:-20}" "$LAB_NLA_PID"; then
+		lab_log "nla_server did not come up"
+		lab_tail "$LAB_NLA_LOG"
+		return 1
+	fi
+	lab_log "nla_server on 127.0.0.1:$LAB_NLA_PORT (pid $LAB_NLA_PID) $*"
+}
+
+_lab_is_refusal_rc() {
+	case "$1" in
+	132 | 134 | 154 | 155) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+# lab_connect PORT PASSWORD [EXTRA XFREERDP ARGS...] — one `xfreerdp3 +auth-only` NLA login as
+# LAB_DOMAIN\LAB_USER to 127.0.0.1:PORT, bounded by LAB_CLIENT_TIMEOUT. Sets LAB_CLIENT_RC,
+# LAB_CLIENT_LOG and LAB_CLIENT_OUTCOME:
+#   success  FreeRDP logged "Authentication only, exit status 1" and exited 131 (3.10) or 0
+#   refused  the login was rejected: exit 132 (auth failure), 134 (logon failure), 154/155
+#            (wrong password / access denied), without the success line
+#   error    anything else (timeout, crash, transport error, module not loadable ...)
+# Returns 0 only for success.
+lab_connect() {
+	lab_require xfreerdp3 || return 1
+	local port="$1" pass="$2"
+	shift 2
+	_LAB_CLIENT_N=$((_LAB_CLIENT_N + 1))
+	LAB_CLIENT_LOG="$LAB_DIR/logs/client.$_LAB_CLIENT_N.log"
+	local cmd=(xfreerdp3 "/v:127.0.0.1:$port" "/u:$LAB_USER" "/d:$LAB_DOMAIN" "/p:$pass"
+		/cert:ignore /sec:nla +auth-only "$@")
+	{
+		printf '# command:'
+		printf ' %q' "${cmd[@]/#\/p:*//p:***}"
+		printf '\n'
+	} >"$LAB_CLIENT_LOG"
+	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_CLIENT_TIMEOUT:-60}" "${cmd[@]}" \
+		>>"$LAB_CLIENT_LOG" 2>&1 </dev/null
+	LAB_CLIENT_RC=$?
+	local ok_line=0 fail_line=0
+	grep -q 'Authentication only, exit status 1' "$LAB_CLIENT_LOG" && ok_line=1
+	grep -q 'Authentication only, exit status 0' "$LAB_CLIENT_LOG" && fail_line=1
+	if [ "$ok_line" = 1 ] && { [ "$LAB_CLIENT_RC" = 131 ] || [ "$LAB_CLIENT_RC" = 0 ]; }; then
+		LAB_CLIENT_OUTCOME=success
+		LAB_CLIENT_WHY="exit $LAB_CLIENT_RC with 'Authentication only, exit status 1'"
+	elif [ "$ok_line" = 0 ] && [ "$fail_line" = 0 ] && [ "$LAB_CLIENT_RC" = 0 ]; then
+		# A newer FreeRDP that exits 0 on success without the 3.10 log line.
+		LAB_CLIENT_OUTCOME=success
+		LAB_CLIENT_WHY="exit 0"
+	elif [ "$ok_line" = 0 ] && _lab_is_refusal_rc "$LAB_CLIENT_RC"; then
+		LAB_CLIENT_OUTCOME=refused
+		LAB_CLIENT_WHY="exit $LAB_CLIENT_RC (login refused)"
+	else
+		LAB_CLIENT_OUTCOME=error
+		case "$LAB_CLIENT_RC" in
+		124 | 137) LAB_CLIENT_WHY="timed out after ${LAB_CLIENT_TIMEOUT:-60}s (exit $LAB_CLIENT_RC)" ;;
+		*) LAB_CLIENT_WHY="exit $LAB_CLIENT_RC, success line: $ok_line" ;;
+		esac
+	fi
+	lab_log "xfreerdp3 -> 127.0.0.1:$port $*: $LAB_CLIENT_OUTCOME ($LAB_CLIENT_WHY)"
+	[ "$LAB_CLIENT_OUTCOME" = success ]
+}
+
+# lab_install_hklm_module MODULE — root only: writes /etc/winpr/HKLM.reg so that every FreeRDP
+# server started afterwards loads MODULE (WinPR 3.10 needs the str: form). The previous file is
+# backed up and restored by lab_restore_hklm / lab_cleanup.
+lab_install_hklm_module() {
+	local module="$1"
+	[ "$(id -u)" = 0 ] || { lab_log "HKLM.reg needs root"; return 1; }
+	[ -z "$_LAB_HKLM_STATE" ] || { lab_log "HKLM.reg already installed by this lab"; return 1; }
+	local dir
+	dir="$(dirname "$_LAB_HKLM_FILE")"
+	if [ ! -d "$dir" ]; then
+		mkdir -p "$dir" || return 1
+		_LAB_HKLM_DIR_CREATED=1
+	fi
+	if [ -e "$_LAB_HKLM_FILE" ]; then
+		cp -p "$_LAB_HKLM_FILE" "$LAB_DIR/HKLM.reg.backup" || return 1
+		_LAB_HKLM_STATE=backup
+	else
+		_LAB_HKLM_STATE=absent
+	fi
+	printf 'REGEDIT4\n\n[HKEY_LOCAL_MACHINE\\Software\\FreeRDP\\FreeRDP\\Server]\n"SspiModule"=str:"%s"\n' \
+		"$module" >"$_LAB_HKLM_FILE" || { lab_restore_hklm; return 1; }
+	lab_log "wrote $_LAB_HKLM_FILE (SspiModule=$module; previous state: $_LAB_HKLM_STATE)"
+}
+
+lab_restore_hklm() {
+	case "$_LAB_HKLM_STATE" in
+	backup)
+		cp -p "$LAB_DIR/HKLM.reg.backup" "$_LAB_HKLM_FILE" && lab_log "restored $_LAB_HKLM_FILE"
+		;;
+	absent)
+		rm -f "$_LAB_HKLM_FILE"
+		[ "$_LAB_HKLM_DIR_CREATED" = 1 ] && rmdir "$(dirname "$_LAB_HKLM_FILE")" 2>/dev/null
+		lab_log "removed $_LAB_HKLM_FILE"
+		;;
+	esac
+	_LAB_HKLM_STATE=""
+	_LAB_HKLM_DIR_CREATED=0
+}
