@@ -1,0 +1,759 @@
+// The in-process CredSSP/NLA driver; see harness.h. The call sequence follows FreeRDP 3.10's
+// credssp_auth.c (credssp_auth_init / _setup_client / _setup_server / _authenticate /
+// _encrypt / _decrypt / _impersonate) and the flags of nla.c, written from its behaviour.
+#include "interop/harness.h"
+
+#include <winpr/ntlm.h>
+#include <winpr/ssl.h>
+
+#include <dlfcn.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+namespace nlassp::interop {
+
+namespace {
+
+// nla.c: the client asks for mutual auth + confidentiality; the server for these six.
+constexpr ULONG kClientFlags = ISC_REQ_MUTUAL_AUTH | ISC_REQ_CONFIDENTIALITY;
+constexpr ULONG kServerFlags = ASC_REQ_MUTUAL_AUTH | ASC_REQ_CONFIDENTIALITY | ASC_REQ_CONNECTION |
+                               ASC_REQ_USE_SESSION_KEY | ASC_REQ_SEQUENCE_DETECT |
+                               ASC_REQ_EXTENDED_ERROR;
+
+std::u16string utf8_to_utf16(const std::string& in)
+{
+	std::u16string out;
+	size_t i = 0;
+	while (i < in.size()) {
+		const auto c = static_cast<uint8_t>(in[i]);
+		uint32_t cp = 0;
+		size_t extra = 0;
+		if (c < 0x80) {
+			cp = c;
+		} else if ((c & 0xe0) == 0xc0) {
+			cp = c & 0x1fu;
+			extra = 1;
+		} else if ((c & 0xf0) == 0xe0) {
+			cp = c & 0x0fu;
+			extra = 2;
+		} else {
+			cp = c & 0x07u;
+			extra = 3;
+		}
+		i++;
+		for (size_t k = 0; k < extra && i < in.size(); k++, i++)
+			cp = (cp << 6) | (static_cast<uint8_t>(in[i]) & 0x3fu);
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			out.push_back(static_cast<char16_t>(0xd800 + (cp >> 10)));
+			out.push_back(static_cast<char16_t>(0xdc00 + (cp & 0x3ff)));
+		} else {
+			out.push_back(static_cast<char16_t>(cp));
+		}
+	}
+	return out;
+}
+
+UINT16* w(std::u16string& s)
+{
+	return s.empty() ? nullptr : reinterpret_cast<UINT16*>(s.data());
+}
+
+BYTE* a(std::string& s)
+{
+	return s.empty() ? nullptr : reinterpret_cast<BYTE*>(s.data());
+}
+
+// Heap copy of exactly `n` bytes, so that AddressSanitizer sees any read past the end.
+void* heap_copy(const uint8_t* data, size_t n)
+{
+	void* p = std::malloc(n ? n : 1);
+	if (p && n)
+		std::memcpy(p, data, n);
+	return p;
+}
+
+// One end of the connection: what credssp_auth.c keeps in rdpCredsspAuth.
+struct Party {
+	enum class State { Initial, Creds, InProgress, Final };
+
+	Side side = Side::Client;
+	SecurityFunctionTableA* table = nullptr;
+	SecPkgInfoA* info = nullptr;
+	CredHandle credentials{};
+	CtxtHandle context{};
+	SecBuffer input{};   // owned (malloc)
+	SecBuffer output{};  // owned (calloc, cbMaxToken)
+	void* bindings = nullptr;
+	ULONG bindings_length = 0;
+	ULONG flags = 0;
+	SecPkgContext_Sizes sizes{};
+	ULONG send_seq = 0, recv_seq = 0;
+	State state = State::Initial;
+	std::string spn;
+
+	// Identity storage (must outlive AcquireCredentialsHandle; kept for the whole run).
+	std::u16string user16, domain16, password16, packages16;
+	std::string user8, domain8, password8, packages8;
+	std::string sam_file;
+	SEC_WINPR_NTLM_SETTINGS ntlm{};
+	SEC_WINPR_KERBEROS_SETTINGS kerberos{};
+	SEC_WINNT_AUTH_IDENTITY_WINPR winpr{};
+	SEC_WINNT_AUTH_IDENTITY_A id_a{};
+	SEC_WINNT_AUTH_IDENTITY_W id_w{};
+	SEC_WINNT_AUTH_IDENTITY_EXA id_exa{};
+	SEC_WINNT_AUTH_IDENTITY_EXW id_exw{};
+
+	Party() = default;
+	Party(const Party&) = delete;
+	Party& operator=(const Party&) = delete;
+
+	~Party()
+	{
+		if (table) {
+			// credssp_auth_free: the context only once a call succeeded, then the credentials.
+			if (state == State::InProgress || state == State::Final)
+				table->DeleteSecurityContext(&context);
+			if (state != State::Initial)
+				table->FreeCredentialsHandle(&credentials);
+			if (info)
+				table->FreeContextBuffer(info);
+		}
+		std::free(input.pvBuffer);
+		std::free(output.pvBuffer);
+		std::free(bindings);
+	}
+
+	[[nodiscard]] bool have_context() const { return context.dwLower || context.dwUpper; }
+};
+
+// credssp_auth_setup_auth_data: an EXW identity + ntlmSettings + kerberosSettings.
+void fill_winpr_identity(Party& p)
+{
+	SEC_WINNT_AUTH_IDENTITY_EXW& ex = p.winpr.identity;
+	ex.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
+	ex.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EXW);
+	ex.User = w(p.user16);
+	ex.UserLength = static_cast<UINT32>(p.user16.size());
+	ex.Domain = w(p.domain16);
+	ex.DomainLength = static_cast<UINT32>(p.domain16.size());
+	ex.Password = w(p.password16);
+	ex.PasswordLength = static_cast<UINT32>(p.password16.size());
+	ex.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE | SEC_WINNT_AUTH_IDENTITY_EXTENDED;
+	if (!p.packages16.empty()) {
+		ex.PackageList = w(p.packages16);
+		ex.PackageListLength = static_cast<UINT32>(p.packages16.size());
+	}
+	p.ntlm.samFile = p.sam_file.empty() ? nullptr : p.sam_file.data();
+	p.winpr.ntlmSettings = &p.ntlm;
+	p.winpr.kerberosSettings = &p.kerberos;
+}
+
+void* client_auth_data(Party& p, const ClientIdentity& id)
+{
+	p.user8 = id.user;
+	p.domain8 = id.domain;
+	p.password8 = id.password;
+	p.packages8 = id.package_list;
+	p.user16 = utf8_to_utf16(id.user);
+	p.domain16 = utf8_to_utf16(id.domain);
+	p.password16 = utf8_to_utf16(id.password);
+	p.packages16 = utf8_to_utf16(id.package_list);
+
+	switch (id.form) {
+		case IdentityForm::Winpr:
+			fill_winpr_identity(p);
+			return &p.winpr;
+		case IdentityForm::WinntA:
+			p.id_a.User = a(p.user8);
+			p.id_a.UserLength = static_cast<ULONG>(p.user8.size());
+			p.id_a.Domain = a(p.domain8);
+			p.id_a.DomainLength = static_cast<ULONG>(p.domain8.size());
+			p.id_a.Password = a(p.password8);
+			p.id_a.PasswordLength = static_cast<ULONG>(p.password8.size());
+			p.id_a.Flags = SEC_WINNT_AUTH_IDENTITY_ANSI;
+			return &p.id_a;
+		case IdentityForm::WinntW:
+			p.id_w.User = w(p.user16);
+			p.id_w.UserLength = static_cast<ULONG>(p.user16.size());
+			p.id_w.Domain = w(p.domain16);
+			p.id_w.DomainLength = static_cast<ULONG>(p.domain16.size());
+			p.id_w.Password = w(p.password16);
+			p.id_w.PasswordLength = static_cast<ULONG>(p.password16.size());
+			p.id_w.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
+			return &p.id_w;
+		case IdentityForm::ExA:
+			p.id_exa.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
+			p.id_exa.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EXA);
+			p.id_exa.User = a(p.user8);
+			p.id_exa.UserLength = static_cast<UINT32>(p.user8.size());
+			p.id_exa.Domain = a(p.domain8);
+			p.id_exa.DomainLength = static_cast<UINT32>(p.domain8.size());
+			p.id_exa.Password = a(p.password8);
+			p.id_exa.PasswordLength = static_cast<UINT32>(p.password8.size());
+			p.id_exa.Flags = SEC_WINNT_AUTH_IDENTITY_ANSI;
+			p.id_exa.PackageList = a(p.packages8);
+			p.id_exa.PackageListLength = static_cast<UINT32>(p.packages8.size());
+			return &p.id_exa;
+		case IdentityForm::ExW:
+			p.id_exw.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
+			p.id_exw.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EXW);
+			p.id_exw.User = w(p.user16);
+			p.id_exw.UserLength = static_cast<UINT32>(p.user16.size());
+			p.id_exw.Domain = w(p.domain16);
+			p.id_exw.DomainLength = static_cast<UINT32>(p.domain16.size());
+			p.id_exw.Password = w(p.password16);
+			p.id_exw.PasswordLength = static_cast<UINT32>(p.password16.size());
+			p.id_exw.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
+			p.id_exw.PackageList = w(p.packages16);
+			p.id_exw.PackageListLength = static_cast<UINT32>(p.packages16.size());
+			return &p.id_exw;
+		case IdentityForm::None:
+			return nullptr;
+	}
+	return nullptr;
+}
+
+// credssp_auth_setup_server: pAuthData only when there is something to pass (a SAM file).
+void* server_auth_data(Party& p, const ServerSettings& s)
+{
+	if (s.sam_file.empty())
+		return nullptr;
+	p.sam_file = s.sam_file;
+	p.packages16 = utf8_to_utf16(s.package_list);
+	fill_winpr_identity(p);
+	return &p.winpr;
+}
+
+// credssp_auth_init + setup_client / setup_server. false if either call failed.
+bool setup(Party& p, const Config& c, Result& r)
+{
+	const bool client = p.side == Side::Client;
+	std::string pkg = c.package;
+	const SECURITY_STATUS info_status = p.table->QuerySecurityPackageInfoA(pkg.data(), &p.info);
+	(client ? r.client_package_info : r.server_package_info) = info_status;
+	if (info_status != SEC_E_OK || !p.info)
+		return false;
+	(client ? r.client_package_name : r.server_package_name) = p.info->Name ? p.info->Name : "";
+	(client ? r.client_max_token : r.server_max_token) = p.info->cbMaxToken;
+
+	void* auth_data = client ? client_auth_data(p, c.client) : server_auth_data(p, c.server);
+	const SECURITY_STATUS acquire = p.table->AcquireCredentialsHandleA(
+	    nullptr, p.info->Name, client ? SECPKG_CRED_OUTBOUND : SECPKG_CRED_INBOUND, nullptr,
+	    auth_data, nullptr, nullptr, &p.credentials, nullptr);
+	(client ? r.client_acquire : r.server_acquire) = acquire;
+	if (acquire != SEC_E_OK)
+		return false;
+	p.state = Party::State::Creds;
+	p.flags = client ? kClientFlags : kServerFlags;
+	p.spn = c.target;
+
+	const std::optional<Bytes>& cb = client ? c.client_bindings : c.server_bindings;
+	if (cb) {
+		p.bindings = heap_copy(cb->data(), cb->size());
+		p.bindings_length = static_cast<ULONG>(cb->size());
+	}
+	return true;
+}
+
+// credssp_auth_authenticate, one call.
+SECURITY_STATUS authenticate(Party& p)
+{
+	SecBuffer in[2] = {};
+	SecBufferDesc in_desc = { SECBUFFER_VERSION, 1, in };
+	in[0] = p.input;
+	if (p.bindings) {
+		in_desc.cBuffers = 2;
+		in[1].BufferType = SECBUFFER_CHANNEL_BINDINGS;
+		in[1].cbBuffer = p.bindings_length;
+		in[1].pvBuffer = p.bindings;
+	}
+
+	std::free(p.output.pvBuffer);
+	p.output = {};
+	p.output.BufferType = SECBUFFER_TOKEN;
+	p.output.pvBuffer = std::calloc(1, p.info->cbMaxToken ? p.info->cbMaxToken : 1);
+	if (!p.output.pvBuffer)
+		return SEC_E_INSUFFICIENT_MEMORY;
+	p.output.cbBuffer = p.info->cbMaxToken;
+	SecBufferDesc out_desc = { SECBUFFER_VERSION, 1, &p.output };
+
+	CtxtHandle* ctx = p.have_context() ? &p.context : nullptr;
+	if (p.side == Side::Server)
+		return p.table->AcceptSecurityContext(&p.credentials, ctx, &in_desc, p.flags,
+		                                      SECURITY_NATIVE_DREP, &p.context, &out_desc,
+		                                      &p.flags, nullptr);
+	return p.table->InitializeSecurityContextA(&p.credentials, ctx, p.spn.data(), p.flags, 0,
+	                                           SECURITY_NATIVE_DREP, &in_desc, 0, &p.context,
+	                                           &out_desc, &p.flags, nullptr);
+}
+
+// credssp_auth_take_input_buffer
+void deliver(Party& to, const Bytes& token)
+{
+	std::free(to.input.pvBuffer);
+	to.input.pvBuffer = heap_copy(token.data(), token.size());
+	to.input.cbBuffer = static_cast<ULONG>(token.size());
+	to.input.BufferType = SECBUFFER_TOKEN;
+}
+
+Bytes test_message(size_t size, unsigned seed)
+{
+	Bytes m(size);
+	uint32_t x = 0x9e3779b9u * (seed + 1);
+	for (auto& b : m) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		b = static_cast<uint8_t>(x);
+	}
+	return m;
+}
+
+// credssp_auth_encrypt on `from`, credssp_auth_decrypt on `to`.
+MessageRecord seal_and_open(Party& from, Party& to, const Bytes& plain, int index,
+                            const MessageTamper& tamper)
+{
+	MessageRecord rec{};
+	rec.from = from.side;
+	rec.plain_size = static_cast<uint32_t>(plain.size());
+	rec.encrypt = SEC_E_INTERNAL_ERROR;
+	rec.decrypt = SEC_E_INTERNAL_ERROR;
+
+	const ULONG trailer = from.sizes.cbSecurityTrailer;
+	auto* buf = static_cast<uint8_t*>(std::calloc(1, plain.size() + trailer + 1));
+	if (!buf)
+		return rec;
+	SecBuffer b[2] = {};
+	SecBufferDesc desc = { SECBUFFER_VERSION, 2, b };
+	b[0].BufferType = SECBUFFER_TOKEN;
+	b[0].cbBuffer = trailer;
+	b[0].pvBuffer = buf;
+	b[1].BufferType = SECBUFFER_DATA;
+	b[1].cbBuffer = static_cast<ULONG>(plain.size());
+	b[1].pvBuffer = buf + trailer;
+	if (!plain.empty())
+		std::memcpy(b[1].pvBuffer, plain.data(), plain.size());
+
+	rec.encrypt = from.table->EncryptMessage(&from.context, 0, &desc, from.send_seq++);
+	if (rec.encrypt != SEC_E_OK) {
+		std::free(buf);
+		return rec;
+	}
+	rec.signature_size = b[0].cbBuffer;
+	if (b[0].cbBuffer > trailer || b[1].cbBuffer != plain.size()) {
+		// Nothing FreeRDP could handle: a token larger than the trailer it allocated.
+		rec.encrypt = SEC_E_INTERNAL_ERROR;
+		std::free(buf);
+		return rec;
+	}
+	if (b[0].cbBuffer < trailer) {
+		std::memmove(buf + b[0].cbBuffer, b[1].pvBuffer, b[1].cbBuffer);
+		from.sizes.cbSecurityTrailer = b[0].cbBuffer;
+	}
+	Bytes wire(buf, buf + b[0].cbBuffer + b[1].cbBuffer);
+	std::free(buf);
+	rec.ciphertext_differs =
+	    plain.empty() ||
+	    std::memcmp(wire.data() + rec.signature_size, plain.data(), plain.size()) != 0;
+
+	if (tamper)
+		tamper(from.side, index, wire);
+
+	const ULONG rtrailer = to.sizes.cbSecurityTrailer;
+	if (wire.size() < rtrailer) {
+		// credssp_auth_decrypt refuses before calling the table ("buffer too small").
+		rec.decrypt = SEC_E_INCOMPLETE_MESSAGE;
+		to.recv_seq++;
+		return rec;
+	}
+	void* whole = heap_copy(wire.data(), wire.size());
+	SecBuffer d[2] = {};
+	SecBufferDesc ddesc = { SECBUFFER_VERSION, 2, d };
+	d[0].BufferType = SECBUFFER_TOKEN;
+	d[0].pvBuffer = whole;
+	d[0].cbBuffer = rtrailer;
+	d[1].BufferType = SECBUFFER_DATA;
+	d[1].cbBuffer = static_cast<ULONG>(wire.size() - rtrailer);
+	d[1].pvBuffer = heap_copy(wire.data() + rtrailer, wire.size() - rtrailer);
+	void* const data_alloc = d[1].pvBuffer;
+	ULONG fqop = 0;
+	rec.decrypt = to.table->DecryptMessage(&to.context, &ddesc, to.recv_seq++, &fqop);
+	if (rec.decrypt == SEC_E_OK)
+		rec.plaintext_equal =
+		    d[1].cbBuffer == plain.size() &&
+		    (plain.empty() || (d[1].pvBuffer && std::memcmp(d[1].pvBuffer, plain.data(),
+		                                                    plain.size()) == 0));
+	std::free(data_alloc);
+	std::free(whole);
+	return rec;
+}
+
+void query_server(Party& s, Result& r)
+{
+	SecPkgContext_Names names{};
+	r.names_status = s.table->QueryContextAttributesA(&s.context, SECPKG_ATTR_NAMES, &names);
+	if (r.names_status == SEC_E_OK && names.sUserName) {
+		r.names_user = names.sUserName;
+		s.table->FreeContextBuffer(names.sUserName);
+	}
+
+	SecPkgContext_AuthIdentity id{};
+	r.auth_identity_status =
+	    s.table->QueryContextAttributesA(&s.context, SECPKG_ATTR_AUTH_IDENTITY, &id);
+	if (r.auth_identity_status == SEC_E_OK) {
+		id.User[sizeof(id.User) - 1] = '\0';
+		id.Domain[sizeof(id.Domain) - 1] = '\0';
+		r.auth_identity_user = id.User;
+		r.auth_identity_domain = id.Domain;
+	}
+
+	SecPkgContext_PackageInfo pi{};
+	r.package_info_status =
+	    s.table->QueryContextAttributesA(&s.context, SECPKG_ATTR_PACKAGE_INFO, &pi);
+	if (r.package_info_status == SEC_E_OK && pi.PackageInfo) {
+		if (pi.PackageInfo->Name)
+			r.package_info_name = pi.PackageInfo->Name;
+		s.table->FreeContextBuffer(pi.PackageInfo);
+	}
+
+	// nla.c: impersonate, then revert; either failing fails the login.
+	r.impersonate_status = s.table->ImpersonateSecurityContext(&s.context);
+	r.revert_status = s.table->RevertSecurityContext(&s.context);
+}
+
+} // namespace
+
+void prepare_process()
+{
+	// Every FreeRDP process initialises WinPR's OpenSSL use first (freerdp_context_new ->
+	// winpr_InitializeSSL), which loads OpenSSL 3's legacy provider: WinPR's NTLM needs MD4/RC4.
+	static std::once_flag once;
+	std::call_once(once, [] { (void)winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT); });
+}
+
+SecurityFunctionTableA* winpr_table()
+{
+	prepare_process();
+	return InitSecurityInterfaceExA(0);
+}
+
+std::string module_path()
+{
+	if (const char* env = std::getenv("NLASSP_MODULE_PATH"); env && *env)
+		return env;
+#ifdef NLASSP_MODULE_PATH_DEFAULT
+	return NLASSP_MODULE_PATH_DEFAULT;
+#else
+	return {};
+#endif
+}
+
+SecurityFunctionTableA* module_table(std::string* why)
+{
+	static std::mutex mutex;
+	static SecurityFunctionTableA* table = nullptr;
+	static std::string error;
+	static bool tried = false;
+
+	prepare_process();
+	std::lock_guard<std::mutex> lock(mutex);
+	if (!tried) {
+		tried = true;
+		const std::string path = module_path();
+		if (path.empty()) {
+			error = "no module path (set NLASSP_MODULE_PATH)";
+		} else if (void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL); !handle) {
+			const char* e = dlerror();
+			error = "dlopen(" + path + ") failed: " + (e ? e : "?");
+		} else if (auto init = reinterpret_cast<INIT_SECURITY_INTERFACE_A>(
+		               dlsym(handle, "InitSecurityInterfaceA"));
+		           !init) {
+			error = path + " has no InitSecurityInterfaceA";
+		} else if (table = init(); !table) {
+			error = path + ": InitSecurityInterfaceA returned NULL";
+		}
+	}
+	if (why)
+		*why = error;
+	return table;
+}
+
+const char* identity_form_name(IdentityForm form)
+{
+	switch (form) {
+		case IdentityForm::Winpr: return "SEC_WINNT_AUTH_IDENTITY_WINPR";
+		case IdentityForm::WinntA: return "SEC_WINNT_AUTH_IDENTITY_A";
+		case IdentityForm::WinntW: return "SEC_WINNT_AUTH_IDENTITY_W";
+		case IdentityForm::ExA: return "SEC_WINNT_AUTH_IDENTITY_EXA";
+		case IdentityForm::ExW: return "SEC_WINNT_AUTH_IDENTITY_EXW";
+		case IdentityForm::None: return "NULL";
+	}
+	return "?";
+}
+
+const char* side_name(Side side)
+{
+	return side == Side::Client ? "client" : "server";
+}
+
+Bytes make_channel_bindings(const uint8_t (&cert_hash)[32])
+{
+	static const char prefix[] = "tls-server-end-point:";
+	const size_t app_len = sizeof(prefix) - 1 + sizeof(cert_hash);
+	Bytes out(sizeof(SEC_CHANNEL_BINDINGS) + app_len);
+	SEC_CHANNEL_BINDINGS hdr{};
+	hdr.cbApplicationDataLength = static_cast<UINT32>(app_len);
+	hdr.dwApplicationDataOffset = sizeof(SEC_CHANNEL_BINDINGS);
+	std::memcpy(out.data(), &hdr, sizeof(hdr));
+	std::memcpy(out.data() + sizeof(hdr), prefix, sizeof(prefix) - 1);
+	std::memcpy(out.data() + sizeof(hdr) + sizeof(prefix) - 1, cert_hash, sizeof(cert_hash));
+	return out;
+}
+
+Bytes default_channel_bindings(bool other)
+{
+	uint8_t hash[32];
+	for (size_t i = 0; i < sizeof(hash); i++)
+		hash[i] = static_cast<uint8_t>((other ? 0xa0 : 0) + i);
+	return make_channel_bindings(hash);
+}
+
+SECURITY_STATUS Result::last_status(Side side) const
+{
+	for (auto it = steps.rbegin(); it != steps.rend(); ++it)
+		if (it->side == side)
+			return it->status;
+	return SEC_E_INTERNAL_ERROR;
+}
+
+SECURITY_STATUS Result::status_on_receipt(int index) const
+{
+	// Token i is received by the call right after the one that produced it: call i + 1.
+	const size_t call = static_cast<size_t>(index) + 1;
+	return call < steps.size() ? steps[call].status : SEC_E_INTERNAL_ERROR;
+}
+
+std::string status_string(SECURITY_STATUS status)
+{
+	char buf[96];
+	std::snprintf(buf, sizeof(buf), "%s (0x%08" PRIX32 ")", GetSecurityStatusString(status),
+	              static_cast<uint32_t>(status));
+	return buf;
+}
+
+std::string Result::describe() const
+{
+	std::string s;
+	char line[256];
+	std::snprintf(line, sizeof(line),
+	              "package info: client %s name=%s cbMaxToken=%lu, server %s name=%s cbMaxToken=%lu\n",
+	              status_string(client_package_info).c_str(), client_package_name.c_str(),
+	              static_cast<unsigned long>(client_max_token),
+	              status_string(server_package_info).c_str(), server_package_name.c_str(),
+	              static_cast<unsigned long>(server_max_token));
+	s += line;
+	s += "acquire: client " + status_string(client_acquire) + ", server " +
+	     status_string(server_acquire) + "\n";
+	for (size_t i = 0; i < steps.size(); i++) {
+		const Step& st = steps[i];
+		std::snprintf(line, sizeof(line), "  call %zu %s: %s in=%u out=%u attrs=0x%08lx\n", i,
+		              st.side == Side::Client ? "ISC" : "ASC", status_string(st.status).c_str(),
+		              st.in_size, st.out_size, static_cast<unsigned long>(st.attributes));
+		s += line;
+	}
+	std::snprintf(line, sizeof(line), "established=%d failed=%d hang=%d %s\n", established,
+	              failed, hang, protocol_error.c_str());
+	s += line;
+	if (established) {
+		std::snprintf(line, sizeof(line),
+		              "sizes: client %s trailer=%u, server %s trailer=%u\n",
+		              status_string(client_sizes_status).c_str(),
+		              client_sizes.cbSecurityTrailer,
+		              status_string(server_sizes_status).c_str(),
+		              server_sizes.cbSecurityTrailer);
+		s += line;
+	}
+	for (const MessageRecord& m : messages) {
+		std::snprintf(line, sizeof(line),
+		              "  msg %s->: %u bytes sig=%u encrypt %s decrypt %s equal=%d sealed=%d\n",
+		              side_name(m.from), m.plain_size, m.signature_size,
+		              status_string(m.encrypt).c_str(), status_string(m.decrypt).c_str(),
+		              m.plaintext_equal, m.ciphertext_differs);
+		s += line;
+	}
+	if (established) {
+		s += "server NAMES " + status_string(names_status) + " '" + names_user + "'\n";
+		s += "server AUTH_IDENTITY " + status_string(auth_identity_status) + " '" +
+		     auth_identity_domain + "\\" + auth_identity_user + "'\n";
+		s += "server PACKAGE_INFO " + status_string(package_info_status) + " '" +
+		     package_info_name + "'\n";
+		s += "server Impersonate " + status_string(impersonate_status) + ", Revert " +
+		     status_string(revert_status) + "\n";
+	}
+	return s;
+}
+
+void run_login(const Config& c, Result& r)
+{
+	r = Result{};
+	if (!c.client_table || !c.server_table) {
+		r.failed = true;
+		r.protocol_error = "missing table";
+		return;
+	}
+
+	Party client, server;
+	client.side = Side::Client;
+	client.table = c.client_table;
+	server.side = Side::Server;
+	server.table = c.server_table;
+
+	if (!setup(client, c, r) || !setup(server, c, r)) {
+		r.failed = true;
+		r.protocol_error = "setup failed";
+		return;
+	}
+
+	Party* cur = &client;
+	Party* other = &server;
+	int token_index = 0;
+	for (;;) {
+		if (r.calls >= c.max_calls) {
+			r.hang = true;
+			r.protocol_error = "no completion within " + std::to_string(c.max_calls) + " calls";
+			break;
+		}
+		const uint32_t in_size = cur->input.cbBuffer;
+		const SECURITY_STATUS status = authenticate(*cur);
+		r.calls++;
+		r.steps.push_back({ cur->side, status, in_size,
+		                    status == SEC_E_OK || status == SEC_I_CONTINUE_NEEDED
+		                        ? static_cast<uint32_t>(cur->output.cbBuffer)
+		                        : 0u,
+		                    cur->flags });
+
+		if (status == SEC_I_CONTINUE_NEEDED) {
+			cur->state = Party::State::InProgress;
+		} else if (status == SEC_E_OK) {
+			cur->state = Party::State::Final;
+			const SECURITY_STATUS q =
+			    cur->table->QueryContextAttributesA(&cur->context, SECPKG_ATTR_SIZES, &cur->sizes);
+			if (cur->side == Side::Client) {
+				r.client_done = true;
+				r.client_sizes_status = q;
+				r.client_sizes = cur->sizes;
+			} else {
+				r.server_done = true;
+				r.server_sizes_status = q;
+				r.server_sizes = cur->sizes;
+			}
+		} else {
+			r.failed = true;
+			r.failed_side = cur->side;
+			r.failure_status = status;
+			r.failed_call = r.calls - 1;
+			break;
+		}
+
+		const uint32_t out_size = cur->output.cbBuffer;
+		if (out_size > cur->info->cbMaxToken) {
+			r.failed = true;
+			r.failed_side = cur->side;
+			r.failure_status = status;
+			r.failed_call = r.calls - 1;
+			r.protocol_error = "output token larger than cbMaxToken";
+			break;
+		}
+		if (out_size > 0) {
+			if (other->state == Party::State::Final) {
+				// FreeRDP 3.10 never calls a finished side again: this token would be dropped.
+				r.protocol_error = std::string(side_name(cur->side)) +
+				                   " sent a token after the " + side_name(other->side) +
+				                   " finished";
+				break;
+			}
+			const auto* p = static_cast<const uint8_t*>(cur->output.pvBuffer);
+			Bytes token(p, p + out_size);
+			if (c.tamper)
+				c.tamper(TokenEvent{ cur->side, token_index }, token);
+			r.tokens.push_back(token);
+			r.token_from.push_back(cur->side);
+			token_index++;
+			deliver(*other, token);
+			std::swap(cur, other);
+			continue;
+		}
+		if (cur->state == Party::State::Final && other->state == Party::State::Final) {
+			r.established = true;
+			break;
+		}
+		r.hang = true;
+		r.protocol_error = std::string(side_name(cur->side)) +
+		                   (cur->state == Party::State::Final
+		                        ? " finished without a token while the peer still waits"
+		                        : " returned CONTINUE_NEEDED without a token");
+		break;
+	}
+	r.client_attributes = client.flags;
+	r.server_attributes = server.flags;
+	if (!r.established)
+		return;
+
+	bool ok = true;
+	for (int i = 0; i < c.messages && ok; i++) {
+		static const size_t sizes[] = { 270, 1, 1024, 32, 4096 };
+		const size_t n = sizes[static_cast<size_t>(i) % (sizeof(sizes) / sizeof(sizes[0]))];
+		for (int dir = 0; dir < 2 && ok; dir++) {
+			Party& from = dir == 0 ? client : server;
+			Party& to = dir == 0 ? server : client;
+			const Bytes plain = test_message(n, static_cast<unsigned>(i * 2 + dir));
+			MessageRecord m = seal_and_open(from, to, plain, i, c.tamper_message);
+			ok = m.encrypt == SEC_E_OK && m.decrypt == SEC_E_OK && m.plaintext_equal;
+			r.messages.push_back(m);
+		}
+	}
+	r.messages_ok = ok;
+
+	if (c.query_server)
+		query_server(server, r);
+}
+
+bool write_sam_file(const std::string& path, const std::vector<SamUser>& users)
+{
+	prepare_process();
+	FILE* f = std::fopen(path.c_str(), "w");
+	if (!f)
+		return false;
+	bool ok = true;
+	for (const SamUser& u : users) {
+		BYTE hash[16] = {};
+		std::string pw = u.password;
+		if (!NTOWFv1A(pw.data(), static_cast<UINT32>(pw.size()), hash)) {
+			ok = false;
+			break;
+		}
+		std::fprintf(f, "%s:%s::", u.user.c_str(), u.domain.c_str());
+		for (BYTE b : hash)
+			std::fprintf(f, "%02x", b);
+		std::fprintf(f, ":::\n");
+	}
+	return std::fclose(f) == 0 && ok;
+}
+
+long find_ntlmssp(const Bytes& token)
+{
+	static const uint8_t sig[8] = { 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0 };
+	if (token.size() < sizeof(sig))
+		return -1;
+	for (size_t i = 0; i + sizeof(sig) <= token.size(); i++)
+		if (std::memcmp(token.data() + i, sig, sizeof(sig)) == 0)
+			return static_cast<long>(i);
+	return -1;
+}
+
+} // namespace nlassp::interop
