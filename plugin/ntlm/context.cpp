@@ -1,0 +1,843 @@
+#include "ntlm/context.h"
+
+#include "common/log.h"
+#include "crypto/crypto.h"
+#include "ntlm/crypto.h"
+#include "ntlm/messages.h"
+#include "ntlm/ntlm.h"
+#include "wire/utf16.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <cinttypes>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace nlassp::ntlm {
+
+namespace {
+
+const log::Logger kLog("com.nlassp.ntlm");
+
+constexpr uint32_t kSupportedFlags = flag::Unicode | flag::RequestTarget | flag::Sign | flag::Seal | flag::Ntlm |
+                                     flag::AlwaysSign | flag::ExtendedSessionSecurity | flag::TargetInfo |
+                                     flag::Version | flag::Negotiate128 | flag::KeyExch | flag::Negotiate56;
+
+// A UTF-16 name from the wire or the caller as printable UTF-8 for a log line.
+std::string printable(std::u16string_view s)
+{
+	std::string out;
+	if (!wire::utf16_to_utf8(s, out))
+		return "<invalid UTF-16>";
+	for (char& c : out)
+		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+			c = '?';
+	return out;
+}
+
+std::string account(std::u16string_view domain, std::u16string_view user)
+{
+	if (domain.empty())
+		return printable(user);
+	return printable(domain) + "\\" + printable(user);
+}
+
+// The DNS host name and its NetBIOS form (first label, upper case, at most 15 characters).
+void host_names(std::u16string& dns, std::u16string& netbios)
+{
+	char buf[256] = {};
+	std::string host = "localhost";
+	if (gethostname(buf, sizeof(buf) - 1) == 0 && buf[0] != '\0')
+		host = buf;
+	if (!wire::utf8_to_utf16(host, dns) || dns.empty())
+		dns = u"localhost";
+	std::u16string first = dns.substr(0, dns.find(u'.'));
+	if (first.size() > 15)
+		first.resize(15);
+	netbios = wire::to_upper(first);
+}
+
+bool all_zero(ByteView v) noexcept
+{
+	uint8_t acc = 0;
+	for (uint8_t b : v)
+		acc |= b;
+	return acc == 0;
+}
+
+Bytes u32le_bytes(uint32_t v)
+{
+	return Bytes{static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v >> 16),
+	             static_cast<uint8_t>(v >> 24)};
+}
+
+Bytes u64le_bytes(uint64_t v)
+{
+	Bytes b(8);
+	for (size_t i = 0; i < 8; ++i)
+		b[i] = static_cast<uint8_t>(v >> (8 * i));
+	return b;
+}
+
+Error bindings_hash(const ChannelBindings& cb, std::array<uint8_t, 16>& out)
+{
+	const Bytes ser = cb.serialize();
+	return crypto::md5(ser, out);
+}
+
+class NtlmContext final : public SecurityContext {
+public:
+	NtlmContext(Role role, CredentialPtr cred) : role_(role), cred_(std::move(cred)) {}
+
+	Error step(const StepInput& in, StepOutput& out) override;
+	[[nodiscard]] bool established() const noexcept override { return state_ == State::Established; }
+	[[nodiscard]] ContextFlags flags() const noexcept override;
+	[[nodiscard]] PackageId package() const noexcept override { return PackageId::Ntlm; }
+	[[nodiscard]] Sizes sizes() const noexcept override { return Sizes{kMaxToken, kSignatureSize, 0, kSignatureSize}; }
+
+	Error sign(std::span<const MessageBuffer> msg, Bytes& token) override;
+	Error verify(std::span<const MessageBuffer> msg, ByteView token) override;
+	Error encrypt(std::span<MessageBuffer> msg, Bytes& token) override;
+	Error decrypt(std::span<MessageBuffer> msg, ByteView token) override;
+
+	Error session_key(SecretBytes& key) const override;
+	Error names(ContextNames& names) const override;
+	Error set_workstation(std::u16string name) override;
+
+	[[nodiscard]] bool negotiation_mic_required() const noexcept override { return mic_exchanged_; }
+	Error make_negotiation_mic(ByteView mech_types_der, Bytes& mic) override;
+	Error verify_negotiation_mic(ByteView mech_types_der, ByteView mic) override;
+	void negotiation_mic_complete() override;
+
+	Error init_initiator();
+
+private:
+	enum class State : uint8_t { Initial, WaitChallenge, WaitAuthenticate, Established, Failed };
+
+	Error initiator_negotiate(const StepInput& in, StepOutput& out);
+	Error initiator_authenticate(const StepInput& in, StepOutput& out);
+	Error acceptor_challenge(const StepInput& in, StepOutput& out);
+	Error acceptor_authenticate(const StepInput& in, StepOutput& out);
+	Error derive_session();
+	Error check_signature(std::span<const MessageBuffer> msg, ByteView token, bool unseal);
+	Error fail(Error e)
+	{
+		state_ = State::Failed;
+		return e;
+	}
+	[[nodiscard]] std::u16string workstation() const
+	{
+		if (ws_set_)
+			return ws_override_;
+		if (cred_ && !cred_->workstation.empty())
+			return cred_->workstation;
+		std::u16string dns, nb;
+		host_names(dns, nb);
+		return nb;
+	}
+
+	Role role_;
+	CredentialPtr cred_;
+	State state_ = State::Initial;
+
+	// Initiator identity (split from "DOMAIN\user" or "user@domain" when no domain was given).
+	std::u16string user_, domain_;
+	std::u16string ws_override_;
+	bool ws_set_ = false;
+	ContextFlags requested_ = 0;
+	std::u16string target_;
+
+	// Handshake.
+	Bytes negotiate_raw_, challenge_raw_;
+	uint32_t challenge_flags_ = 0;
+	std::array<uint8_t, 8> server_challenge_{};
+	uint32_t negotiated_ = 0;
+	bool seal_ = false;
+	bool key_exch_ = false;
+	bool mic_exchanged_ = false;
+
+	// Acceptor: who logged on.
+	std::u16string peer_user_, peer_domain_, peer_workstation_;
+
+	// Session.
+	SecretBytes exported_key_;
+	SecretBytes send_sign_, recv_sign_, send_seal_key_, recv_seal_key_;
+	crypto::Rc4 send_seal_, recv_seal_;
+	uint32_t send_seq_ = 0, recv_seq_ = 0;
+};
+
+Error NtlmContext::init_initiator()
+{
+	const Identity& id = *cred_->identity;
+	user_ = id.user;
+	domain_ = id.domain;
+	if (domain_.empty()) {
+		if (const size_t bs = user_.find(u'\\'); bs != std::u16string::npos) {
+			domain_ = user_.substr(0, bs);
+			user_ = user_.substr(bs + 1);
+		} else if (const size_t at = user_.rfind(u'@'); at != std::u16string::npos) {
+			domain_ = user_.substr(at + 1);
+			user_ = user_.substr(0, at);
+		}
+	}
+	if (user_.empty()) {
+		NLASSP_LOG(kLog, Warn, "NTLM: no user name to log on with; give one (e.g. /u:DOMAIN\\user)");
+		return Error::NoCredentials;
+	}
+	return Error::None;
+}
+
+Error NtlmContext::step(const StepInput& in, StepOutput& out)
+{
+	out.token.clear();
+	out.complete = false;
+	switch (state_) {
+	case State::Initial:
+		return role_ == Role::Initiator ? initiator_negotiate(in, out) : acceptor_challenge(in, out);
+	case State::WaitChallenge:
+		return initiator_authenticate(in, out);
+	case State::WaitAuthenticate:
+		return acceptor_authenticate(in, out);
+	case State::Established:
+	case State::Failed:
+		break;
+	}
+	NLASSP_LOG(kLog, Warn, "NTLM: a handshake token arrived after the exchange had %s; start a new context",
+	           state_ == State::Established ? "completed" : "failed");
+	return Error::InvalidToken;
+}
+
+// ---- initiator --------------------------------------------------------------------------------
+
+uint32_t initiator_negotiate_flags_impl(bool confidentiality) noexcept
+{
+	uint32_t f = flag::Unicode | flag::RequestTarget | flag::Ntlm | flag::AlwaysSign | flag::ExtendedSessionSecurity |
+	             flag::TargetInfo | flag::Version | flag::Negotiate128 | flag::KeyExch | flag::Negotiate56 |
+	             flag::Sign;
+	if (confidentiality)
+		f |= flag::Seal;
+	return f;
+}
+
+Error NtlmContext::initiator_negotiate(const StepInput& in, StepOutput& out)
+{
+	if (!in.token.empty()) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the initiator got a token (%zu bytes) before it sent NEGOTIATE; "
+		                       "the peer is out of step", in.token.size());
+		return fail(Error::InvalidToken);
+	}
+	requested_ = in.requested;
+	target_ = in.target;
+	NegotiateMessage nm;
+	nm.flags = initiator_negotiate_flags_impl((requested_ & ctx::Confidentiality) != 0);
+	nm.version = Version{};
+	negotiate_raw_ = nm.encode();
+	if (negotiate_raw_.empty())
+		return fail(Error::Internal);
+	out.token = negotiate_raw_;
+	state_ = State::WaitChallenge;
+	return Error::None;
+}
+
+Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
+{
+	ChallengeMessage ch;
+	if (in.token.empty() || !ch.decode(in.token)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the server's CHALLENGE message is malformed (%zu bytes); the server is not "
+		                       "speaking NTLM or the data was corrupted", in.token.size());
+		return fail(Error::InvalidToken);
+	}
+	if (!(ch.flags & flag::Ntlm) || !(ch.flags & flag::TargetInfo) || ch.target_info_raw.empty()) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the server offers only LM/NTLMv1 (CHALLENGE flags 0x%08" PRIx32
+		                       " without NTLM or target information); refusing — enable NTLMv2 on the server",
+		           ch.flags);
+		return fail(Error::InvalidToken);
+	}
+	if (!(ch.flags & flag::Unicode)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the server does not accept Unicode strings (CHALLENGE flags 0x%08" PRIx32
+		                       "); refusing OEM-only NTLM", ch.flags);
+		return fail(Error::InvalidToken);
+	}
+	const bool want_seal = (requested_ & ctx::Confidentiality) != 0;
+	if (want_seal && !(ch.flags & flag::Seal)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: confidentiality was requested but the server refused sealing "
+		                       "(no NTLMSSP_NEGOTIATE_SEAL); refusing an unencrypted session");
+		return fail(Error::Unsupported);
+	}
+	if (!(ch.flags & flag::ExtendedSessionSecurity))
+		NLASSP_LOG(kLog, Debug, "NTLM: server did not offer extended session security; using it anyway (NTLMv2)");
+	challenge_raw_.assign(in.token.begin(), in.token.end());
+	challenge_flags_ = ch.flags;
+	server_challenge_ = ch.server_challenge;
+	if (!in.target.empty())
+		target_ = in.target;
+
+	const Identity& id = *cred_->identity;
+	const std::u16string ws = workstation();
+
+	negotiated_ = flag::Unicode | flag::RequestTarget | flag::Ntlm | flag::AlwaysSign | flag::ExtendedSessionSecurity |
+	              flag::TargetInfo | flag::Version | flag::Negotiate128 | flag::Sign |
+	              (ch.flags & (flag::KeyExch | flag::Negotiate56)) | (want_seal ? flag::Seal : 0u);
+	if (!domain_.empty())
+		negotiated_ |= flag::DomainSupplied;
+	if (!ws.empty())
+		negotiated_ |= flag::WorkstationSupplied;
+	key_exch_ = (negotiated_ & flag::KeyExch) != 0;
+	seal_ = (negotiated_ & flag::Seal) != 0;
+
+	// Target info: the server's pairs, then MsvAvFlags (MIC present), MsvAvChannelBindings and
+	// MsvAvTargetName, as WinPR 3.10 orders them.
+	AvPairList av = ch.target_info;
+	uint64_t timestamp = 0;
+	const bool server_time = av.timestamp(timestamp);
+	if (!server_time)
+		timestamp = filetime_now();
+	uint32_t av_flags = 0;
+	(void)av.flags(av_flags);
+	av.remove(AvId::ChannelBindings);
+	av.remove(AvId::TargetName);
+	av.set(AvId::Flags, u32le_bytes(av_flags | kAvFlagMicPresent));
+	std::array<uint8_t, 16> cbt{};
+	if (in.bindings) {
+		if (const Error e = bindings_hash(*in.bindings, cbt); e != Error::None)
+			return fail(e);
+	}
+	av.set(AvId::ChannelBindings, cbt);
+	if (!target_.empty())
+		av.set(AvId::TargetName, wire::utf16le_bytes(target_));
+	const Bytes av_bytes = av.encode();
+	if (av_bytes.empty())
+		return fail(Error::InvalidToken);
+
+	std::array<uint8_t, 8> client_challenge{};
+	if (const Error e = crypto::random_bytes(client_challenge); e != Error::None)
+		return fail(e);
+	const Bytes temp = ntlmv2_temp(timestamp, client_challenge, av_bytes);
+
+	SecretBytes ntowf;
+	if (const Error e = ntowf_v2(id.password.view(), user_, domain_, ntowf); e != Error::None)
+		return fail(e);
+	std::array<uint8_t, 16> proof{};
+	if (const Error e = nt_proof_str(ntowf.view(), server_challenge_, temp, proof); e != Error::None)
+		return fail(e);
+	SecretBytes base;
+	if (const Error e = session_base_key_v2(ntowf.view(), proof, base); e != Error::None)
+		return fail(e);
+	const SecretBytes kxkey = kxkey_v2(base);
+
+	AuthenticateMessage am;
+	am.flags = negotiated_;
+	if (server_time) {
+		am.lm_response.assign(24, 0);   // MS-NLMP 3.1.5.1.2: Z(24) when the server sent a timestamp
+	} else if (const Error e = lmv2_response(ntowf.view(), server_challenge_, client_challenge, am.lm_response);
+	           e != Error::None) {
+		return fail(e);
+	}
+	am.nt_response = nt_challenge_response(proof, temp);
+	am.domain = wire::utf16le_bytes(domain_);
+	am.user = wire::utf16le_bytes(user_);
+	am.workstation = wire::utf16le_bytes(ws);
+	if (key_exch_) {
+		exported_key_.resize(kKeySize);
+		if (const Error e = crypto::random_bytes(exported_key_.span()); e != Error::None)
+			return fail(e);
+		SecretBytes esk;
+		if (const Error e = rc4k(kxkey.view(), exported_key_.view(), esk); e != Error::None)
+			return fail(e);
+		am.encrypted_random_session_key.assign(esk.view().begin(), esk.view().end());
+	} else {
+		exported_key_ = kxkey;
+	}
+	am.version = Version{};
+	am.has_mic = true;
+	Bytes raw = am.encode();
+	if (raw.empty()) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the AUTHENTICATE message would be too large (a field over 65535 bytes)");
+		return fail(Error::InvalidParameter);
+	}
+	std::array<uint8_t, 16> mic{};
+	if (const Error e = compute_mic(exported_key_.view(), negotiate_raw_, challenge_raw_, raw, am.mic_offset(), mic);
+	    e != Error::None)
+		return fail(e);
+	std::memcpy(raw.data() + am.mic_offset(), mic.data(), mic.size());
+
+	if (const Error e = derive_session(); e != Error::None)
+		return fail(e);
+	mic_exchanged_ = true;
+	out.token = std::move(raw);
+	out.complete = true;
+	state_ = State::Established;
+	return Error::None;
+}
+
+// ---- acceptor ---------------------------------------------------------------------------------
+
+Error NtlmContext::acceptor_challenge(const StepInput& in, StepOutput& out)
+{
+	uint32_t type = 0;
+	if (in.token.empty() || !peek_message_type(in.token, type)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the client's first token (%zu bytes) is not an NTLM message; the client "
+		                       "is not speaking NTLM", in.token.size());
+		return fail(Error::InvalidToken);
+	}
+	if (type != static_cast<uint32_t>(MessageType::Negotiate)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: expected NEGOTIATE from the client but got message type %" PRIu32
+		                       "; messages out of order, start the logon again", type);
+		return fail(Error::InvalidToken);
+	}
+	NegotiateMessage nm;
+	if (!nm.decode(in.token)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the client's NEGOTIATE message is malformed (%zu bytes)", in.token.size());
+		return fail(Error::InvalidToken);
+	}
+	if (!(nm.flags & flag::Unicode) || !(nm.flags & flag::Ntlm)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the client offers no Unicode NTLM (NEGOTIATE flags 0x%08" PRIx32
+		                       "); refusing LM/OEM-only clients — enable NTLMv2 on the client", nm.flags);
+		return fail(Error::InvalidToken);
+	}
+	negotiate_raw_.assign(in.token.begin(), in.token.end());
+	requested_ = in.requested;
+
+	// We speak only extended session security, so it is always offered.
+	challenge_flags_ = (nm.flags & kSupportedFlags) | flag::Unicode | flag::Ntlm | flag::RequestTarget |
+	                   flag::TargetInfo | flag::TargetTypeServer | flag::Version | flag::ExtendedSessionSecurity;
+
+	std::u16string dns_host, nb_host;
+	host_names(dns_host, nb_host);
+	std::u16string domain = nb_host, dns_domain = dns_host;
+	if (cred_->identity && !cred_->identity->domain.empty()) {
+		domain = cred_->identity->domain;
+		dns_domain = cred_->identity->domain;
+	} else if (const size_t dot = dns_host.find(u'.'); dot != std::u16string::npos && dot + 1 < dns_host.size()) {
+		dns_domain = dns_host.substr(dot + 1);
+	}
+
+	ChallengeMessage cm;
+	cm.flags = challenge_flags_;
+	cm.target_name = wire::utf16le_bytes(nb_host);
+	if (const Error e = crypto::random_bytes(server_challenge_); e != Error::None)
+		return fail(e);
+	cm.server_challenge = server_challenge_;
+	cm.target_info.set(AvId::NbDomainName, wire::utf16le_bytes(wire::to_upper(domain)));
+	cm.target_info.set(AvId::NbComputerName, wire::utf16le_bytes(nb_host));
+	cm.target_info.set(AvId::DnsDomainName, wire::utf16le_bytes(dns_domain));
+	cm.target_info.set(AvId::DnsComputerName, wire::utf16le_bytes(dns_host));
+	cm.target_info.set(AvId::Timestamp, u64le_bytes(filetime_now()));
+	cm.version = Version{};
+	challenge_raw_ = cm.encode();
+	if (challenge_raw_.empty())
+		return fail(Error::Internal);
+	out.token = challenge_raw_;
+	state_ = State::WaitAuthenticate;
+	return Error::None;
+}
+
+Error NtlmContext::acceptor_authenticate(const StepInput& in, StepOutput& out)
+{
+	uint32_t type = 0;
+	if (!in.token.empty() && peek_message_type(in.token, type) && type != static_cast<uint32_t>(MessageType::Authenticate)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: expected AUTHENTICATE from the client but got message type %" PRIu32
+		                       "; messages out of order, start the logon again", type);
+		return fail(Error::InvalidToken);
+	}
+	AuthenticateMessage am;
+	if (in.token.empty() || !am.decode(in.token)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the client's AUTHENTICATE message is malformed (%zu bytes); the client is not "
+		                       "speaking NTLM correctly or the data was corrupted", in.token.size());
+		return fail(Error::InvalidToken);
+	}
+	std::u16string user, domain, ws;
+	if (!wire::utf16le_decode(am.user, user) || !wire::utf16le_decode(am.domain, domain) ||
+	    !wire::utf16le_decode(am.workstation, ws)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the client's AUTHENTICATE message has names that are not UTF-16 "
+		                       "(odd length); refusing");
+		return fail(Error::InvalidToken);
+	}
+	const std::string who = account(domain, user);
+	if (user.empty() || (am.flags & flag::Anonymous)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: anonymous logon refused; the client must give a user name and password");
+		return fail(Error::LogonDenied);
+	}
+	if (!am.ntlmv2) {
+		NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: the client sent an LM/NTLMv1 response (%zu bytes); only "
+		                       "NTLMv2 is accepted — set the client's LmCompatibilityLevel to 3 or higher",
+		           who.c_str(), am.nt_response.size());
+		return fail(Error::LogonDenied);
+	}
+	const Ntlmv2Response& v2 = *am.ntlmv2;
+
+	negotiated_ = (am.flags & challenge_flags_) | flag::ExtendedSessionSecurity;
+	key_exch_ = (negotiated_ & flag::KeyExch) != 0;
+	seal_ = (negotiated_ & flag::Seal) != 0;
+	if (key_exch_ != !am.encrypted_random_session_key.empty() ||
+	    (key_exch_ && am.encrypted_random_session_key.size() != kKeySize)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the client's AUTHENTICATE message has a session key of %zu bytes that does "
+		                       "not fit its key-exchange flag; refusing",
+		           am.encrypted_random_session_key.size());
+		return fail(Error::InvalidToken);
+	}
+
+	const ByteView temp = ByteView(am.nt_response).subspan(16);
+	// What WinPR hash callbacks get: ServerChallenge || temp, and the three messages with the
+	// MIC field zeroed.
+	Bytes proof_input(server_challenge_.begin(), server_challenge_.end());
+	proof_input.insert(proof_input.end(), temp.begin(), temp.end());
+	Bytes mic_input = negotiate_raw_;
+	mic_input.insert(mic_input.end(), challenge_raw_.begin(), challenge_raw_.end());
+	const size_t auth_at = mic_input.size();
+	mic_input.insert(mic_input.end(), am.raw.begin(), am.raw.end());
+	if (am.has_mic)
+		std::memset(mic_input.data() + auth_at + am.mic_offset(), 0, am.mic.size());
+
+	const NtlmUserStore& store = *cred_->ntlm_users;
+	NtlmLookup lookup;
+	lookup.user = user;
+	lookup.domain = domain;
+	lookup.nt_proof = ByteView(v2.nt_proof);
+	lookup.encrypted_random_session_key = am.encrypted_random_session_key;
+	lookup.mic = am.has_mic ? ByteView(am.mic) : ByteView();
+	lookup.proof_input = proof_input;
+	lookup.mic_input = mic_input;
+	SecretBytes nt_hash;
+	const Error le = store.lookup(lookup, nt_hash);
+	if (le == Error::LogonDenied) {
+		NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: no such user in the server's user store (SAM file); "
+		                       "add the user or check the domain name", who.c_str());
+		return fail(Error::LogonDenied);
+	}
+	if (le != Error::None) {
+		NLASSP_LOG(kLog, Warn, "NTLM: logon for %s failed: the server's user store could not be read (%s)",
+		           who.c_str(), error_name(le));
+		return fail(le);
+	}
+	if (nt_hash.size() != kKeySize) {
+		NLASSP_LOG(kLog, Warn, "NTLM: logon for %s failed: the user store returned a hash of %zu bytes, not 16",
+		           who.c_str(), nt_hash.size());
+		return fail(Error::Internal);
+	}
+
+	SecretBytes ntowf;
+	if (store.hash_kind() == NtlmUserStore::HashKind::NtowfV2)
+		ntowf = std::move(nt_hash);
+	else if (const Error e = ntowf_v2_from_hash(nt_hash.view(), user, domain, ntowf); e != Error::None)
+		return fail(e);
+	std::array<uint8_t, 16> proof{};
+	if (const Error e = nt_proof_str(ntowf.view(), server_challenge_, temp, proof); e != Error::None)
+		return fail(e);
+	if (!constant_time_equal(proof, v2.nt_proof)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: password does not match", who.c_str());
+		return fail(Error::LogonDenied);
+	}
+
+	const int64_t now = static_cast<int64_t>(filetime_now() / 10000000ULL);
+	const int64_t then = static_cast<int64_t>(v2.timestamp / 10000000ULL);
+	const int64_t skew = now > then ? now - then : then - now;
+	if (skew > kMaxClockSkewSeconds) {
+		NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: the client's timestamp is %" PRId64 " s away from this "
+		                       "server's clock (allowed %" PRId64 " s); fix the clocks or retry (stale or replayed "
+		                       "message)", who.c_str(), skew, kMaxClockSkewSeconds);
+		return fail(Error::TimeSkew);
+	}
+
+	SecretBytes base;
+	if (const Error e = session_base_key_v2(ntowf.view(), proof, base); e != Error::None)
+		return fail(e);
+	const SecretBytes kxkey = kxkey_v2(base);
+	if (key_exch_) {
+		if (const Error e = rc4k(kxkey.view(), am.encrypted_random_session_key, exported_key_); e != Error::None)
+			return fail(e);
+	} else {
+		exported_key_ = kxkey;
+	}
+
+	uint32_t av_flags = 0;
+	if (v2.av_pairs.flags(av_flags) && (av_flags & kAvFlagMicPresent)) {
+		std::array<uint8_t, 16> mic{};
+		if (const Error e = compute_mic(exported_key_.view(), negotiate_raw_, challenge_raw_, am.raw, am.mic_offset(), mic);
+		    e != Error::None)
+			return fail(e);
+		if (!constant_time_equal(mic, am.mic)) {
+			NLASSP_LOG(kLog, Warn, "NTLM: logon for %s refused: the message integrity check (MIC) does not verify; "
+			                       "the NTLM messages were altered on the way", who.c_str());
+			return fail(Error::MessageAltered);
+		}
+		mic_exchanged_ = true;
+	}
+
+	if (in.bindings) {
+		std::array<uint8_t, 16> expected{};
+		if (const Error e = bindings_hash(*in.bindings, expected); e != Error::None)
+			return fail(e);
+		const AvPair* cb = v2.av_pairs.find(AvId::ChannelBindings);
+		if (!cb || all_zero(cb->value)) {
+			NLASSP_LOG(kLog, Warn, "NTLM: logon for %s refused: the client sent no channel bindings but this server "
+			                       "requires them; update the client", who.c_str());
+			return fail(Error::BadBindings);
+		}
+		if (!constant_time_equal(cb->value, expected)) {
+			NLASSP_LOG(kLog, Warn, "NTLM: logon for %s refused: the channel bindings do not match this TLS channel "
+			                       "(a TLS-intercepting proxy in the way?)", who.c_str());
+			return fail(Error::BadBindings);
+		}
+	}
+
+	if (const Error e = derive_session(); e != Error::None)
+		return fail(e);
+	peer_user_ = std::move(user);
+	peer_domain_ = std::move(domain);
+	peer_workstation_ = std::move(ws);
+	out.complete = true;
+	state_ = State::Established;
+	NLASSP_LOG(kLog, Debug, "NTLM: %s logged on", who.c_str());
+	return Error::None;
+}
+
+// ---- session ----------------------------------------------------------------------------------
+
+Error NtlmContext::derive_session()
+{
+	const Direction send = role_ == Role::Initiator ? Direction::ClientToServer : Direction::ServerToClient;
+	const Direction recv = role_ == Role::Initiator ? Direction::ServerToClient : Direction::ClientToServer;
+	Error e = sign_key(exported_key_.view(), send, send_sign_);
+	if (e == Error::None)
+		e = sign_key(exported_key_.view(), recv, recv_sign_);
+	if (e == Error::None)
+		e = seal_key(exported_key_.view(), send, send_seal_key_);
+	if (e == Error::None)
+		e = seal_key(exported_key_.view(), recv, recv_seal_key_);
+	if (e == Error::None)
+		e = send_seal_.init(send_seal_key_.view());
+	if (e == Error::None)
+		e = recv_seal_.init(recv_seal_key_.view());
+	send_seq_ = 0;
+	recv_seq_ = 0;
+	return e;
+}
+
+ContextFlags NtlmContext::flags() const noexcept
+{
+	ContextFlags f = ctx::Connection | ctx::Integrity | ctx::SequenceDetect | ctx::ReplayDetect;
+	if (state_ == State::Established)
+		return seal_ ? (f | ctx::Confidentiality) : f;
+	return f | (requested_ & ctx::Confidentiality);
+}
+
+namespace {
+
+std::vector<ByteView> signed_parts(std::span<const MessageBuffer> msg)
+{
+	std::vector<ByteView> parts;
+	for (const MessageBuffer& b : msg)
+		if (b.kind == MessageBufferKind::Data || b.kind == MessageBufferKind::SignOnly)
+			parts.emplace_back(b.bytes.data(), b.bytes.size());
+	return parts;
+}
+
+uint32_t read_u32le(const uint8_t* p) noexcept
+{
+	return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
+	       (static_cast<uint32_t>(p[3]) << 24);
+}
+
+} // namespace
+
+Error NtlmContext::sign(std::span<const MessageBuffer> msg, Bytes& token)
+{
+	if (state_ != State::Established)
+		return Error::NotEstablished;
+	const std::vector<ByteView> parts = signed_parts(msg);
+	std::array<uint8_t, kSignatureSize> sig{};
+	if (const Error e = make_signature(send_sign_.view(), key_exch_ ? &send_seal_ : nullptr, send_seq_, parts, sig);
+	    e != Error::None)
+		return e;
+	token.assign(sig.begin(), sig.end());
+	++send_seq_;
+	return Error::None;
+}
+
+Error NtlmContext::encrypt(std::span<MessageBuffer> msg, Bytes& token)
+{
+	if (state_ != State::Established)
+		return Error::NotEstablished;
+	if (!seal_) {
+		NLASSP_LOG(kLog, Warn, "NTLM: encryption asked for but sealing was not negotiated; request "
+		                       "confidentiality when creating the context");
+		return Error::Unsupported;
+	}
+	std::array<uint8_t, kSignatureSize> sig{};
+	{
+		const std::vector<ByteView> parts = signed_parts(std::span<const MessageBuffer>(msg.data(), msg.size()));
+		if (const Error e = make_signature(send_sign_.view(), nullptr, send_seq_, parts, sig); e != Error::None)
+			return e;
+	}
+	// MS-NLMP 3.4.3: the handle seals the message first, then encrypts the checksum.
+	for (MessageBuffer& b : msg)
+		if (b.kind == MessageBufferKind::Data)
+			if (const Error e = send_seal_.process_in_place(b.bytes); e != Error::None)
+				return e;
+	if (key_exch_)
+		if (const Error e = send_seal_.process_in_place(std::span<uint8_t>(sig).subspan(4, 8)); e != Error::None)
+			return e;
+	token.assign(sig.begin(), sig.end());
+	++send_seq_;
+	return Error::None;
+}
+
+Error NtlmContext::check_signature(std::span<const MessageBuffer> msg, ByteView token, bool unseal)
+{
+	if (state_ != State::Established)
+		return Error::NotEstablished;
+	if (token.size() < kSignatureSize)
+		return Error::BufferTooSmall;
+	if (token.size() > kSignatureSize || read_u32le(token.data()) != 1)
+		return Error::InvalidToken;
+	const uint32_t seq = read_u32le(token.data() + 12);
+	if (seq != recv_seq_) {
+		NLASSP_LOG(kLog, Debug, "NTLM: message with sequence number %" PRIu32 ", expected %" PRIu32
+		                        " (replayed or reordered)", seq, recv_seq_);
+		return Error::OutOfSequence;
+	}
+	if (unseal) {
+		for (const MessageBuffer& b : msg)
+			if (b.kind == MessageBufferKind::Data)
+				if (const Error e = recv_seal_.process_in_place(b.bytes); e != Error::None)
+					return e;
+	}
+	const std::vector<ByteView> parts = signed_parts(msg);
+	std::array<uint8_t, kSignatureSize> expected{};
+	if (const Error e = make_signature(recv_sign_.view(), key_exch_ ? &recv_seal_ : nullptr, seq, parts, expected);
+	    e != Error::None)
+		return e;
+	if (!constant_time_equal(ByteView(expected), token)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: a message from the peer does not verify (sequence %" PRIu32
+		                       "); it was altered on the way", seq);
+		return Error::MessageAltered;
+	}
+	++recv_seq_;
+	return Error::None;
+}
+
+Error NtlmContext::verify(std::span<const MessageBuffer> msg, ByteView token)
+{
+	return check_signature(msg, token, false);
+}
+
+Error NtlmContext::decrypt(std::span<MessageBuffer> msg, ByteView token)
+{
+	if (state_ == State::Established && !seal_) {
+		NLASSP_LOG(kLog, Warn, "NTLM: decryption asked for but sealing was not negotiated; request "
+		                       "confidentiality when creating the context");
+		return Error::Unsupported;
+	}
+	return check_signature(std::span<const MessageBuffer>(msg.data(), msg.size()), token, true);
+}
+
+Error NtlmContext::session_key(SecretBytes& key) const
+{
+	if (state_ != State::Established)
+		return Error::NotEstablished;
+	key = exported_key_;
+	return Error::None;
+}
+
+Error NtlmContext::names(ContextNames& n) const
+{
+	if (role_ == Role::Acceptor) {
+		if (state_ != State::Established)
+			return Error::NotEstablished;
+		n.user = peer_user_;
+		n.domain = peer_domain_;
+		n.workstation = peer_workstation_;
+		return Error::None;
+	}
+	n.user = user_;
+	n.domain = domain_;
+	n.workstation = workstation();
+	return Error::None;
+}
+
+Error NtlmContext::set_workstation(std::u16string name)
+{
+	if (name.size() > 0x7fff)
+		return Error::InvalidParameter;
+	ws_override_ = std::move(name);
+	ws_set_ = true;
+	return Error::None;
+}
+
+Error NtlmContext::make_negotiation_mic(ByteView mech_types_der, Bytes& mic)
+{
+	if (state_ != State::Established)
+		return Error::NotEstablished;
+	Bytes copy(mech_types_der.begin(), mech_types_der.end());
+	const MessageBuffer buf{MessageBufferKind::SignOnly, MutableByteView(copy)};
+	return sign(std::span<const MessageBuffer>(&buf, 1), mic);
+}
+
+Error NtlmContext::verify_negotiation_mic(ByteView mech_types_der, ByteView mic)
+{
+	if (state_ != State::Established)
+		return Error::NotEstablished;
+	Bytes copy(mech_types_der.begin(), mech_types_der.end());
+	const MessageBuffer buf{MessageBufferKind::SignOnly, MutableByteView(copy)};
+	return verify(std::span<const MessageBuffer>(&buf, 1), mic);
+}
+
+void NtlmContext::negotiation_mic_complete()
+{
+	if (state_ != State::Established)
+		return;
+	// WinPR and MIT restart both RC4 sealing handles after SPNEGO's mechListMIC; sequence numbers
+	// carry on.
+	if (send_seal_.init(send_seal_key_.view()) != Error::None || recv_seal_.init(recv_seal_key_.view()) != Error::None) {
+		NLASSP_LOG(kLog, Warn, "NTLM: could not restart the RC4 sealing state after the SPNEGO MIC");
+		state_ = State::Failed;
+	}
+}
+
+} // namespace
+
+uint32_t initiator_negotiate_flags(bool confidentiality) noexcept
+{
+	return initiator_negotiate_flags_impl(confidentiality);
+}
+
+ContextPtr create_context(Role role, const CredentialPtr& cred, Error& err)
+{
+	err = Error::None;
+	if (!crypto::legacy_available()) {
+		NLASSP_LOG(kLog, Warn, "NTLM unavailable: OpenSSL legacy provider (MD4/RC4) not found — install it or use "
+		                       "Kerberos");
+		err = Error::PackageUnavailable;
+		return nullptr;
+	}
+	if (!cred) {
+		err = Error::NoCredentials;
+		return nullptr;
+	}
+	if (role == Role::Initiator) {
+		if (!cred->outbound() || !cred->identity || !cred->identity->has_password) {
+			NLASSP_LOG(kLog, Warn, "NTLM: no user name and password to log on with; NTLM needs them "
+			                       "(e.g. /u:DOMAIN\\user /p:password)");
+			err = Error::NoCredentials;
+			return nullptr;
+		}
+	} else if (!cred->inbound() || !cred->ntlm_users) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the server has no user store to check passwords against; configure a SAM file "
+		                       "(winpr-hash -f sam) or a hash callback");
+		err = Error::NoCredentials;
+		return nullptr;
+	}
+	auto ctx = std::make_unique<NtlmContext>(role, cred);
+	if (role == Role::Initiator) {
+		if (const Error e = ctx->init_initiator(); e != Error::None) {
+			err = e;
+			return nullptr;
+		}
+	}
+	return ctx;
+}
+
+} // namespace nlassp::ntlm

@@ -1,0 +1,179 @@
+// The WinPR SAM file as an NTLM acceptor's user store: one "user:domain:LMhash:NThash:::" a line,
+// as `winpr-hash3 -f sam` writes it. Matching follows WinPR's SamLookupUserW — first the user
+// with the domain the client sent, then the user on a line with an empty domain — but compares
+// names case-insensitively, as Windows does (WinPR 3.10 compares them byte for byte).
+#include "common/log.h"
+#include "common/secret.h"
+#include "ntlm/ntlm.h"
+#include "wire/utf16.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+namespace nlassp::ntlm {
+
+namespace {
+
+const log::Logger kLog("com.nlassp.ntlm");
+
+constexpr size_t kMaxFileSize = 16u * 1024 * 1024;
+constexpr size_t kMaxLine = 4096;
+
+// A file's contents in a buffer that is wiped when done.
+[[nodiscard]] bool read_file(const std::string& path, SecretBytes& out, int& err)
+{
+	FILE* fp = std::fopen(path.c_str(), "rb");
+	if (!fp) {
+		err = errno;
+		return false;
+	}
+	SecretBytes buf;
+	uint8_t chunk[4096];
+	bool ok = true;
+	for (;;) {
+		const size_t n = std::fread(chunk, 1, sizeof(chunk), fp);
+		if (n > 0) {
+			if (buf.size() + n > kMaxFileSize) {
+				err = EFBIG;
+				ok = false;
+				break;
+			}
+			buf.append(ByteView(chunk, n));
+		}
+		if (n < sizeof(chunk)) {
+			if (std::ferror(fp)) {
+				err = EIO;
+				ok = false;
+			}
+			break;
+		}
+	}
+	secure_wipe(chunk, sizeof(chunk));
+	std::fclose(fp);
+	if (ok)
+		out = std::move(buf);
+	return ok;
+}
+
+int hex_digit(char c) noexcept
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+[[nodiscard]] bool parse_hash(std::string_view hex, SecretBytes& out)
+{
+	if (hex.size() != 32)
+		return false;
+	out.resize(16);
+	for (size_t i = 0; i < 16; ++i) {
+		const int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			out.clear();
+			return false;
+		}
+		out[i] = static_cast<uint8_t>((hi << 4) | lo);
+	}
+	return true;
+}
+
+bool same_name(std::string_view utf8, const std::u16string& upper_wanted)
+{
+	std::u16string name;
+	if (!wire::utf8_to_utf16(utf8, name))
+		return false;
+	return wire::to_upper(name) == upper_wanted;
+}
+
+struct SamLine {
+	std::string_view user, domain, nt_hash;
+};
+
+// "user:domain:LM:NT:..." — at least four colons, hashes empty or 32 hex digits.
+[[nodiscard]] bool split_line(std::string_view line, SamLine& out)
+{
+	std::string_view f[4];
+	size_t start = 0;
+	for (int i = 0; i < 4; ++i) {
+		const size_t colon = line.find(':', start);
+		if (colon == std::string_view::npos)
+			return false;
+		f[i] = line.substr(start, colon - start);
+		start = colon + 1;
+	}
+	if (!f[2].empty() && f[2].size() != 32)
+		return false;
+	out.user = f[0];
+	out.domain = f[1];
+	out.nt_hash = f[3];
+	return !out.user.empty();
+}
+
+class SamFileStore final : public NtlmUserStore {
+public:
+	explicit SamFileStore(std::string path) : path_(std::move(path)) {}
+
+	Error lookup(const NtlmLookup& who, SecretBytes& nt_hash) const override
+	{
+		SecretBytes contents;
+		int err = 0;
+		if (!read_file(path_, contents, err)) {
+			NLASSP_LOG(kLog, Warn, "NTLM: cannot read the SAM file %s: %s; check the path and its permissions",
+			           path_.c_str(), std::strerror(err));
+			return Error::NoCredentials;
+		}
+		const std::u16string user = wire::to_upper(who.user);
+		const std::u16string domain = wire::to_upper(who.domain);
+		const std::string_view text(reinterpret_cast<const char*>(contents.data()), contents.size());
+
+		// Pass 0: user and domain as sent; pass 1: the user on a line with an empty domain.
+		for (int pass = 0; pass < 2; ++pass) {
+			if (pass == 1 && domain.empty())
+				break;
+			size_t pos = 0;
+			while (pos < text.size()) {
+				size_t end = text.find('\n', pos);
+				if (end == std::string_view::npos)
+					end = text.size();
+				std::string_view line = text.substr(pos, end - pos);
+				pos = end + 1;
+				if (!line.empty() && line.back() == '\r')
+					line.remove_suffix(1);
+				if (line.empty() || line.front() == '#' || line.size() > kMaxLine)
+					continue;
+				SamLine sl;
+				if (!split_line(line, sl))
+					continue;
+				if (!same_name(sl.user, user))
+					continue;
+				const bool domain_ok = pass == 0 ? (sl.domain.empty() ? domain.empty() : same_name(sl.domain, domain))
+				                                 : sl.domain.empty();
+				if (!domain_ok)
+					continue;
+				if (!parse_hash(sl.nt_hash, nt_hash))
+					continue;
+				return Error::None;
+			}
+		}
+		return Error::LogonDenied;
+	}
+
+private:
+	std::string path_;
+};
+
+} // namespace
+
+std::shared_ptr<const NtlmUserStore> make_sam_file_store(std::string path)
+{
+	return std::make_shared<SamFileStore>(std::move(path));
+}
+
+} // namespace nlassp::ntlm
