@@ -13,6 +13,7 @@
 namespace nlassp::wire::der {
 
 // Identifier octets as one number: universal SEQUENCE = 0x30, [0] constructed = 0xa0, ...
+// Two identifier octets (tag numbers 31..127) are first << 8 | second: [31] constructed = 0xbf1f.
 namespace tag {
 constexpr uint32_t Boolean = 0x01, Integer = 0x02, BitString = 0x03, OctetString = 0x04,
                    Null = 0x05, Oid = 0x06, Enumerated = 0x0a, Utf8String = 0x0c,
