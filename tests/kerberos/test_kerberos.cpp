@@ -1,0 +1,606 @@
+// The Kerberos package against a real MIT KDC (tests/lab/kdc.sh: realm LAB.TEST on 127.0.0.1).
+// Initiator and acceptor talk through the SecurityContext interface only.
+//
+// Test bodies only call helpers and assert: a failing CMocka assertion longjmps past C++
+// destructors, so everything with a destructor lives in the global fixture or inside helpers.
+#include "kerberos/context.h"
+#include "kerberos/kerberos.h"
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+// cmocka 1.1 has no extern "C" guards of its own.
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+extern "C" {
+#include <cmocka.h>
+}
+// clang-format on
+
+#ifndef NLASSP_KDC_SH
+#error "NLASSP_KDC_SH must name tests/lab/kdc.sh"
+#endif
+
+using namespace nlassp;
+
+namespace {
+
+constexpr const char* kService = "TERMSRV/localhost@LAB.TEST";
+const ContextFlags kRequested = ctx::MutualAuth | ctx::Confidentiality | ctx::Integrity | ctx::SequenceDetect |
+                                ctx::ReplayDetect;
+
+struct Lab {
+	std::string dir;
+	pid_t kdc = -1;
+	bool running = false;
+};
+
+struct Pair {
+	ContextPtr ini;
+	ContextPtr acc;
+	int tgs_during_accept = -1;
+};
+
+struct Fixture {
+	Lab lab;
+	Pair pair;
+	Error last = Error::None;
+	Bytes scratch;
+};
+Fixture* g = nullptr;
+
+std::string read_file(const std::string& path)
+{
+	std::ifstream f(path, std::ios::binary);
+	std::stringstream ss;
+	ss << f.rdbuf();
+	return ss.str();
+}
+
+int run(const std::string& cmd)
+{
+	int rc = std::system(cmd.c_str());
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+bool lab_start(Lab& lab)
+{
+	// Orphans of the shell (krb5kdc) become our children, so we can stop and reap them by pid.
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
+	char tmpl[] = "/tmp/nlassp-krbtest.XXXXXX";
+	if (!mkdtemp(tmpl))
+		return false;
+	lab.dir = tmpl;
+	std::string cmd = "bash -c '_KDC_TRAP_SET=1; . \"" NLASSP_KDC_SH "\" && kdc_setup \"" + lab.dir +
+	                  "\" && kdc_start && echo $KDC_PID > \"" + lab.dir + "/pid.txt\"' >\"" + lab.dir +
+	                  "/lab.out\" 2>&1";
+	if (run(cmd) != 0) {
+		std::fprintf(stderr, "KDC setup failed:\n%s\n", read_file(lab.dir + "/lab.out").c_str());
+		return false;
+	}
+	lab.kdc = static_cast<pid_t>(std::atoi(read_file(lab.dir + "/pid.txt").c_str()));
+	lab.running = lab.kdc > 0;
+	setenv("KRB5_CONFIG", (lab.dir + "/krb5.conf").c_str(), 1);
+	setenv("KRB5_KDC_PROFILE", (lab.dir + "/kdc.conf").c_str(), 1);
+	setenv("KRB5CCNAME", ("FILE:" + lab.dir + "/user.ccache").c_str(), 1);
+	setenv("KRB5_KTNAME", ("FILE:" + lab.dir + "/no-default.keytab").c_str(), 1);
+	setenv("KRB5_CLIENT_KTNAME", ("FILE:" + lab.dir + "/no-client.keytab").c_str(), 1);
+	return lab.running;
+}
+
+void lab_stop_kdc(Lab& lab)
+{
+	if (!lab.running)
+		return;
+	(void)kill(lab.kdc, SIGTERM);
+	for (int i = 0; i < 200; ++i) {
+		if (waitpid(lab.kdc, nullptr, WNOHANG) == lab.kdc || (kill(lab.kdc, 0) != 0 && errno == ESRCH))
+			break;
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	}
+	if (kill(lab.kdc, 0) == 0) {
+		(void)kill(lab.kdc, SIGKILL);
+		(void)waitpid(lab.kdc, nullptr, 0);
+	}
+	lab.running = false;
+}
+
+void lab_teardown(Lab& lab)
+{
+	lab_stop_kdc(lab);
+	if (!lab.dir.empty()) {
+		std::error_code ec;
+		std::filesystem::remove_all(lab.dir, ec);
+	}
+}
+
+// TGS_REQ lines in the KDC log that issued a ticket for `service`.
+int count_tgs(const std::string& service)
+{
+	std::istringstream log(read_file(g->lab.dir + "/kdc.log"));
+	std::string line;
+	int n = 0;
+	while (std::getline(log, line))
+		if (line.find("TGS_REQ") != std::string::npos && line.find("for " + service) != std::string::npos)
+			++n;
+	return n;
+}
+
+int count_kdc_requests()
+{
+	std::istringstream log(read_file(g->lab.dir + "/kdc.log"));
+	std::string line;
+	int n = 0;
+	while (std::getline(log, line))
+		if (line.find("AS_REQ") != std::string::npos || line.find("TGS_REQ") != std::string::npos)
+			++n;
+	return n;
+}
+
+bool kinit(const std::string& ccache, const char* user = "alice")
+{
+	return run("echo 'Passw0rd!' | KRB5CCNAME='" + ccache + "' kinit " + user + " >/dev/null 2>&1") == 0;
+}
+
+SecretBytes utf16le(const char* ascii)
+{
+	SecretBytes out;
+	for (const char* p = ascii; *p; ++p) {
+		const uint8_t b[2] = {static_cast<uint8_t>(*p), 0};
+		out.append(ByteView(b, 2));
+	}
+	return out;
+}
+
+CredentialPtr password_cred(const char16_t* user, const char16_t* domain, const char* password)
+{
+	auto c = std::make_shared<Credential>();
+	c->package = PackageId::Kerberos;
+	c->use = CredentialUse::Outbound;
+	Identity id;
+	id.user = user;
+	id.domain = domain;
+	id.password = utf16le(password);
+	id.has_password = true;
+	c->identity = std::move(id);
+	return c;
+}
+
+CredentialPtr default_cred(const std::string& cache = "")
+{
+	auto c = std::make_shared<Credential>();
+	c->package = PackageId::Kerberos;
+	c->use = CredentialUse::Outbound;
+	c->kerberos.cache = cache;
+	return c;
+}
+
+CredentialPtr acceptor_cred()
+{
+	auto c = std::make_shared<Credential>();
+	c->package = PackageId::Kerberos;
+	c->use = CredentialUse::Inbound;
+	c->kerberos.keytab = g->lab.dir + "/termsrv.keytab";
+	return c;
+}
+
+// Runs a full login; the result is the first error either side reports.
+Error login(const CredentialPtr& ic, const char16_t* target = u"TERMSRV/localhost", ContextFlags req = kRequested)
+{
+	Pair& p = g->pair;
+	p = Pair{};
+	Error err = Error::None;
+	p.ini = kerberos::create_context(Role::Initiator, ic, err);
+	if (err != Error::None)
+		return err;
+	p.acc = kerberos::create_context(Role::Acceptor, acceptor_cred(), err);
+	if (err != Error::None)
+		return err;
+	Bytes to_acceptor;
+	Bytes to_initiator;
+	bool ini_done = false;
+	bool acc_done = false;
+	int accept_requests = 0;
+	for (int round = 0; round < 4 && !(ini_done && acc_done); ++round) {
+		if (!ini_done) {
+			StepInput in;
+			in.token = to_initiator;
+			in.requested = req;
+			in.target = target;
+			StepOutput out;
+			if ((err = p.ini->step(in, out)) != Error::None)
+				return err;
+			ini_done = out.complete;
+			to_acceptor = std::move(out.token);
+		}
+		if (!acc_done && !to_acceptor.empty()) {
+			StepInput in;
+			in.token = to_acceptor;
+			in.requested = ctx::MutualAuth | ctx::Confidentiality | ctx::Connection | ctx::UseSessionKey |
+			               ctx::SequenceDetect | ctx::ExtendedError;
+			StepOutput out;
+			const int before = count_kdc_requests();
+			err = p.acc->step(in, out);
+			accept_requests += count_kdc_requests() - before;
+			if (err != Error::None)
+				return err;
+			acc_done = out.complete;
+			to_initiator = std::move(out.token);
+			to_acceptor.clear();
+		}
+	}
+	p.tgs_during_accept = accept_requests;
+	if (!(ini_done && acc_done && p.ini->established() && p.acc->established()))
+		return Error::Internal;
+	return Error::None;
+}
+
+bool names_are(const SecurityContext& c, const char16_t* user, const char16_t* domain)
+{
+	ContextNames n;
+	return c.names(n) == Error::None && n.user == user && n.domain == domain;
+}
+
+bool session_keys_match()
+{
+	SecretBytes a, b;
+	return g->pair.ini->session_key(a) == Error::None && g->pair.acc->session_key(b) == Error::None && a.size() >= 16 &&
+	       constant_time_equal(a.view(), b.view());
+}
+
+// Encrypts `text` on `from`, decrypts on `to`; checks the RFC 4121 layout of the token.
+bool seal_roundtrip(SecurityContext& from, SecurityContext& to, const std::string& text, bool from_acceptor)
+{
+	Bytes data(text.begin(), text.end());
+	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	Bytes token;
+	if (from.encrypt(std::span<MessageBuffer>(&mb, 1), token) != Error::None)
+		return false;
+	// Header: TOK_ID 05 04, flags (sealed, sender), filler FF, EC 0, RRC = 16 + trailer, and the
+	// token is exactly what sizes() promised (60 bytes with AES: 16 + 16 + 12 + 16).
+	if (token.size() != from.sizes().security_trailer || token.size() < 16)
+		return false;
+	if (token[0] != 0x05 || token[1] != 0x04 || token[3] != 0xff || token[4] != 0 || token[5] != 0)
+		return false;
+	if (((token[2] & 0x01) != 0) != from_acceptor || (token[2] & 0x02) == 0)
+		return false;
+	const size_t rrc = static_cast<size_t>(token[6] << 8 | token[7]);
+	if (rrc != token.size() - 16 - 16)   // rotated: E(header) + checksum precede the confounder
+		return false;
+	if (std::string(data.begin(), data.end()) == text && !text.empty())
+		return false;   // not encrypted in place
+	if (to.decrypt(std::span<MessageBuffer>(&mb, 1), token) != Error::None)
+		return false;
+	return std::string(data.begin(), data.end()) == text;
+}
+
+Error tamper_decrypt(size_t flip_data_byte, bool flip_token)
+{
+	std::string text = "public key echo";
+	Bytes data(text.begin(), text.end());
+	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	Bytes token;
+	if (g->pair.ini->encrypt(std::span<MessageBuffer>(&mb, 1), token) != Error::None)
+		return Error::Internal;
+	if (flip_token)
+		token[token.size() - 1] ^= 0x01;
+	else
+		data[flip_data_byte % data.size()] ^= 0x80;
+	return g->pair.acc->decrypt(std::span<MessageBuffer>(&mb, 1), token);
+}
+
+Error replay_decrypt()
+{
+	std::string text = "TSCredentials";
+	Bytes data(text.begin(), text.end());
+	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	Bytes token;
+	if (g->pair.ini->encrypt(std::span<MessageBuffer>(&mb, 1), token) != Error::None)
+		return Error::Internal;
+	const Bytes sealed = data;
+	if (g->pair.acc->decrypt(std::span<MessageBuffer>(&mb, 1), token) != Error::None)
+		return Error::Internal;
+	data = sealed;
+	MessageBuffer again{MessageBufferKind::Data, MutableByteView(data)};
+	return g->pair.acc->decrypt(std::span<MessageBuffer>(&again, 1), token);
+}
+
+Error seal_once()
+{
+	std::string text = "next message";
+	Bytes data(text.begin(), text.end());
+	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	Bytes token;
+	if (g->pair.ini->encrypt(std::span<MessageBuffer>(&mb, 1), token) != Error::None)
+		return Error::Internal;
+	return g->pair.acc->decrypt(std::span<MessageBuffer>(&mb, 1), token);
+}
+
+Error sign_verify(bool tamper)
+{
+	std::string text = "signed";
+	Bytes data(text.begin(), text.end());
+	const MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	Bytes token;
+	if (g->pair.acc->sign(std::span<const MessageBuffer>(&mb, 1), token) != Error::None)
+		return Error::Internal;
+	if (token.size() != g->pair.acc->sizes().max_signature)
+		return Error::Internal;
+	if (tamper)
+		data[0] ^= 1;
+	return g->pair.ini->verify(std::span<const MessageBuffer>(&mb, 1), token);
+}
+
+Error negotiation_mic(bool tamper)
+{
+	const Bytes mech_types = {0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+	Bytes mic;
+	if (g->pair.ini->make_negotiation_mic(mech_types, mic) != Error::None)
+		return Error::Internal;
+	Bytes other = mech_types;
+	if (tamper)
+		other[4] ^= 1;
+	return g->pair.acc->verify_negotiation_mic(other, mic);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+int group_setup(void** state)
+{
+	g = new Fixture;
+	*state = g;
+	return lab_start(g->lab) ? 0 : -1;
+}
+
+int group_teardown(void**)
+{
+	if (g) {
+		g->pair = Pair{};
+		lab_teardown(g->lab);
+		delete g;
+		g = nullptr;
+	}
+	return 0;
+}
+
+void test_principal_names(void**)
+{
+	std::string p;
+	assert_true(kerberos::client_principal("alice", "lab.test", "OTHER.TEST", p));
+	assert_string_equal(p.c_str(), "alice@LAB.TEST");
+	assert_true(kerberos::client_principal("alice@lab.test", "IGNORED", "", p));
+	assert_string_equal(p.c_str(), "alice@LAB.TEST");
+	assert_true(kerberos::client_principal("LAB\\alice", "", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "alice@LAB.TEST");
+	assert_true(kerberos::client_principal("alice", "", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "alice@LAB.TEST");
+	assert_true(kerberos::client_principal("alice", "corp", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "alice@CORP");
+	assert_false(kerberos::client_principal("alice", "", "", p));
+	assert_false(kerberos::client_principal("", "LAB.TEST", "LAB.TEST", p));
+
+	kerberos::TargetName t;
+	assert_true(kerberos::target_name("TERMSRV/host.lab.test", t));
+	assert_true(t.hostbased);
+	assert_string_equal(t.name.c_str(), "TERMSRV@host.lab.test");
+	assert_true(kerberos::target_name("TERMSRV/host:3389", t));
+	assert_string_equal(t.name.c_str(), "TERMSRV@host");
+	assert_true(kerberos::target_name("HTTP/gw.lab.test@LAB.TEST", t));
+	assert_false(t.hostbased);
+	assert_false(kerberos::target_name("", t));
+	assert_false(kerberos::target_name("/host", t));
+
+	std::string user, realm;
+	kerberos::split_principal("al\\@ice@LAB.TEST", user, realm);
+	assert_string_equal(user.c_str(), "al\\@ice");
+	assert_string_equal(realm.c_str(), "LAB.TEST");
+}
+
+void test_password_login(void**)
+{
+	const int tgs_before = count_tgs(kService);
+	assert_int_equal(login(password_cred(u"alice", u"LAB.TEST", "Passw0rd!")), Error::None);
+	// Kerberos (not a fallback) did the work: one service ticket was issued, by one TGS_REQ.
+	assert_int_equal(count_tgs(kService) - tgs_before, 1);
+	// The acceptor never talks to the KDC.
+	assert_int_equal(g->pair.tgs_during_accept, 0);
+	assert_true(names_are(*g->pair.acc, u"alice", u"LAB.TEST"));
+	assert_true(names_are(*g->pair.ini, u"alice", u"LAB.TEST"));
+	assert_true(g->pair.ini->flags() & ctx::MutualAuth);
+	assert_true(g->pair.ini->flags() & ctx::Confidentiality);
+	assert_true(g->pair.acc->flags() & ctx::SequenceDetect);
+	assert_int_equal(g->pair.ini->package(), PackageId::Kerberos);
+	assert_int_equal(g->pair.ini->sizes().max_token, 48000);
+	assert_int_equal(g->pair.ini->sizes().security_trailer, 60);   // AES: 16 + 16 + 12 + 16
+	assert_int_equal(g->pair.ini->sizes().max_signature, 28);      // 16 + 12
+	assert_true(session_keys_match());
+}
+
+void test_user_name_forms(void**)
+{
+	assert_int_equal(login(password_cred(u"alice@lab.test", u"", "Passw0rd!")), Error::None);
+	assert_int_equal(login(password_cred(u"LAB\\alice", u"", "Passw0rd!")), Error::None);
+	assert_int_equal(login(password_cred(u"alice", u"", "Passw0rd!")), Error::None);   // default realm
+}
+
+void test_message_protection(void**)
+{
+	assert_int_equal(login(password_cred(u"alice", u"LAB.TEST", "Passw0rd!")), Error::None);
+	assert_true(seal_roundtrip(*g->pair.ini, *g->pair.acc, "client to server", false));
+	assert_true(seal_roundtrip(*g->pair.acc, *g->pair.ini, "server to client", true));
+	assert_true(seal_roundtrip(*g->pair.ini, *g->pair.acc, std::string(5000, 'x'), false));
+	assert_int_equal(replay_decrypt(), Error::OutOfSequence);
+	assert_int_equal(sign_verify(false), Error::None);
+	assert_int_equal(sign_verify(true), Error::MessageAltered);
+	// Tampered messages never verify (each leaves a gap in the acceptor's sequence, so last).
+	assert_int_equal(tamper_decrypt(3, false), Error::MessageAltered);
+	assert_int_equal(tamper_decrypt(0, true), Error::MessageAltered);
+	// The message after a lost (tampered) one is out of sequence: SSPI's SEQUENCE_DETECT.
+	assert_int_equal(seal_once(), Error::OutOfSequence);
+}
+
+void test_negotiation_mic(void**)
+{
+	assert_int_equal(login(password_cred(u"alice", u"LAB.TEST", "Passw0rd!")), Error::None);
+	assert_int_equal(negotiation_mic(false), Error::None);
+	assert_int_equal(negotiation_mic(true), Error::DowngradeDetected);
+}
+
+void test_protection_before_established(void**)
+{
+	Error err = Error::None;
+	g->pair = Pair{};
+	g->pair.acc = kerberos::create_context(Role::Acceptor, acceptor_cred(), err);
+	assert_int_equal(err, Error::None);
+	g->scratch = Bytes(16, 0);
+	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(g->scratch)};
+	assert_int_equal(g->pair.acc->decrypt(std::span<MessageBuffer>(&mb, 1), g->scratch), Error::NotEstablished);
+}
+
+void test_garbage_first_token_is_invalid(void**)
+{
+	Error err = Error::None;
+	g->pair = Pair{};
+	g->pair.acc = kerberos::create_context(Role::Acceptor, acceptor_cred(), err);
+	assert_int_equal(err, Error::None);
+	g->scratch = {0x60, 0x05, 0x06, 0x03, 0x2a, 0x03, 0x04};
+	StepInput in;
+	in.token = g->scratch;
+	StepOutput out;
+	err = g->pair.acc->step(in, out);
+	assert_int_equal(err, Error::InvalidToken);
+	assert_true(out.token.empty());
+}
+
+void test_wrong_password_is_logon_denied(void**)
+{
+	assert_int_equal(login(password_cred(u"alice", u"LAB.TEST", "wrong")), Error::LogonDenied);
+}
+
+void test_unknown_user_is_logon_denied(void**)
+{
+	assert_int_equal(login(password_cred(u"mallory", u"LAB.TEST", "Passw0rd!")), Error::LogonDenied);
+}
+
+void test_unknown_service_is_target_unknown(void**)
+{
+	assert_int_equal(login(password_cred(u"alice", u"LAB.TEST", "Passw0rd!"), u"TERMSRV/nosuchhost.lab.test"),
+	                 Error::TargetUnknown);
+}
+
+void test_user_ccache_untouched_by_password_login(void**)
+{
+	// Issue 4363: a password login must not overwrite the user's own credential cache.
+	const std::string path = g->lab.dir + "/user.ccache";
+	assert_true(kinit("FILE:" + path));
+	g->scratch = Bytes();
+	const std::string before = read_file(path);
+	assert_false(before.empty());
+	assert_int_equal(login(password_cred(u"alice", u"LAB.TEST", "Passw0rd!")), Error::None);
+	assert_true(read_file(path) == before);
+	std::filesystem::remove(path);
+}
+
+void test_ccache_login_without_identity(void**)
+{
+	const std::string cache = "FILE:" + g->lab.dir + "/kinit.ccache";
+	assert_true(kinit(cache));
+	int tgs = count_tgs(kService);
+	// No identity at all: the ticket comes from the named ccache (kerberosSettings.cache).
+	assert_int_equal(login(default_cred(cache)), Error::None);
+	assert_true(count_tgs(kService) - tgs <= 1);
+	assert_true(names_are(*g->pair.acc, u"alice", u"LAB.TEST"));
+	// The service ticket is now cached: the next login needs no KDC round trip at all.
+	tgs = count_tgs(kService);
+	assert_int_equal(login(default_cred(cache)), Error::None);
+	assert_int_equal(count_tgs(kService) - tgs, 0);
+
+	// The default ccache (KRB5CCNAME), no identity.
+	const std::string user_cache = g->lab.dir + "/user.ccache";
+	assert_true(kinit("FILE:" + user_cache));
+	tgs = count_tgs(kService);
+	assert_int_equal(login(default_cred()), Error::None);
+	assert_true(count_tgs(kService) - tgs <= 1);
+	std::filesystem::remove(user_cache);
+}
+
+void test_no_ccache_is_no_credentials(void**)
+{
+	Error err = Error::None;
+	g->pair = Pair{};
+	g->pair.ini = kerberos::create_context(Role::Initiator, default_cred("FILE:" + g->lab.dir + "/missing.ccache"), err);
+	assert_int_equal(err, Error::NoCredentials);
+	assert_null(g->pair.ini.get());
+}
+
+void test_realm_without_kdc_is_no_authority(void**)
+{
+	// OTHER.TEST has no kdc in krb5.conf and DNS look-ups are off: fail at once.
+	Error err = Error::None;
+	g->pair = Pair{};
+	g->pair.ini = kerberos::create_context(Role::Initiator, password_cred(u"alice", u"OTHER.TEST", "Passw0rd!"), err);
+	assert_int_equal(err, Error::NoAuthority);
+}
+
+void test_no_default_realm_is_no_authority(void**)
+{
+	const std::string conf = g->lab.dir + "/empty-krb5.conf";
+	{
+		std::ofstream f(conf);
+		f << "[libdefaults]\n\tdns_lookup_kdc = false\n\tdns_lookup_realm = false\n";
+	}
+	const std::string saved = getenv("KRB5_CONFIG");
+	setenv("KRB5_CONFIG", conf.c_str(), 1);
+	Error err = Error::None;
+	g->pair = Pair{};
+	g->pair.ini = kerberos::create_context(Role::Initiator, password_cred(u"alice", u"", "Passw0rd!"), err);
+	setenv("KRB5_CONFIG", saved.c_str(), 1);
+	assert_int_equal(err, Error::NoAuthority);
+}
+
+void test_kdc_stopped_is_no_authority(void**)
+{
+	lab_stop_kdc(g->lab);
+	assert_int_equal(login(password_cred(u"alice", u"LAB.TEST", "Passw0rd!")), Error::NoAuthority);
+}
+
+} // namespace
+
+int main()
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_principal_names),
+		cmocka_unit_test(test_password_login),
+		cmocka_unit_test(test_user_name_forms),
+		cmocka_unit_test(test_message_protection),
+		cmocka_unit_test(test_negotiation_mic),
+		cmocka_unit_test(test_protection_before_established),
+		cmocka_unit_test(test_garbage_first_token_is_invalid),
+		cmocka_unit_test(test_wrong_password_is_logon_denied),
+		cmocka_unit_test(test_unknown_user_is_logon_denied),
+		cmocka_unit_test(test_unknown_service_is_target_unknown),
+		cmocka_unit_test(test_user_ccache_untouched_by_password_login),
+		cmocka_unit_test(test_ccache_login_without_identity),
+		cmocka_unit_test(test_no_ccache_is_no_credentials),
+		cmocka_unit_test(test_realm_without_kdc_is_no_authority),
+		cmocka_unit_test(test_no_default_realm_is_no_authority),
+		// Last: stops the KDC.
+		cmocka_unit_test(test_kdc_stopped_is_no_authority),
+	};
+	return cmocka_run_group_tests_name("kerberos", tests, group_setup, group_teardown);
+}
