@@ -1,0 +1,48 @@
+// The real packages behind the module's tables. Kept apart from the boundary so that unit tests
+// registering fake packages do not link the packages themselves.
+#include "sspi/packages.h"
+
+#include "negotiate/negotiate.h"
+#include "ntlm/ntlm.h"
+#if NLASSP_HAVE_KERBEROS
+#include "kerberos/kerberos.h"
+#endif
+
+#include <mutex>
+
+namespace nlassp::sspi {
+
+// DER contents octets of the mechanism OIDs.
+static const uint8_t kKerberosOid[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02}; // 1.2.840.113554.1.2.2
+static const uint8_t kNtlmOid[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a}; // 1.3.6.1.4.1.311.2.2.10
+
+static std::vector<negotiate::Mechanism> negotiate_mechanisms()
+{
+	std::vector<negotiate::Mechanism> mechs;
+#if NLASSP_HAVE_KERBEROS
+	mechs.push_back({PackageId::Kerberos, Bytes(std::begin(kKerberosOid), std::end(kKerberosOid)),
+	                 &kerberos::create_context});
+#else
+	(void)kKerberosOid;
+#endif
+	mechs.push_back({PackageId::Ntlm, Bytes(std::begin(kNtlmOid), std::end(kNtlmOid)), &ntlm::create_context});
+	return mechs;
+}
+
+void register_builtin_packages()
+{
+	static std::once_flag once;
+	std::call_once(once, [] {
+		auto& r = registry();
+		r.add(PackageId::Ntlm, &ntlm::create_context);
+#if NLASSP_HAVE_KERBEROS
+		r.add(PackageId::Kerberos, &kerberos::create_context);
+#endif
+		r.add(PackageId::Negotiate, [](Role role, const CredentialPtr& cred, Error& err) {
+			return negotiate::create_context(role, cred, negotiate_mechanisms(), err);
+		});
+		r.set_sam_store_factory([](std::string path) { return ntlm::make_sam_file_store(std::move(path)); });
+	});
+}
+
+} // namespace nlassp::sspi

@@ -1,0 +1,77 @@
+#include "sspi/status.h"
+
+namespace nlassp::sspi {
+
+SECURITY_STATUS to_status(Error e) noexcept
+{
+	switch (e) {
+	case Error::None: return SEC_E_OK;
+	case Error::InvalidToken: return SEC_E_INVALID_TOKEN;
+	case Error::InvalidParameter: return SEC_E_INVALID_PARAMETER;
+	case Error::InvalidHandle: return SEC_E_INVALID_HANDLE;
+	case Error::LogonDenied: return SEC_E_LOGON_DENIED;
+	case Error::NoCredentials: return SEC_E_NO_CREDENTIALS;
+	case Error::MessageAltered: return SEC_E_MESSAGE_ALTERED;
+	case Error::OutOfSequence: return SEC_E_OUT_OF_SEQUENCE;
+	case Error::OutputTooSmall: return SEC_E_INSUFFICIENT_MEMORY;
+	case Error::BufferTooSmall: return SEC_E_BUFFER_TOO_SMALL;
+	case Error::InsufficientMemory: return SEC_E_INSUFFICIENT_MEMORY;
+	case Error::Unsupported: return SEC_E_UNSUPPORTED_FUNCTION;
+	case Error::PackageUnavailable: return SEC_E_SECPKG_NOT_FOUND;
+	case Error::Internal: return SEC_E_INTERNAL_ERROR;
+	case Error::TargetUnknown: return SEC_E_TARGET_UNKNOWN;
+	case Error::WrongPrincipal: return SEC_E_WRONG_PRINCIPAL;
+	case Error::TimeSkew: return SEC_E_TIME_SKEW;
+	case Error::NoAuthority: return SEC_E_NO_AUTHENTICATING_AUTHORITY;
+	case Error::BadBindings: return SEC_E_BAD_BINDINGS;
+	case Error::MutualAuthFailed: return SEC_E_MUTUAL_AUTH_FAILED;
+	case Error::ContextExpired: return SEC_E_CONTEXT_EXPIRED;
+	case Error::IncompleteMessage: return SEC_E_INCOMPLETE_MESSAGE;
+	case Error::IncompleteCredentials: return SEC_E_INCOMPLETE_CREDENTIALS;
+	case Error::PasswordExpired: return SEC_E_LOGON_DENIED;
+	case Error::DelegationPolicy: return SEC_E_DELEGATION_POLICY;
+	case Error::PolicyNtlmOnly: return SEC_E_POLICY_NLTM_ONLY;
+	case Error::DowngradeDetected: return SEC_E_DOWNGRADE_DETECTED;
+	case Error::NotEstablished: return SEC_E_INVALID_HANDLE;
+	}
+	// Not reached for a valid enumerator (-Wswitch keeps the switch complete); a corrupted value
+	// must still not read as success.
+	return SEC_E_INTERNAL_ERROR;
+}
+
+const char* status_name(SECURITY_STATUS s) noexcept
+{
+	switch (s) {
+	case SEC_E_OK: return "SEC_E_OK";
+	case SEC_I_CONTINUE_NEEDED: return "SEC_I_CONTINUE_NEEDED";
+	case SEC_E_INVALID_TOKEN: return "SEC_E_INVALID_TOKEN";
+	case SEC_E_INVALID_PARAMETER: return "SEC_E_INVALID_PARAMETER";
+	case SEC_E_INVALID_HANDLE: return "SEC_E_INVALID_HANDLE";
+	case SEC_E_LOGON_DENIED: return "SEC_E_LOGON_DENIED";
+	case SEC_E_NO_CREDENTIALS: return "SEC_E_NO_CREDENTIALS";
+	case SEC_E_UNKNOWN_CREDENTIALS: return "SEC_E_UNKNOWN_CREDENTIALS";
+	case SEC_E_MESSAGE_ALTERED: return "SEC_E_MESSAGE_ALTERED";
+	case SEC_E_OUT_OF_SEQUENCE: return "SEC_E_OUT_OF_SEQUENCE";
+	case SEC_E_INSUFFICIENT_MEMORY: return "SEC_E_INSUFFICIENT_MEMORY";
+	case SEC_E_BUFFER_TOO_SMALL: return "SEC_E_BUFFER_TOO_SMALL";
+	case SEC_E_UNSUPPORTED_FUNCTION: return "SEC_E_UNSUPPORTED_FUNCTION";
+	case SEC_E_SECPKG_NOT_FOUND: return "SEC_E_SECPKG_NOT_FOUND";
+	case SEC_E_INTERNAL_ERROR: return "SEC_E_INTERNAL_ERROR";
+	case SEC_E_TARGET_UNKNOWN: return "SEC_E_TARGET_UNKNOWN";
+	case SEC_E_WRONG_PRINCIPAL: return "SEC_E_WRONG_PRINCIPAL";
+	case SEC_E_TIME_SKEW: return "SEC_E_TIME_SKEW";
+	case SEC_E_NO_AUTHENTICATING_AUTHORITY: return "SEC_E_NO_AUTHENTICATING_AUTHORITY";
+	case SEC_E_BAD_BINDINGS: return "SEC_E_BAD_BINDINGS";
+	case SEC_E_MUTUAL_AUTH_FAILED: return "SEC_E_MUTUAL_AUTH_FAILED";
+	case SEC_E_CONTEXT_EXPIRED: return "SEC_E_CONTEXT_EXPIRED";
+	case SEC_E_INCOMPLETE_MESSAGE: return "SEC_E_INCOMPLETE_MESSAGE";
+	case SEC_E_INCOMPLETE_CREDENTIALS: return "SEC_E_INCOMPLETE_CREDENTIALS";
+	case SEC_E_DELEGATION_POLICY: return "SEC_E_DELEGATION_POLICY";
+	case SEC_E_POLICY_NLTM_ONLY: return "SEC_E_POLICY_NLTM_ONLY";
+	case SEC_E_DOWNGRADE_DETECTED: return "SEC_E_DOWNGRADE_DETECTED";
+	case SEC_E_NO_IMPERSONATION: return "SEC_E_NO_IMPERSONATION";
+	default: return "SECURITY_STATUS";
+	}
+}
+
+} // namespace nlassp::sspi

@@ -1,0 +1,22 @@
+// The one mapping from the internal Error vocabulary to SECURITY_STATUS.
+#pragma once
+
+#include "common/error.h"
+
+#include <winpr/sspi.h>
+
+namespace nlassp::sspi {
+
+// Every Error has exactly one status. Two pairs share a status on purpose:
+//  - OutputTooSmall and InsufficientMemory -> SEC_E_INSUFFICIENT_MEMORY (what SSPI callers such as
+//    FreeRDP expect when the preallocated cbMaxToken output buffer cannot hold the token);
+//  - PasswordExpired and LogonDenied -> SEC_E_LOGON_DENIED (FreeRDP turns it into
+//    ERRCONNECT_LOGON_FAILURE; the log line says the password expired).
+//  - NotEstablished and InvalidHandle -> SEC_E_INVALID_HANDLE (message protection on a context
+//    whose handshake has not finished: Windows has no user-mode context yet and answers so).
+SECURITY_STATUS to_status(Error e) noexcept;
+
+// The SECURITY_STATUS name for log lines ("SEC_E_LOGON_DENIED", ...).
+const char* status_name(SECURITY_STATUS s) noexcept;
+
+} // namespace nlassp::sspi
