@@ -6,6 +6,8 @@
 #include "kerberos/context.h"
 #include "kerberos/kerberos.h"
 
+#include <winpr/sspi.h>
+
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <signal.h>
@@ -56,9 +58,64 @@ struct Pair {
 	int tgs_during_accept = -1;
 };
 
+// WinPR's built-in Kerberos acceptor (InitSecurityInterfaceExA(0)), as FreeRDP's server uses it.
+struct WinprAcceptor {
+	SecurityFunctionTableA* table = nullptr;
+	CredHandle cred{};
+	CtxtHandle ctx{};
+	bool have_cred = false;
+	bool have_ctx = false;
+	std::string keytab;
+	SEC_WINPR_KERBEROS_SETTINGS settings{};
+	SEC_WINNT_AUTH_IDENTITY_WINPR identity{};
+	Bytes output;
+	ULONG send_seq = 0;
+	ULONG recv_seq = 0;
+
+	WinprAcceptor() = default;
+	WinprAcceptor(const WinprAcceptor&) = delete;
+	WinprAcceptor& operator=(const WinprAcceptor&) = delete;
+	~WinprAcceptor()
+	{
+		if (have_ctx)
+			table->DeleteSecurityContext(&ctx);
+		if (have_cred)
+			table->FreeCredentialsHandle(&cred);
+	}
+};
+
+// WinPR's built-in Kerberos initiator, driven as FreeRDP's client drives it.
+struct WinprInitiator {
+	SecurityFunctionTableA* table = nullptr;
+	CredHandle cred{};
+	CtxtHandle ctx{};
+	bool have_cred = false;
+	bool have_ctx = false;
+	std::u16string user = u"alice", domain = u"LAB.TEST", password = u"Passw0rd!";
+	SEC_WINPR_KERBEROS_SETTINGS settings{};
+	SEC_WINPR_NTLM_SETTINGS ntlm{};
+	SEC_WINNT_AUTH_IDENTITY_WINPR identity{};
+	Bytes output;
+	ULONG send_seq = 0;
+	ULONG recv_seq = 0;
+
+	WinprInitiator() = default;
+	WinprInitiator(const WinprInitiator&) = delete;
+	WinprInitiator& operator=(const WinprInitiator&) = delete;
+	~WinprInitiator()
+	{
+		if (have_ctx)
+			table->DeleteSecurityContext(&ctx);
+		if (have_cred)
+			table->FreeCredentialsHandle(&cred);
+	}
+};
+
 struct Fixture {
 	Lab lab;
 	Pair pair;
+	std::unique_ptr<WinprAcceptor> winpr;
+	std::unique_ptr<WinprInitiator> winpr_client;
 	Error last = Error::None;
 	Bytes scratch;
 };
@@ -358,6 +415,196 @@ Error negotiation_mic(bool tamper)
 	return g->pair.acc->verify_negotiation_mic(other, mic);
 }
 
+// Our initiator against WinPR's Kerberos acceptor; true when both sides are established.
+bool winpr_login()
+{
+	g->winpr = std::make_unique<WinprAcceptor>();
+	WinprAcceptor& w = *g->winpr;
+	w.table = InitSecurityInterfaceExA(0);
+	if (!w.table)
+		return false;
+	w.keytab = g->lab.dir + "/termsrv.keytab";
+	w.settings.keytab = w.keytab.data();
+	w.identity.identity.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
+	w.identity.identity.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EXW);
+	w.identity.identity.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE | SEC_WINNT_AUTH_IDENTITY_EXTENDED;
+	w.identity.kerberosSettings = &w.settings;
+	char package[] = "Kerberos";
+	if (w.table->AcquireCredentialsHandleA(nullptr, package, SECPKG_CRED_INBOUND, nullptr, &w.identity, nullptr,
+	                                       nullptr, &w.cred, nullptr) != SEC_E_OK)
+		return false;
+	w.have_cred = true;
+
+	Error err = Error::None;
+	g->pair = Pair{};
+	g->pair.ini = kerberos::create_context(Role::Initiator, password_cred(u"alice", u"LAB.TEST", "Passw0rd!"), err);
+	if (!g->pair.ini)
+		return false;
+	StepInput in;
+	in.target = u"TERMSRV/localhost";
+	in.requested = kRequested;
+	StepOutput out;
+	if (g->pair.ini->step(in, out) != Error::None || out.complete)
+		return false;
+
+	Bytes ap_req = std::move(out.token);
+	SecBuffer ib{static_cast<ULONG>(ap_req.size()), SECBUFFER_TOKEN, ap_req.data()};
+	SecBufferDesc idesc{SECBUFFER_VERSION, 1, &ib};
+	w.output.assign(48000, 0);
+	SecBuffer ob{static_cast<ULONG>(w.output.size()), SECBUFFER_TOKEN, w.output.data()};
+	SecBufferDesc odesc{SECBUFFER_VERSION, 1, &ob};
+	ULONG attrs = 0;
+	SECURITY_STATUS st = w.table->AcceptSecurityContext(
+	    &w.cred, nullptr, &idesc,
+	    ASC_REQ_MUTUAL_AUTH | ASC_REQ_CONFIDENTIALITY | ASC_REQ_CONNECTION | ASC_REQ_USE_SESSION_KEY |
+	        ASC_REQ_SEQUENCE_DETECT | ASC_REQ_EXTENDED_ERROR,
+	    SECURITY_NATIVE_DREP, &w.ctx, &odesc, &attrs, nullptr);
+	if (st != SEC_E_OK)
+		return false;
+	w.have_ctx = true;
+
+	StepInput in2;
+	in2.token = ByteView(w.output.data(), ob.cbBuffer);
+	in2.requested = kRequested;
+	in2.target = u"TERMSRV/localhost";
+	StepOutput out2;
+	return g->pair.ini->step(in2, out2) == Error::None && out2.complete && out2.token.empty();
+}
+
+// We encrypt, WinPR's DecryptMessage must recover the text.
+bool winpr_decrypts_ours(const std::string& text)
+{
+	WinprAcceptor& w = *g->winpr;
+	Bytes data(text.begin(), text.end());
+	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	Bytes token;
+	if (g->pair.ini->encrypt(std::span<MessageBuffer>(&mb, 1), token) != Error::None)
+		return false;
+	SecBuffer b[2] = {{static_cast<ULONG>(token.size()), SECBUFFER_TOKEN, token.data()},
+	                  {static_cast<ULONG>(data.size()), SECBUFFER_DATA, data.data()}};
+	SecBufferDesc desc{SECBUFFER_VERSION, 2, b};
+	ULONG qop = 0;
+	if (w.table->DecryptMessage(&w.ctx, &desc, w.recv_seq++, &qop) != SEC_E_OK)
+		return false;
+	return std::string(data.begin(), data.end()) == text;
+}
+
+// WinPR's EncryptMessage (token sized by its cbSecurityTrailer, as FreeRDP does); we decrypt.
+bool we_decrypt_winpr(const std::string& text)
+{
+	WinprAcceptor& w = *g->winpr;
+	SecPkgContext_Sizes sizes{};
+	if (w.table->QueryContextAttributesA(&w.ctx, SECPKG_ATTR_SIZES, &sizes) != SEC_E_OK)
+		return false;
+	if (sizes.cbSecurityTrailer != g->pair.ini->sizes().security_trailer)
+		return false;
+	Bytes token(sizes.cbSecurityTrailer, 0);
+	Bytes data(text.begin(), text.end());
+	SecBuffer b[2] = {{static_cast<ULONG>(token.size()), SECBUFFER_TOKEN, token.data()},
+	                  {static_cast<ULONG>(data.size()), SECBUFFER_DATA, data.data()}};
+	SecBufferDesc desc{SECBUFFER_VERSION, 2, b};
+	if (w.table->EncryptMessage(&w.ctx, 0, &desc, w.send_seq++) != SEC_E_OK)
+		return false;
+	token.resize(b[0].cbBuffer);
+	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	if (g->pair.ini->decrypt(std::span<MessageBuffer>(&mb, 1), token) != Error::None)
+		return false;
+	return std::string(data.begin(), data.end()) == text;
+}
+
+// WinPR's initiator (FreeRDP's flags: MUTUAL_AUTH | CONFIDENTIALITY) against our acceptor.
+bool winpr_client_login()
+{
+	g->winpr_client = std::make_unique<WinprInitiator>();
+	WinprInitiator& w = *g->winpr_client;
+	w.table = InitSecurityInterfaceExA(0);
+	if (!w.table)
+		return false;
+	auto& ex = w.identity.identity;
+	ex.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
+	ex.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EXW);
+	ex.User = reinterpret_cast<UINT16*>(w.user.data());
+	ex.UserLength = static_cast<UINT32>(w.user.size());
+	ex.Domain = reinterpret_cast<UINT16*>(w.domain.data());
+	ex.DomainLength = static_cast<UINT32>(w.domain.size());
+	ex.Password = reinterpret_cast<UINT16*>(w.password.data());
+	ex.PasswordLength = static_cast<UINT32>(w.password.size());
+	ex.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE | SEC_WINNT_AUTH_IDENTITY_EXTENDED;
+	w.identity.kerberosSettings = &w.settings;
+	w.identity.ntlmSettings = &w.ntlm;
+	char package[] = "Kerberos";
+	if (w.table->AcquireCredentialsHandleA(nullptr, package, SECPKG_CRED_OUTBOUND, nullptr, &w.identity, nullptr,
+	                                       nullptr, &w.cred, nullptr) != SEC_E_OK)
+		return false;
+	w.have_cred = true;
+
+	Error err = Error::None;
+	g->pair = Pair{};
+	g->pair.acc = kerberos::create_context(Role::Acceptor, acceptor_cred(), err);
+	if (!g->pair.acc)
+		return false;
+
+	char target[] = "TERMSRV/localhost";
+	ULONG attrs = ISC_REQ_MUTUAL_AUTH | ISC_REQ_CONFIDENTIALITY;
+	w.output.assign(48000, 0);
+	SecBuffer ob{static_cast<ULONG>(w.output.size()), SECBUFFER_TOKEN, w.output.data()};
+	SecBufferDesc odesc{SECBUFFER_VERSION, 1, &ob};
+	SECURITY_STATUS st = w.table->InitializeSecurityContextA(&w.cred, nullptr, target, attrs, 0, SECURITY_NATIVE_DREP,
+	                                                         nullptr, 0, &w.ctx, &odesc, &attrs, nullptr);
+	if (st != SEC_I_CONTINUE_NEEDED)
+		return false;
+	w.have_ctx = true;
+
+	StepInput in;
+	in.token = ByteView(w.output.data(), ob.cbBuffer);
+	in.requested = ctx::MutualAuth | ctx::Confidentiality | ctx::Connection | ctx::UseSessionKey |
+	               ctx::SequenceDetect | ctx::ExtendedError;
+	StepOutput out;
+	if (g->pair.acc->step(in, out) != Error::None || !out.complete || out.token.empty())
+		return false;
+
+	Bytes ap_rep = std::move(out.token);
+	SecBuffer ib{static_cast<ULONG>(ap_rep.size()), SECBUFFER_TOKEN, ap_rep.data()};
+	SecBufferDesc idesc{SECBUFFER_VERSION, 1, &ib};
+	ob = SecBuffer{static_cast<ULONG>(w.output.size()), SECBUFFER_TOKEN, w.output.data()};
+	st = w.table->InitializeSecurityContextA(&w.cred, &w.ctx, target, attrs, 0, SECURITY_NATIVE_DREP, &idesc, 0,
+	                                         &w.ctx, &odesc, &attrs, nullptr);
+	return st == SEC_E_OK && names_are(*g->pair.acc, u"alice", u"LAB.TEST");
+}
+
+// WinPR's client encrypts (as FreeRDP's nla.c does), our acceptor decrypts, and back.
+bool winpr_client_exchange(const std::string& text)
+{
+	WinprInitiator& w = *g->winpr_client;
+	SecPkgContext_Sizes sizes{};
+	if (w.table->QueryContextAttributesA(&w.ctx, SECPKG_ATTR_SIZES, &sizes) != SEC_E_OK)
+		return false;
+	Bytes token(sizes.cbSecurityTrailer, 0);
+	Bytes data(text.begin(), text.end());
+	SecBuffer b[2] = {{static_cast<ULONG>(token.size()), SECBUFFER_TOKEN, token.data()},
+	                  {static_cast<ULONG>(data.size()), SECBUFFER_DATA, data.data()}};
+	SecBufferDesc desc{SECBUFFER_VERSION, 2, b};
+	if (w.table->EncryptMessage(&w.ctx, 0, &desc, w.send_seq++) != SEC_E_OK)
+		return false;
+	token.resize(b[0].cbBuffer);
+	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	if (g->pair.acc->decrypt(std::span<MessageBuffer>(&mb, 1), token) != Error::None)
+		return false;
+	if (std::string(data.begin(), data.end()) != text)
+		return false;
+
+	Bytes reply_token;
+	if (g->pair.acc->encrypt(std::span<MessageBuffer>(&mb, 1), reply_token) != Error::None)
+		return false;
+	SecBuffer r[2] = {{static_cast<ULONG>(reply_token.size()), SECBUFFER_TOKEN, reply_token.data()},
+	                  {static_cast<ULONG>(data.size()), SECBUFFER_DATA, data.data()}};
+	SecBufferDesc rdesc{SECBUFFER_VERSION, 2, r};
+	ULONG qop = 0;
+	if (w.table->DecryptMessage(&w.ctx, &rdesc, w.recv_seq++, &qop) != SEC_E_OK)
+		return false;
+	return std::string(data.begin(), data.end()) == text;
+}
+
 // ---------------------------------------------------------------------------------------------
 
 int group_setup(void** state)
@@ -371,6 +618,8 @@ int group_teardown(void**)
 {
 	if (g) {
 		g->pair = Pair{};
+		g->winpr.reset();
+		g->winpr_client.reset();
 		lab_teardown(g->lab);
 		delete g;
 		g = nullptr;
@@ -573,6 +822,30 @@ void test_no_default_realm_is_no_authority(void**)
 	assert_int_equal(err, Error::NoAuthority);
 }
 
+void test_winpr_acceptor_interop(void**)
+{
+	// Our AP-REQ is accepted by WinPR's own Kerberos, and WinPR's DecryptMessage opens our wrap
+	// tokens (and we open its): the SSPI layout (header + rotated trailer in the token buffer).
+	assert_true(winpr_login());
+	assert_true(winpr_decrypts_ours("public key of the TLS server"));
+	assert_true(we_decrypt_winpr("public key + 1"));
+	assert_true(winpr_decrypts_ours("TSCredentials"));
+	assert_true(we_decrypt_winpr("second reply"));
+	g->winpr.reset();
+}
+
+void test_winpr_initiator_interop(void**)
+{
+	// FreeRDP's own client (WinPR's Kerberos, FreeRDP's flags) logs in to our acceptor and the
+	// two exchange sealed messages both ways.
+	const int tgs_before = count_tgs(kService);
+	assert_true(winpr_client_login());
+	assert_int_equal(count_tgs(kService) - tgs_before, 1);
+	assert_true(winpr_client_exchange("pubKeyAuth"));
+	assert_true(winpr_client_exchange("TSCredentials"));
+	g->winpr_client.reset();
+}
+
 void test_kdc_stopped_is_no_authority(void**)
 {
 	lab_stop_kdc(g->lab);
@@ -599,6 +872,8 @@ int main()
 		cmocka_unit_test(test_no_ccache_is_no_credentials),
 		cmocka_unit_test(test_realm_without_kdc_is_no_authority),
 		cmocka_unit_test(test_no_default_realm_is_no_authority),
+		cmocka_unit_test(test_winpr_acceptor_interop),
+		cmocka_unit_test(test_winpr_initiator_interop),
 		// Last: stops the KDC.
 		cmocka_unit_test(test_kdc_stopped_is_no_authority),
 	};
