@@ -503,8 +503,11 @@ private:
 		if (is_raw_ntlmssp(in.token))
 			return start_passthrough(in, out, oid::ntlmssp(), "a raw NTLMSSP message");
 		Bytes raw_mech;
-		if (peek_initial_context_mech(in.token, raw_mech))
+		if (peek_initial_context_mech(in.token, raw_mech)) {
+			if (!oid::is_kerberos(raw_mech) && !oid::equal(raw_mech, oid::ntlmssp()))
+				return reject(out, invalid("the initiator's first token is a GSS token of an unknown mechanism"));
 			return start_passthrough(in, out, raw_mech, "a raw mechanism token");
+		}
 
 		NegotiationToken t;
 		if (!decode_negotiation_token(in.token, t) || t.kind != NegotiationToken::Kind::Init)
