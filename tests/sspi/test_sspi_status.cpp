@@ -1,0 +1,107 @@
+// status.cpp: every Error has one sensible SECURITY_STATUS, distinct from every other Error's
+// except the documented aliases, and none but Error::None reads as success.
+#include "sspi/status.h"
+
+#include <cstdio>
+#include <map>
+
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+extern "C" {
+#include <cmocka.h>
+}
+// clang-format on
+
+using namespace nlassp;
+using nlassp::sspi::to_status;
+
+namespace {
+
+constexpr auto kLast = Error::NotEstablished;   // the last enumerator of common/error.h
+
+// Errors that share a status on purpose (status.h says why), mapped to the Error they alias.
+Error alias_of(Error e)
+{
+	switch (e) {
+	case Error::OutputTooSmall: return Error::InsufficientMemory;
+	case Error::PasswordExpired: return Error::LogonDenied;
+	case Error::NotEstablished: return Error::InvalidHandle;
+	default: return e;
+	}
+}
+
+bool check_distinct()
+{
+	std::map<SECURITY_STATUS, Error> seen;
+	for (int i = 0; i <= static_cast<int>(kLast); ++i) {
+		const auto e = static_cast<Error>(i);
+		const SECURITY_STATUS s = to_status(e);
+		if (e != Error::None && (s == SEC_E_OK || s == SEC_I_CONTINUE_NEEDED || s >= 0)) {
+			std::fprintf(stderr, "%s maps to a success status\n", error_name(e));
+			return false;
+		}
+		if (e != Error::None && s == SEC_E_INTERNAL_ERROR && e != Error::Internal) {
+			std::fprintf(stderr, "%s falls through to SEC_E_INTERNAL_ERROR\n", error_name(e));
+			return false;
+		}
+		const Error canon = alias_of(e);
+		auto [it, inserted] = seen.emplace(s, canon);
+		if (!inserted && it->second != canon) {
+			std::fprintf(stderr, "%s and %s share status 0x%08x\n", error_name(e), error_name(it->second),
+			             static_cast<unsigned>(s));
+			return false;
+		}
+	}
+	return true;
+}
+
+void test_every_error_distinct(void**)
+{
+	assert_true(check_distinct());
+}
+
+void test_named_mappings(void**)
+{
+	assert_int_equal(to_status(Error::None), SEC_E_OK);
+	assert_int_equal(to_status(Error::InvalidToken), SEC_E_INVALID_TOKEN);
+	assert_int_equal(to_status(Error::LogonDenied), SEC_E_LOGON_DENIED);
+	assert_int_equal(to_status(Error::NoCredentials), SEC_E_NO_CREDENTIALS);
+	assert_int_equal(to_status(Error::MessageAltered), SEC_E_MESSAGE_ALTERED);
+	assert_int_equal(to_status(Error::OutOfSequence), SEC_E_OUT_OF_SEQUENCE);
+	assert_int_equal(to_status(Error::OutputTooSmall), SEC_E_INSUFFICIENT_MEMORY);
+	assert_int_equal(to_status(Error::BufferTooSmall), SEC_E_BUFFER_TOO_SMALL);
+	assert_int_equal(to_status(Error::Unsupported), SEC_E_UNSUPPORTED_FUNCTION);
+	assert_int_equal(to_status(Error::PackageUnavailable), SEC_E_SECPKG_NOT_FOUND);
+	assert_int_equal(to_status(Error::TargetUnknown), SEC_E_TARGET_UNKNOWN);
+	assert_int_equal(to_status(Error::TimeSkew), SEC_E_TIME_SKEW);
+	assert_int_equal(to_status(Error::NoAuthority), SEC_E_NO_AUTHENTICATING_AUTHORITY);
+	assert_int_equal(to_status(Error::BadBindings), SEC_E_BAD_BINDINGS);
+	assert_int_equal(to_status(Error::DowngradeDetected), SEC_E_DOWNGRADE_DETECTED);
+	assert_int_equal(to_status(Error::PasswordExpired), SEC_E_LOGON_DENIED);
+	assert_int_equal(to_status(Error::NotEstablished), SEC_E_INVALID_HANDLE);
+	assert_int_equal(to_status(Error::WrongPrincipal), SEC_E_WRONG_PRINCIPAL);
+	assert_int_equal(to_status(Error::MutualAuthFailed), SEC_E_MUTUAL_AUTH_FAILED);
+}
+
+void test_names(void**)
+{
+	assert_string_equal(sspi::status_name(SEC_E_LOGON_DENIED), "SEC_E_LOGON_DENIED");
+	assert_string_equal(sspi::status_name(SEC_I_CONTINUE_NEEDED), "SEC_I_CONTINUE_NEEDED");
+	for (int i = 0; i <= static_cast<int>(kLast); ++i)
+		assert_string_not_equal(sspi::status_name(to_status(static_cast<Error>(i))), "SECURITY_STATUS");
+}
+
+} // namespace
+
+int main()
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_every_error_distinct),
+	    cmocka_unit_test(test_named_mappings),
+	    cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
