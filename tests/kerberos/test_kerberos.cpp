@@ -209,6 +209,13 @@ int count_kdc_requests()
 	return n;
 }
 
+// One kadmin.local query against the lab realm (through kdc.sh, which finds the sbin tools).
+bool kdc_admin(const std::string& query)
+{
+	return run("bash -c '. \"" NLASSP_KDC_SH "\" && KDC_DIR=\"" + g->lab.dir + "\" && kdc_kadmin \"" + query +
+	           "\"' >/dev/null 2>&1") == 0;
+}
+
 bool kinit(const std::string& ccache, const char* user = "alice")
 {
 	return run("echo 'Passw0rd!' | KRB5CCNAME='" + ccache + "' kinit " + user + " >/dev/null 2>&1") == 0;
@@ -788,6 +795,39 @@ void test_ccache_login_without_identity(void**)
 	std::filesystem::remove(user_cache);
 }
 
+// A ccache whose recorded KDC time offset is an hour off: the client's authenticator is an hour
+// ahead of the acceptor's clock. The service ticket is already cached, so only the acceptor judges.
+bool skewed_ccache(const std::string& path)
+{
+	if (!kinit("FILE:" + path) ||
+	    run("KRB5CCNAME='FILE:" + path + "' kvno TERMSRV/localhost >/dev/null 2>&1") != 0)
+		return false;
+	std::string bytes = read_file(path);
+	// FILE ccache v4: 05 04, header length, tag 1 (KDC time offset) of 8 bytes: seconds, micros.
+	if (bytes.size() < 16 || bytes[0] != 0x05 || bytes[1] != 0x04 || bytes[4] != 0 || bytes[5] != 1)
+		return false;
+	const uint32_t offset = 3600;
+	bytes[8] = static_cast<char>(offset >> 24);
+	bytes[9] = static_cast<char>(offset >> 16);
+	bytes[10] = static_cast<char>(offset >> 8);
+	bytes[11] = static_cast<char>(offset);
+	std::ofstream f(path, std::ios::binary | std::ios::trunc);
+	f << bytes;
+	return f.good();
+}
+
+void test_clock_skew_is_time_skew(void**)
+{
+	assert_true(skewed_ccache(g->lab.dir + "/skewed.ccache"));
+	assert_int_equal(login(default_cred("FILE:" + g->lab.dir + "/skewed.ccache")), Error::TimeSkew);
+}
+
+void test_expired_password_is_password_expired(void**)
+{
+	assert_true(kdc_admin("addprinc -pw Passw0rd! -pwexpire 2000-01-01 bob"));
+	assert_int_equal(login(password_cred(u"bob", u"LAB.TEST", "Passw0rd!")), Error::PasswordExpired);
+}
+
 void test_no_ccache_is_no_credentials(void**)
 {
 	Error err = Error::None;
@@ -869,6 +909,8 @@ int main()
 		cmocka_unit_test(test_unknown_service_is_target_unknown),
 		cmocka_unit_test(test_user_ccache_untouched_by_password_login),
 		cmocka_unit_test(test_ccache_login_without_identity),
+		cmocka_unit_test(test_clock_skew_is_time_skew),
+		cmocka_unit_test(test_expired_password_is_password_expired),
 		cmocka_unit_test(test_no_ccache_is_no_credentials),
 		cmocka_unit_test(test_realm_without_kdc_is_no_authority),
 		cmocka_unit_test(test_no_default_realm_is_no_authority),
