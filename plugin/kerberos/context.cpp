@@ -6,6 +6,7 @@
 #include "wire/utf16.h"
 
 #include <profile.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cstring>
@@ -151,6 +152,9 @@ public:
 		if (private_ccache_)
 			ccache_.destroy();
 		ccache_.close();
+		krb5_.reset();
+		if (!private_config_.empty())
+			(void)unlink(private_config_.c_str());
 	}
 
 	Error init();
@@ -177,6 +181,12 @@ private:
 	Error init_acceptor();
 	Error acquire_with_password(const std::string& principal, ByteView password_utf16le);
 	Error acquire_from_ccache(const std::string& principal);
+	[[nodiscard]] bool kdc_url_wanted() const noexcept
+	{
+		return !cred_->kerberos.kdc_url.empty() || !cred_->kdc_proxy_server.empty();
+	}
+	Error use_kdc_url(const std::string& realm);
+	Error prefetch_service_ticket(const std::string& spn);
 	Error check_realm(const std::string& realm);
 	Error step_initiator(const StepInput& in, StepOutput& out);
 	Error step_acceptor(const StepInput& in, StepOutput& out);
@@ -189,6 +199,8 @@ private:
 	CredentialPtr cred_;
 	State state_ = State::Start;
 	gss::Krb5Context krb5_;
+	std::string private_config_;   // krb5.conf fragment naming the KDC URL (removed on destruction)
+	bool prefetch_ = false;         // KDC traffic must go through krb5_ (KDC URL in force)
 	gss::Ccache ccache_;
 	bool private_ccache_ = false;
 	gss::Cred gcred_;
@@ -281,10 +293,6 @@ Error KerberosContext::init_initiator()
 		log_failure("logon", Error::NoCredentials, "the credential handle is not usable for outbound authentication");
 		return Error::NoCredentials;
 	}
-	const auto& ks = cred_->kerberos;
-	if (!ks.kdc_url.empty() || !cred_->kdc_proxy_server.empty())
-		NLASSP_LOG(logger, Warn, "Kerberos: the KDC URL / KDC proxy setting is not honoured yet; the KDCs in krb5.conf are used");
-
 	char* def = nullptr;
 	std::string default_realm;
 	if (krb5_get_default_realm(krb5_.get(), &def) == 0 && def) {
@@ -318,6 +326,9 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 	split_principal(principal, user, realm);
 	if (Error e = check_realm(realm); e != Error::None)
 		return e;
+	if (kdc_url_wanted())
+		if (Error e = use_kdc_url(realm); e != Error::None)
+			return e;
 
 	krb5_context k = krb5_.get();
 	gss::Principal client;
@@ -425,7 +436,130 @@ Error KerberosContext::acquire_from_ccache(const std::string& principal)
 		client_ = text.str();
 	std::string user, realm;
 	split_principal(client_, user, realm);
-	return check_realm(realm);
+	if (Error e = check_realm(realm); e != Error::None)
+		return e;
+	if (!kdc_url_wanted())
+		return Error::None;
+	if (Error e = use_kdc_url(realm); e != Error::None)
+		return e;
+	// Service tickets will be fetched through our context into the same cache GSSAPI reads.
+	krb5_context k = krb5_.get();
+	krb5_error_code code = ks.cache.empty() ? krb5_cc_default(k, ccache_.out(k)) : krb5_cc_resolve(k, ks.cache.c_str(), ccache_.out(k));
+	if (code)
+		return fail_krb5("logon", code);
+	return Error::None;
+}
+
+// MIT krb5 reads KDC locations from its profile only, and GSSAPI makes its own krb5 contexts
+// from the process-wide configuration. So a KDC URL is honoured per context without touching
+// anything another thread sees: a private krb5_context whose profile is a small private file
+// (the realm's kdc, marked final) in front of the usual krb5.conf files does every KDC exchange
+// (AS, and the TGS for the service ticket before GSSAPI needs it); GSSAPI then finds every
+// ticket in the ccache and never contacts a KDC itself.
+Error KerberosContext::use_kdc_url(const std::string& realm)
+{
+	std::string url = !cred_->kdc_proxy_server.empty() ? cred_->kdc_proxy_server : cred_->kerberos.kdc_url;
+	std::string kdc;
+	if (url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0) {
+		kdc = url;                                   // an MS-KKDCP proxy URL, as MIT takes it
+	} else if (url.rfind("tcp://", 0) == 0 || url.rfind("udp://", 0) == 0) {
+		kdc = url.substr(6);                         // a plain KDC "host[:port]"
+	} else {
+		kdc = "https://" + url + "/KdcProxy";        // FreeRDP's /kerberos:kdc-url:<proxy host>
+	}
+	for (char c : kdc + realm) {
+		if (c == '\n' || c == '\r' || c == '{' || c == '}' || c == '[' || c == ']' || c == '"') {
+			log_failure("logon", Error::InvalidParameter, "the KDC URL or realm contains characters krb5.conf cannot hold");
+			return Error::InvalidParameter;
+		}
+	}
+	const char* tmp = std::getenv("TMPDIR");
+	std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/nlassp-krb5-XXXXXX";
+	std::vector<char> name(path.begin(), path.end());
+	name.push_back('\0');
+	int fd = mkstemp(name.data());
+	if (fd < 0) {
+		log_failure("logon", Error::Internal, "cannot create a private krb5 configuration file in " + path);
+		return Error::Internal;
+	}
+	private_config_ = name.data();
+	const std::string text = "[realms]\n\t" + realm + " = {\n\t\tkdc = " + kdc + "\n\t}*\n";
+	const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+	(void)close(fd);
+	if (!written) {
+		log_failure("logon", Error::Internal, "cannot write the private krb5 configuration file " + private_config_);
+		return Error::Internal;
+	}
+
+	// The files krb5_init_context would read: $KRB5_CONFIG (a colon-separated list), else the
+	// system krb5.conf. Missing files are skipped by the profile library.
+	const char* env = secure_getenv("KRB5_CONFIG");
+	const std::string list = env && *env ? env : "/etc/krb5.conf";
+	std::vector<std::string> paths{private_config_};
+	for (size_t start = 0; start <= list.size();) {
+		size_t end = list.find(':', start);
+		if (end == std::string::npos)
+			end = list.size();
+		if (end > start)
+			paths.push_back(list.substr(start, end - start));
+		start = end + 1;
+	}
+	std::vector<const char*> files;
+	for (const auto& f : paths)
+		files.push_back(f.c_str());
+	files.push_back(nullptr);
+	profile_t profile = nullptr;
+	long pcode = profile_init(files.data(), &profile);
+	if (pcode) {
+		log_failure("logon", Error::Internal, "cannot read the krb5 configuration with the KDC URL");
+		return Error::Internal;
+	}
+	gss::Krb5Context fresh;
+	krb5_error_code code = krb5_init_context_profile(profile, 0, fresh.out());
+	profile_release(profile);
+	if (code)
+		return fail_krb5("logon", code);
+	ccache_.close();
+	krb5_ = std::move(fresh);
+	prefetch_ = true;
+	NLASSP_LOG(logger, Debug, "Kerberos: KDC for realm %s is %s (this logon only)", realm.c_str(), kdc.c_str());
+	return Error::None;
+}
+
+Error KerberosContext::prefetch_service_ticket(const std::string& spn)
+{
+	krb5_context k = krb5_.get();
+	TargetName t;
+	if (!target_name(spn, t))
+		return Error::TargetUnknown;
+	gss::Principal server;
+	krb5_error_code code = 0;
+	if (t.hostbased) {
+		const auto at = t.name.find('@');
+		const std::string service = t.name.substr(0, at);
+		const std::string host = t.name.substr(at + 1);
+		code = krb5_sname_to_principal(k, host.c_str(), service.c_str(), KRB5_NT_SRV_HST, server.out(k));
+	} else {
+		code = krb5_parse_name(k, t.name.c_str(), server.out(k));
+	}
+	if (code)
+		return fail_krb5("logon", code);
+	gss::Principal client;
+	if ((code = krb5_cc_get_principal(k, ccache_.get(), client.out(k))) != 0)
+		return fail_krb5("logon", code);
+	krb5_creds in;
+	std::memset(&in, 0, sizeof(in));
+	in.client = client.get();
+	in.server = server.get();
+	krb5_creds* out = nullptr;
+	code = krb5_get_credentials(k, 0, ccache_.get(), &in, &out);
+	if (out)
+		krb5_free_creds(k, out);
+	if (code) {
+		std::string what = "logon to " + spn;
+		return fail_krb5(what.c_str(), code);
+	}
+	return Error::None;
 }
 
 Error KerberosContext::init_acceptor()
@@ -515,6 +649,9 @@ Error KerberosContext::step_initiator(const StepInput& in, StepOutput& out)
 		if (GSS_ERROR(major))
 			return fail_gss("logon", major, minor);
 		target_text_ = spn;
+		if (prefetch_)
+			if (Error e = prefetch_service_ticket(spn); e != Error::None)
+				return e;
 	} else if (in.token.empty()) {
 		log_failure("logon", Error::InvalidToken, "the acceptor's reply is empty");
 		return Error::InvalidToken;

@@ -828,6 +828,74 @@ void test_expired_password_is_password_expired(void**)
 	assert_int_equal(login(password_cred(u"bob", u"LAB.TEST", "Passw0rd!")), Error::PasswordExpired);
 }
 
+// Writes a krb5.conf whose LAB.TEST KDC is a dead port (1) and points KRB5_CONFIG at it; the real
+// KDC's "127.0.0.1:port" goes to g->scratch as text.
+bool use_dead_kdc_config()
+{
+	std::string conf = read_file(g->lab.dir + "/krb5.conf");
+	const std::string key = "kdc = 127.0.0.1:";
+	const size_t at = conf.find(key);
+	if (at == std::string::npos)
+		return false;
+	const size_t end = conf.find('\n', at);
+	const std::string real = conf.substr(at + 6, end - at - 6);
+	conf.replace(at, end - at, "kdc = 127.0.0.1:1");
+	{
+		std::ofstream f(g->lab.dir + "/dead-krb5.conf");
+		f << conf;
+	}
+	g->scratch.assign(real.begin(), real.end());
+	setenv("KRB5_CONFIG", (g->lab.dir + "/dead-krb5.conf").c_str(), 1);
+	return true;
+}
+
+void restore_config()
+{
+	setenv("KRB5_CONFIG", (g->lab.dir + "/krb5.conf").c_str(), 1);
+}
+
+CredentialPtr with_kdc_url(CredentialPtr base, bool as_proxy_attribute)
+{
+	auto c = std::make_shared<Credential>(*base);
+	const std::string url = "tcp://" + std::string(g->scratch.begin(), g->scratch.end());
+	if (as_proxy_attribute)
+		c->kdc_proxy_server = url;
+	else
+		c->kerberos.kdc_url = url;
+	return c;
+}
+
+Error login_dead_config(bool kdc_url, bool proxy_attribute, const std::string& cache)
+{
+	if (!use_dead_kdc_config())
+		return Error::Internal;
+	CredentialPtr c = cache.empty() ? password_cred(u"alice", u"LAB.TEST", "Passw0rd!") : default_cred(cache);
+	if (kdc_url)
+		c = with_kdc_url(c, proxy_attribute);
+	Error e = login(c);
+	restore_config();
+	return e;
+}
+
+void test_kdc_url_is_honoured_per_context(void**)
+{
+	// krb5.conf names a dead KDC: without a KDC URL the logon cannot work...
+	assert_int_equal(login_dead_config(false, false, ""), Error::NoAuthority);
+	// ...with /kerberos:kdc-url (or SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS) every exchange (AS and
+	// TGS) goes to the given KDC, for this logon only.
+	int tgs = count_tgs(kService);
+	assert_int_equal(login_dead_config(true, false, ""), Error::None);
+	assert_int_equal(count_tgs(kService) - tgs, 1);
+	assert_int_equal(login_dead_config(true, true, ""), Error::None);
+	// A ccache logon (no password) fetches its service ticket through the KDC URL too.
+	assert_true(kinit("FILE:" + g->lab.dir + "/url.ccache"));
+	tgs = count_tgs(kService);
+	assert_int_equal(login_dead_config(true, false, "FILE:" + g->lab.dir + "/url.ccache"), Error::None);
+	assert_int_equal(count_tgs(kService) - tgs, 1);
+	// Nothing leaked into the process: the next logon without a URL still sees the dead KDC.
+	assert_int_equal(login_dead_config(false, false, ""), Error::NoAuthority);
+}
+
 void test_no_ccache_is_no_credentials(void**)
 {
 	Error err = Error::None;
@@ -911,6 +979,7 @@ int main()
 		cmocka_unit_test(test_ccache_login_without_identity),
 		cmocka_unit_test(test_clock_skew_is_time_skew),
 		cmocka_unit_test(test_expired_password_is_password_expired),
+		cmocka_unit_test(test_kdc_url_is_honoured_per_context),
 		cmocka_unit_test(test_no_ccache_is_no_credentials),
 		cmocka_unit_test(test_realm_without_kdc_is_no_authority),
 		cmocka_unit_test(test_no_default_realm_is_no_authority),
