@@ -132,11 +132,20 @@ struct StepInput {
 	const ChannelBindings* bindings = nullptr;
 	ContextFlags requested = 0;
 	std::u16string target;                  // initiator: the SPN, e.g. u"TERMSRV/host"
+	// Package parameters from extra input buffers (CREDSSP): the bytes of an
+	// NLASSP_SECBUFFER_CREDSSP_PARAMS buffer (include/nlassp/credssp.h), empty if none; and, with
+	// ISC_REQ_USE_SUPPLIED_CREDS, the identity parsed from the SECBUFFER_PKG_PARAMS buffer.
+	ByteView package_params;
+	const Identity* supplied_identity = nullptr;
 };
 
 struct StepOutput {
-	Bytes token;                            // to send to the peer (may be empty)
+	Bytes token;                            // to send to the peer (may be empty); after a failed
+	                                        // step, an error token for the peer if non-empty
+	                                        // (ISC/ASC_RET_EXTENDED_ERROR)
 	bool complete = false;                  // true: context established (SEC_E_OK)
+	size_t missing = 0;                     // with Error::IncompleteMessage: bytes still needed
+	                                        // (SECBUFFER_MISSING); the context is unchanged
 };
 
 struct Sizes {
