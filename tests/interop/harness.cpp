@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>
 
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -100,6 +101,7 @@ struct Party {
 	std::u16string user16, domain16, password16, packages16;
 	std::string user8, domain8, password8, packages8;
 	std::string sam_file;
+	std::string keytab;
 	SEC_WINPR_NTLM_SETTINGS ntlm{};
 	SEC_WINPR_KERBEROS_SETTINGS kerberos{};
 	SEC_WINNT_AUTH_IDENTITY_WINPR winpr{};
@@ -149,6 +151,7 @@ void fill_winpr_identity(Party& p)
 		ex.PackageListLength = static_cast<UINT32>(p.packages16.size());
 	}
 	p.ntlm.samFile = p.sam_file.empty() ? nullptr : p.sam_file.data();
+	p.kerberos.keytab = p.keytab.empty() ? nullptr : p.keytab.data();
 	p.winpr.ntlmSettings = &p.ntlm;
 	p.winpr.kerberosSettings = &p.kerberos;
 }
@@ -218,12 +221,14 @@ void* client_auth_data(Party& p, const ClientIdentity& id)
 	return nullptr;
 }
 
-// credssp_auth_setup_server: pAuthData only when there is something to pass (a SAM file).
+// credssp_auth_setup_server: pAuthData only when there is something to pass (a SAM file or
+// a keytab).
 void* server_auth_data(Party& p, const ServerSettings& s)
 {
-	if (s.sam_file.empty())
+	if (s.sam_file.empty() && s.keytab.empty())
 		return nullptr;
 	p.sam_file = s.sam_file;
+	p.keytab = s.keytab;
 	p.packages16 = utf8_to_utf16(s.package_list);
 	fill_winpr_identity(p);
 	return &p.winpr;
@@ -598,7 +603,10 @@ std::string Result::describe() const
 	return s;
 }
 
-void run_login(const Config& c, Result& r)
+namespace {
+
+// Setup and the ISC/ASC loop; r.established says whether the parties can seal.
+void establish(const Config& c, Result& r, Party& client, Party& server)
 {
 	r = Result{};
 	if (!c.client_table || !c.server_table) {
@@ -606,8 +614,6 @@ void run_login(const Config& c, Result& r)
 		r.protocol_error = "missing table";
 		return;
 	}
-
-	Party client, server;
 	client.side = Side::Client;
 	client.table = c.client_table;
 	server.side = Side::Server;
@@ -701,6 +707,14 @@ void run_login(const Config& c, Result& r)
 	}
 	r.client_attributes = client.flags;
 	r.server_attributes = server.flags;
+}
+
+} // namespace
+
+void run_login(const Config& c, Result& r)
+{
+	Party client, server;
+	establish(c, r, client, server);
 	if (!r.established)
 		return;
 
@@ -721,6 +735,61 @@ void run_login(const Config& c, Result& r)
 
 	if (c.query_server)
 		query_server(server, r);
+}
+
+void measure_throughput(const Config& c, size_t message_size, int count, Throughput& out)
+{
+	out = Throughput{};
+	out.message_size = message_size;
+	Party client, server;
+	establish(c, out.login, client, server);
+	if (!out.login.established)
+		return;
+	const Bytes plain = test_message(message_size, 7);
+	std::vector<uint8_t> buf;
+	std::vector<uint8_t> data;
+	for (int i = 0; i < count; i++) {
+		Party& from = i % 2 ? server : client;
+		Party& to = i % 2 ? client : server;
+		const ULONG trailer = from.sizes.cbSecurityTrailer;
+		buf.assign(trailer + message_size, 0);
+		std::memcpy(buf.data() + trailer, plain.data(), message_size);
+		SecBuffer b[2] = {};
+		SecBufferDesc desc = { SECBUFFER_VERSION, 2, b };
+		b[0] = { trailer, SECBUFFER_TOKEN, buf.data() };
+		b[1] = { static_cast<ULONG>(message_size), SECBUFFER_DATA, buf.data() + trailer };
+		const auto t0 = std::chrono::steady_clock::now();
+		SECURITY_STATUS st = from.table->EncryptMessage(&from.context, 0, &desc, from.send_seq++);
+		const auto t1 = std::chrono::steady_clock::now();
+		out.encrypt_seconds += std::chrono::duration<double>(t1 - t0).count();
+		if (st != SEC_E_OK || b[0].cbBuffer > trailer) {
+			out.failure = st;
+			return;
+		}
+		if (b[0].cbBuffer < trailer) {
+			std::memmove(buf.data() + b[0].cbBuffer, b[1].pvBuffer, b[1].cbBuffer);
+			from.sizes.cbSecurityTrailer = b[0].cbBuffer;
+		}
+		const ULONG sig = b[0].cbBuffer;
+		const ULONG rtrailer = to.sizes.cbSecurityTrailer;
+		data.assign(buf.begin() + rtrailer, buf.begin() + sig + static_cast<long>(message_size));
+		SecBuffer d[2] = {};
+		SecBufferDesc ddesc = { SECBUFFER_VERSION, 2, d };
+		d[0] = { rtrailer, SECBUFFER_TOKEN, buf.data() };
+		d[1] = { static_cast<ULONG>(data.size()), SECBUFFER_DATA, data.data() };
+		ULONG fqop = 0;
+		const auto t2 = std::chrono::steady_clock::now();
+		st = to.table->DecryptMessage(&to.context, &ddesc, to.recv_seq++, &fqop);
+		const auto t3 = std::chrono::steady_clock::now();
+		out.decrypt_seconds += std::chrono::duration<double>(t3 - t2).count();
+		if (st != SEC_E_OK || d[1].cbBuffer != message_size ||
+		    std::memcmp(d[1].pvBuffer, plain.data(), message_size) != 0) {
+			out.failure = st == SEC_E_OK ? SEC_E_MESSAGE_ALTERED : st;
+			return;
+		}
+		out.messages++;
+	}
+	out.ok = true;
 }
 
 bool write_sam_file(const std::string& path, const std::vector<SamUser>& users)

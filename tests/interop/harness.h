@@ -58,8 +58,9 @@ struct ClientIdentity {
 };
 
 struct ServerSettings {
-	std::string sam_file;      // ntlmSettings->samFile; empty: pAuthData = NULL
-	std::string package_list;
+	std::string sam_file;      // ntlmSettings->samFile
+	std::string keytab;        // kerberosSettings->keytab
+	std::string package_list;  // (pAuthData = NULL when neither sam_file nor keytab is set)
 };
 
 // A SEC_CHANNEL_BINDINGS header followed by "tls-server-end-point:" + cert_hash (32 bytes),
@@ -174,6 +175,20 @@ struct Result {
 
 // Runs one login (and, if it succeeds, the message exchange and server queries).
 void run_login(const Config& config, Result& result);
+
+// Logs in as run_login does, then seals `count` messages of `message_size` bytes (alternating
+// client→server and server→client, FreeRDP's layout) and times EncryptMessage and
+// DecryptMessage alone. For the benchmark.
+struct Throughput {
+	Result login;
+	size_t message_size = 0;
+	int messages = 0;            // sealed and unsealed correctly
+	double encrypt_seconds = 0;  // summed over all EncryptMessage calls
+	double decrypt_seconds = 0;
+	bool ok = false;
+	SECURITY_STATUS failure = SEC_E_OK;
+};
+void measure_throughput(const Config& config, size_t message_size, int count, Throughput& out);
 
 // "SEC_E_LOGON_DENIED (0x8009030C)".
 std::string status_string(SECURITY_STATUS status);
