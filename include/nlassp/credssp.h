@@ -1,0 +1,190 @@
+/*
+ * nlassp's CREDSSP package: the public extension.
+ *
+ * The package follows Microsoft's "InitializeSecurityContext (CredSSP)" and "AcceptSecurityContext
+ * (CredSSP)" (MS-CSSP, TSRequest versions 2 to 6, over nlassp's own Negotiate), except that TLS
+ * stays with the caller: every output token is one DER TSRequest to send inside the caller's TLS
+ * connection, every input token the peer's TSRequest as read from it. What the TLS connection
+ * contributes - the server's public key - the caller hands over in an extra input buffer defined
+ * here. An acceptor reads the credentials the client delegated with QueryContextAttributes.
+ *
+ * 1. The parameters buffer (both roles)
+ *    Add a SecBuffer of type NLASSP_SECBUFFER_CREDSSP_PARAMS to pInput on the first call (it may
+ *    be repeated on later calls; the last key given is used; version bounds and the delegation
+ *    policy are fixed once the first TSRequest was sent or received). It holds an
+ *    NLASSP_CREDSSP_PARAMS followed by the bytes its offsets point at. The key is the TLS
+ *    *server's* public key on both sides - for the acceptor its own certificate's - either as the
+ *    DER SubjectPublicKeyInfo (what i2d_PUBKEY / X509_get_X509_PUBKEY give) or as the
+ *    SubjectPublicKey (the BIT STRING contents without the unused-bits octet: what FreeRDP's
+ *    transport_get_public_key gives). Without a key the handshake fails with
+ *    SEC_E_INVALID_PARAMETER when the key is first needed.
+ *
+ * 2. Calling sequence (as Microsoft documents it)
+ *    InitializeSecurityContext: first call with phContext NULL and pInput holding only the
+ *    parameters buffer; later calls with pInput = { SECBUFFER_TOKEN (the peer's TSRequest),
+ *    SECBUFFER_EMPTY (becomes SECBUFFER_MISSING), NLASSP_SECBUFFER_CREDSSP_PARAMS (optional) }.
+ *    SEC_I_CONTINUE_NEEDED: send the token and read the next TSRequest. SEC_E_OK: send the final
+ *    token (the TSCredentials) if cbBuffer > 0; done. SEC_E_INCOMPLETE_MESSAGE: the input token is
+ *    the start of a TSRequest; the SECBUFFER_MISSING buffer's cbBuffer says how many more bytes
+ *    are needed (exact once the DER length is in); call again with the longer token.
+ *    fContextReq: ISC_REQ_DELEGATE delegates the user's password (policy permitting, see Flags);
+ *    without it an empty TSPasswordCreds is sent (restricted-admin style). ISC_REQ_USE_SUPPLIED_CREDS
+ *    takes the identity from a SECBUFFER_PKG_PARAMS input buffer holding a
+ *    SEC_WINNT_AUTH_IDENTITY_{A,W,EXA,EXW} (or FreeRDP's _WINPR), instead of the credential
+ *    handle's. ISC_RET_MANUAL_CRED_VALIDATION is always returned: the caller validates the TLS
+ *    certificate. ISC_REQ_DATAGRAM and ISC_REQ_NULL_SESSION give SEC_E_UNSUPPORTED_FUNCTION.
+ *    AcceptSecurityContext: the same, with the client's TSRequests; SEC_E_OK on the last one (the
+ *    TSCredentials), with no output token. On a failure after the first call, with
+ *    ASC_REQ_EXTENDED_ERROR, the output token holds a TSRequest carrying errorCode (versions 3, 4
+ *    and 6) for the client.
+ *
+ * 3. Reading what was negotiated and what was delegated
+ *    QueryContextAttributes(NLASSP_ATTR_CREDSSP_INFO, NLASSP_CREDSSP_INFO*) fills the struct in
+ *    place (no allocation) once the first step succeeded.
+ *    QueryContextAttributes(NLASSP_ATTR_CREDSSP_DELEGATED_CREDENTIALS,
+ *    NLASSP_CREDSSP_DELEGATED_CREDENTIALS_PTR*) on an established acceptor context sets
+ *    ->Credentials to one allocation that FreeContextBuffer(Credentials) wipes and frees.
+ *
+ * Example (initiator; `tls` is an OpenSSL SSL* connected to the server; error handling trimmed):
+ *
+ *   #include <nlassp/credssp.h>
+ *   #include <openssl/ssl.h>
+ *   #include <openssl/x509.h>
+ *   #include <stdlib.h>
+ *   #include <string.h>
+ *   #include <winpr/sspi.h>
+ *
+ *   static SecBuffer make_params(SSL* tls)
+ *   {
+ *       X509* cert = SSL_get1_peer_certificate(tls);
+ *       unsigned char* spki = NULL;
+ *       int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &spki);
+ *       NLASSP_CREDSSP_PARAMS p = { 0 };
+ *       p.cbSize = sizeof(p);
+ *       p.Version = NLASSP_CREDSSP_PARAMS_VERSION;
+ *       p.KeyFormat = NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY_INFO;
+ *       p.PublicKeyOffset = sizeof(p);
+ *       p.PublicKeyLength = (uint32_t)n;
+ *       unsigned char* buf = malloc(sizeof(p) + (size_t)n);
+ *       memcpy(buf, &p, sizeof(p));
+ *       memcpy(buf + sizeof(p), spki, (size_t)n);
+ *       OPENSSL_free(spki);
+ *       X509_free(cert);
+ *       SecBuffer b = { (ULONG)(sizeof(p) + (size_t)n), NLASSP_SECBUFFER_CREDSSP_PARAMS, buf };
+ *       return b;
+ *   }
+ *
+ *   static SECURITY_STATUS first_call(SecurityFunctionTableA* t, CredHandle* cred, SSL* tls,
+ *                                     CtxtHandle* ctx, SecBuffer* out_token)
+ *   {
+ *       SecBuffer in[1] = { make_params(tls) };
+ *       SecBufferDesc in_desc = { SECBUFFER_VERSION, 1, in };
+ *       SecBufferDesc out_desc = { SECBUFFER_VERSION, 1, out_token };
+ *       ULONG attrs = 0;
+ *       SECURITY_STATUS s = t->InitializeSecurityContextA(
+ *           cred, NULL, (SEC_CHAR*)"TERMSRV/server.example.com",
+ *           ISC_REQ_DELEGATE | ISC_REQ_MUTUAL_AUTH | ISC_REQ_ALLOCATE_MEMORY, 0, 0, &in_desc, 0,
+ *           ctx, &out_desc, &attrs, NULL);
+ *       free(in[0].pvBuffer);
+ *       return s;   // SEC_I_CONTINUE_NEEDED: SSL_write(tls, out_token->pvBuffer, ...)
+ *   }
+ *
+ *   // Acceptor, after SEC_E_OK:
+ *   //   NLASSP_CREDSSP_DELEGATED_CREDENTIALS_PTR d = { 0 };
+ *   //   if (t->QueryContextAttributesA(ctx, NLASSP_ATTR_CREDSSP_DELEGATED_CREDENTIALS, &d) == SEC_E_OK) {
+ *   //       ... d.Credentials->User, d.Credentials->Password (UTF-16, NUL-terminated) ...
+ *   //       t->FreeContextBuffer(d.Credentials);
+ *   //   }
+ */
+#ifndef NLASSP_CREDSSP_H
+#define NLASSP_CREDSSP_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* SecBuffer type of the parameters buffer (outside SECBUFFER_ATTRMASK and Windows' types). */
+#define NLASSP_SECBUFFER_CREDSSP_PARAMS 0x0C550001u
+
+#define NLASSP_CREDSSP_PARAMS_VERSION 1u
+
+/* NLASSP_CREDSSP_PARAMS.KeyFormat */
+#define NLASSP_CREDSSP_KEY_NONE 0u                     /* no key in this buffer */
+#define NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY_INFO 1u  /* DER SubjectPublicKeyInfo */
+#define NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY 2u       /* its BIT STRING contents */
+
+/* NLASSP_CREDSSP_PARAMS.Flags */
+/* Accept the public-key echo of FreeRDP's CredSSP server at versions 2-4 (its plaintext is
+ * 01 00 00 ... instead of the key + 1; the signature still verifies). Off by default: the echo
+ * then proves nothing about the TLS key. Prefer version 5 or 6, where FreeRDP is correct. */
+#define NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT 0x00000001u
+/* Refuse to delegate when only NTLM authenticated the server (SEC_E_POLICY_NLTM_ONLY). By
+ * default delegation over NTLM is allowed, as RDP clients do once the user accepted the
+ * server's TLS certificate. */
+#define NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION 0x00000002u
+
+typedef struct nlassp_credssp_params {
+	uint32_t cbSize;                 /* sizeof(NLASSP_CREDSSP_PARAMS) */
+	uint32_t Version;                /* NLASSP_CREDSSP_PARAMS_VERSION */
+	uint32_t Flags;                  /* NLASSP_CREDSSP_* flags above */
+	uint32_t MinVersion;             /* lowest TSRequest version accepted; 0 = 2 */
+	uint32_t MaxVersion;             /* version offered / highest accepted (2..6); 0 = 6 */
+	uint32_t KeyFormat;              /* NLASSP_CREDSSP_KEY_* */
+	uint32_t PublicKeyOffset;        /* from the start of the buffer */
+	uint32_t PublicKeyLength;
+	// Initiator: the targets credentials may be delegated to, as UTF-8 service principal name
+	// patterns separated by ';' ('*' matches any run of characters, case-insensitive ASCII), e.g.
+	// "TERMSRV/*;HTTP/gw.example.com". Length 0: the default, "TERMSRV/*". Delegation to any
+	// other target fails with SEC_E_DELEGATION_POLICY before anything is sent.
+	uint32_t DelegateTargetsOffset;
+	uint32_t DelegateTargetsLength;
+} NLASSP_CREDSSP_PARAMS;
+
+/* QueryContextAttributes attribute ids. */
+#define NLASSP_ATTR_CREDSSP_INFO 0x4E4C0C01u
+#define NLASSP_ATTR_CREDSSP_DELEGATED_CREDENTIALS 0x4E4C0C02u
+
+/* NLASSP_CREDSSP_INFO.Flags */
+#define NLASSP_CREDSSP_INFO_ESTABLISHED 0x00000001u
+#define NLASSP_CREDSSP_INFO_DELEGATED 0x00000002u        /* non-empty credentials were sent/received */
+#define NLASSP_CREDSSP_INFO_ECHO_DEFECT_SEEN 0x00000004u /* FreeRDP's v2-4 echo defect was tolerated */
+
+typedef struct nlassp_credssp_info {
+	uint32_t Version;        /* negotiated TSRequest version (0 until the peer's is known) */
+	uint32_t PeerVersion;    /* the version the peer announced (0 until known) */
+	uint32_t Flags;          /* NLASSP_CREDSSP_INFO_* */
+	char Mechanism[16];      /* "NTLM", "Kerberos", or "Negotiate" until chosen; NUL-terminated */
+} NLASSP_CREDSSP_INFO;
+
+/* NLASSP_CREDSSP_DELEGATED_CREDENTIALS.CredType: TSCredentials credType */
+#define NLASSP_CREDSSP_CRED_PASSWORD 1u
+#define NLASSP_CREDSSP_CRED_SMARTCARD 2u
+#define NLASSP_CREDSSP_CRED_REMOTE_GUARD 6u
+
+typedef struct nlassp_credssp_delegated_credentials {
+	uint32_t CredType;
+	uint32_t Empty;          /* 1: password credentials with all fields empty (restricted admin) */
+	/* UTF-16, NUL-terminated; lengths in characters without the NUL. Password: the password, or
+	 * the smart card PIN. User/Domain: the user and domain, or the smart card hints. */
+	uint16_t* User;
+	uint32_t UserLength;
+	uint16_t* Domain;
+	uint32_t DomainLength;
+	uint16_t* Password;
+	uint32_t PasswordLength;
+	/* The DER of the TSPasswordCreds / TSSmartCardCreds / TSRemoteGuardCreds as received. */
+	uint8_t* Raw;
+	uint32_t RawLength;
+} NLASSP_CREDSSP_DELEGATED_CREDENTIALS;
+
+typedef struct nlassp_credssp_delegated_credentials_ptr {
+	NLASSP_CREDSSP_DELEGATED_CREDENTIALS* Credentials;  /* free with FreeContextBuffer */
+} NLASSP_CREDSSP_DELEGATED_CREDENTIALS_PTR;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NLASSP_CREDSSP_H */
