@@ -687,6 +687,41 @@ void test_password_login(void**)
 	assert_true(session_keys_match());
 }
 
+void test_delegation_flag_passes_through(void**)
+{
+	// Without Delegate nothing is delegated; with it (forwardable TGT) both sides report it.
+	assert_int_equal(login(password_cred(u"alice", u"LAB.TEST", "Passw0rd!")), Error::None);
+	assert_false(g->pair.acc->flags() & ctx::Delegate);
+	assert_int_equal(login(password_cred(u"alice", u"LAB.TEST", "Passw0rd!"), u"TERMSRV/localhost",
+	                       kRequested | ctx::Delegate),
+	                 Error::None);
+	assert_true(g->pair.ini->flags() & ctx::Delegate);
+	assert_true(g->pair.acc->flags() & ctx::Delegate);
+}
+
+CredentialPtr user_without_password(const char16_t* user)
+{
+	auto c = std::make_shared<Credential>();
+	c->package = PackageId::Kerberos;
+	c->use = CredentialUse::Outbound;
+	Identity id;
+	id.user = user;
+	id.domain = u"LAB.TEST";
+	c->identity = std::move(id);
+	return c;
+}
+
+void test_user_without_password_uses_ccache(void**)
+{
+	// A user name and no password: that user's ticket from the default ccache (KRB5CCNAME).
+	assert_true(kinit("FILE:" + g->lab.dir + "/user.ccache"));
+	assert_int_equal(login(user_without_password(u"alice")), Error::None);
+	assert_true(names_are(*g->pair.acc, u"alice", u"LAB.TEST"));
+	// Another user's name does not borrow alice's ticket.
+	assert_int_equal(login(user_without_password(u"carol")), Error::NoCredentials);
+	std::filesystem::remove(g->lab.dir + "/user.ccache");
+}
+
 void test_user_name_forms(void**)
 {
 	assert_int_equal(login(password_cred(u"alice@lab.test", u"", "Passw0rd!")), Error::None);
@@ -968,6 +1003,8 @@ int main()
 		cmocka_unit_test(test_principal_names),
 		cmocka_unit_test(test_password_login),
 		cmocka_unit_test(test_user_name_forms),
+		cmocka_unit_test(test_delegation_flag_passes_through),
+		cmocka_unit_test(test_user_without_password_uses_ccache),
 		cmocka_unit_test(test_message_protection),
 		cmocka_unit_test(test_negotiation_mic),
 		cmocka_unit_test(test_protection_before_established),
