@@ -344,9 +344,10 @@ private:
 				slots_.push_back(Slot{m, std::move(c)});
 				e = step_mech(in, {}, mo);
 				if (e != Error::None) {
-					NLASSP_LOG(logger, Info,
-					           "Negotiate: %s cannot start here (%s); trying the next mechanism",
-					           package_name(m.id), error_name(e));
+					const Mechanism* next = &m + 1 < allowed_.data() + allowed_.size() ? &m + 1 : nullptr;
+					NLASSP_LOG(logger, Info, "Negotiate: %s cannot start here (%s); %s%s",
+					           package_name(m.id), error_name(e), next ? "trying " : "no other mechanism left",
+					           next ? package_name(next->id) : "");
 					if (first_error == Error::None)
 						first_error = e;
 					slots_.pop_back();
