@@ -4,6 +4,7 @@
 // Test bodies only call helpers and assert: a failing CMocka assertion longjmps past C++
 // destructors, so everything with a destructor lives in the global fixture or inside helpers.
 #include "kerberos/context.h"
+#include "kerberos/gss.h"
 #include "kerberos/kerberos.h"
 
 #include <winpr/sspi.h>
@@ -667,6 +668,72 @@ void test_principal_names(void**)
 	assert_string_equal(realm.c_str(), "LAB.TEST");
 }
 
+void test_error_mapping(void**)
+{
+	using kerberos::gss::map_gss;
+	using kerberos::gss::map_krb5;
+	assert_int_equal(map_krb5(KRB5KDC_ERR_PREAUTH_FAILED), Error::LogonDenied);
+	assert_int_equal(map_krb5(KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN), Error::LogonDenied);
+	assert_int_equal(map_krb5(KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN), Error::TargetUnknown);
+	assert_int_equal(map_krb5(KRB5KRB_AP_ERR_SKEW), Error::TimeSkew);
+	assert_int_equal(map_krb5(KRB5_KDC_UNREACH), Error::NoAuthority);
+	assert_int_equal(map_krb5(KRB5_REALM_UNKNOWN), Error::NoAuthority);
+	assert_int_equal(map_krb5(KRB5_REALM_CANT_RESOLVE), Error::NoAuthority);
+	assert_int_equal(map_krb5(KRB5KDC_ERR_KEY_EXP), Error::PasswordExpired);
+	assert_int_equal(map_krb5(KRB5_FCC_NOFILE), Error::NoCredentials);
+	assert_int_equal(map_krb5(ASN1_BAD_ID), Error::InvalidToken);
+	assert_int_equal(map_gss(GSS_S_BAD_SIG, 0), Error::MessageAltered);
+	assert_int_equal(map_gss(GSS_S_DEFECTIVE_TOKEN, 0), Error::InvalidToken);
+	assert_int_equal(map_gss(GSS_S_NO_CRED, 0), Error::NoCredentials);
+	assert_int_equal(map_gss(GSS_S_FAILURE, static_cast<OM_uint32>(KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN)), Error::TargetUnknown);
+	assert_int_equal(kerberos::gss::map_supplementary(GSS_S_COMPLETE | GSS_S_DUPLICATE_TOKEN), Error::OutOfSequence);
+	assert_int_equal(kerberos::gss::map_supplementary(GSS_S_COMPLETE | GSS_S_GAP_TOKEN), Error::OutOfSequence);
+	assert_int_equal(kerberos::gss::map_supplementary(GSS_S_COMPLETE), Error::None);
+}
+
+// The krbtgt ticket in `cache`: its lifetime in seconds, or -1.
+long tgt_lifetime(const std::string& cache)
+{
+	krb5_context k = nullptr;
+	if (krb5_init_context(&k) != 0)
+		return -1;
+	long life = -1;
+	krb5_ccache cc = nullptr;
+	krb5_cc_cursor cur = nullptr;
+	if (krb5_cc_resolve(k, cache.c_str(), &cc) == 0 && krb5_cc_start_seq_get(k, cc, &cur) == 0) {
+		krb5_creds c;
+		while (krb5_cc_next_cred(k, cc, &cur, &c) == 0) {
+			if (c.server && c.server->length == 2 && c.server->data[0].length == 6 &&
+			    std::memcmp(c.server->data[0].data, "krbtgt", 6) == 0)
+				life = static_cast<long>(c.times.endtime) - static_cast<long>(c.times.starttime ? c.times.starttime : c.times.authtime);
+			krb5_free_cred_contents(k, &c);
+		}
+		(void)krb5_cc_end_seq_get(k, cc, &cur);
+	}
+	if (cc)
+		(void)krb5_cc_close(k, cc);
+	krb5_free_context(k);
+	return life;
+}
+
+CredentialPtr password_into_named_cache(const std::string& cache, int32_t life)
+{
+	auto c = std::make_shared<Credential>(*password_cred(u"alice", u"LAB.TEST", "Passw0rd!"));
+	c->kerberos.cache = cache;
+	c->kerberos.life_time = life;
+	return c;
+}
+
+void test_password_into_named_cache_with_lifetime(void**)
+{
+	// kerberosSettings.cache names a cache: the password logon's tickets go there (asked for), with
+	// the ticket lifetime of kerberosSettings.lifeTime.
+	const std::string cache = "FILE:" + g->lab.dir + "/named.ccache";
+	assert_int_equal(login(password_into_named_cache(cache, 1800)), Error::None);
+	const long life = tgt_lifetime(cache);
+	assert_true(life > 0 && life <= 1800);
+}
+
 void test_password_login(void**)
 {
 	const int tgs_before = count_tgs(kService);
@@ -1001,7 +1068,9 @@ int main()
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_principal_names),
+		cmocka_unit_test(test_error_mapping),
 		cmocka_unit_test(test_password_login),
+		cmocka_unit_test(test_password_into_named_cache_with_lifetime),
 		cmocka_unit_test(test_user_name_forms),
 		cmocka_unit_test(test_delegation_flag_passes_through),
 		cmocka_unit_test(test_user_without_password_uses_ccache),
