@@ -46,6 +46,15 @@ _LAB_HKLM_FILE=/etc/winpr/HKLM.reg
 _LAB_HKLM_STATE=""   # "" untouched | "absent" we created it | "backup" we replaced it
 _LAB_HKLM_DIR_CREATED=0
 _LAB_CLEANED=0
+_LAB_LOCK_FD=""
+# Every lab on this machine holds this lock shared while it runs; a lab that rewrites
+# /etc/winpr/HKLM.reg (read by every FreeRDP server) takes it exclusively first, so concurrent labs
+# (other build dirs, other CTest runs) never see a foreign SspiModule.
+LAB_HKLM_LOCK="${LAB_HKLM_LOCK:-/tmp/nlassp-lab-hklm.lock}"
+# WLog writes INFO/DEBUG to stdout, which is block-buffered into a log file and lost when a server
+# is stopped with a signal: line-buffer the servers' output when stdbuf is there.
+_LAB_LINEBUF=()
+command -v stdbuf >/dev/null 2>&1 && _LAB_LINEBUF=(stdbuf -oL -eL)
 
 lab_log() { printf '[lab] %s\n' "$*" >&2; }
 
@@ -93,6 +102,13 @@ lab_init() {
 	export KRB5CCNAME="FILE:$LAB_DIR/krb5cc"
 	export KRB5_KTNAME="FILE:$LAB_DIR/default.keytab"
 	unset DISPLAY
+	if command -v flock >/dev/null 2>&1; then
+		exec {_LAB_LOCK_FD}>>"$LAB_HKLM_LOCK" || return 1
+		if ! flock -s -w "${LAB_LOCK_TIMEOUT:-300}" "$_LAB_LOCK_FD"; then
+			lab_log "could not take $LAB_HKLM_LOCK (a lab that rewrites HKLM.reg is running)"
+			return 1
+		fi
+	fi
 	_LAB_CLEANED=0
 	# Chain with an EXIT trap set earlier (e.g. tests/lab/kdc.sh's), instead of replacing it.
 	local prev=""
@@ -159,6 +175,10 @@ lab_cleanup() {
 	_LAB_PIDS=()
 	_LAB_NAMES=()
 	lab_restore_hklm
+	if [ -n "$_LAB_LOCK_FD" ]; then
+		exec {_LAB_LOCK_FD}>&-
+		_LAB_LOCK_FD=""
+	fi
 	if [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
 		if [ "${LAB_KEEP:-0}" = 1 ]; then
 			lab_log "keeping $LAB_DIR (LAB_KEEP=1)"
@@ -213,26 +233,55 @@ lab_wait_port() {
 	return 1
 }
 
-# lab_start_xvfb — Xvfb on a free display (it picks one itself via -displayfd); sets LAB_DISPLAY.
+# _lab_display_busy N — true if display :N looks taken (lock file, socket, abstract socket).
+_lab_display_busy() {
+	local n="$1"
+	[ -e "/tmp/.X$n-lock" ] && return 0
+	[ -e "/tmp/.X11-unix/X$n" ] && return 0
+	if command -v ss >/dev/null 2>&1; then
+		ss -Hxl 2>/dev/null | grep -qE "/tmp/\.X11-unix/X$n( |\$)" && return 0
+	fi
+	return 1
+}
+
+# lab_start_xvfb — Xvfb on a free, randomly chosen display :100-:899 (-nolisten tcp), waits until
+# it is ready (-displayfd); sets LAB_DISPLAY.
 lab_start_xvfb() {
 	lab_require Xvfb || return 1
-	local dfile="$LAB_DIR/xvfb.display" log="$LAB_DIR/logs/xvfb.log" i pid
-	: >"$dfile"
-	timeout -k 5 "${LAB_LIFETIME:-900}" Xvfb -displayfd 3 -nolisten tcp -screen 0 1024x768x24 \
-		3>"$dfile" >"$log" 2>&1 &
-	pid=$!
-	_lab_track "$pid" Xvfb
-	for ((i = 0; i < ${LAB_START_TIMEOUT:-20} * 10; i++)); do
-		if grep -qE '^[0-9]+' "$dfile" 2>/dev/null; then
+	local dfile="$LAB_DIR/xvfb.display" log="$LAB_DIR/logs/xvfb.log" i n try pid
+	for ((try = 1; try <= 5; try++)); do
+		for ((i = 0; i < 100; i++)); do
+			n=$((100 + RANDOM % 800))
+			_lab_display_busy "$n" || break
+		done
+		: >"$dfile"
+		timeout -k 5 "${LAB_LIFETIME:-900}" Xvfb ":$n" -displayfd 3 -nolisten tcp -noreset \
+			-screen 0 1024x768x24 3>"$dfile" >"$log" 2>&1 &
+		pid=$!
+		for ((i = 0; i < ${LAB_START_TIMEOUT:-20} * 10; i++)); do
+			grep -qE '^[0-9]+' "$dfile" 2>/dev/null && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null && grep -qE '^[0-9]+' "$dfile" 2>/dev/null; then
+			_lab_track "$pid" Xvfb
 			LAB_DISPLAY=":$(grep -oE '^[0-9]+' "$dfile" | head -n1)"
 			lab_log "Xvfb $LAB_DISPLAY (pid $pid)"
 			return 0
 		fi
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
+		lab_log "Xvfb :$n did not start (attempt $try of 5)"
+		lab_tail "$log" 5
+		lab_stop "$pid" Xvfb
 	done
-	lab_log "Xvfb did not start"
-	lab_tail "$log"
+	return 1
+}
+
+# lab_xvfb_alive — true while the lab's X server runs.
+lab_xvfb_alive() {
+	local i
+	for ((i = 0; i < ${#_LAB_PIDS[@]}; i++)); do
+		[ "${_LAB_NAMES[$i]}" = Xvfb ] && kill -0 "${_LAB_PIDS[$i]}" 2>/dev/null && return 0
+	done
 	return 1
 }
 
@@ -269,25 +318,36 @@ _lab_warn_hklm() {
 }
 
 # lab_start_shadow [EXTRA ARGS...] — freerdp-shadow-cli3 with NLA and LAB_SAM on a free loopback
-# port (needs lab_start_xvfb and lab_write_sam first); sets LAB_SHADOW_PORT/PID/LOG.
+# port (needs lab_start_xvfb and lab_write_sam first); sets LAB_SHADOW_PORT/PID/LOG. Tries up to
+# three times (a port taken meanwhile, an X server still settling).
 lab_start_shadow() {
 	lab_require freerdp-shadow-cli3 || return 1
 	[ -n "$LAB_DISPLAY" ] || { lab_log "lab_start_shadow: start Xvfb first"; return 1; }
 	[ -n "$LAB_SAM" ] || { lab_log "lab_start_shadow: write a SAM first"; return 1; }
 	_lab_warn_hklm
-	LAB_SHADOW_PORT="$(lab_free_port)" || return 1
-	LAB_SHADOW_LOG="$LAB_DIR/logs/shadow.log"
-	DISPLAY="$LAB_DISPLAY" WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" \
-		timeout -k 5 "${LAB_LIFETIME:-900}" freerdp-shadow-cli3 /bind-address:127.0.0.1 \
-		"/port:$LAB_SHADOW_PORT" "/sam-file:$LAB_SAM" "$@" >"$LAB_SHADOW_LOG" 2>&1 </dev/null &
-	LAB_SHADOW_PID=$!
-	_lab_track "$LAB_SHADOW_PID" freerdp-shadow-cli3
-	if ! lab_wait_port "$LAB_SHADOW_PORT" "${LAB_START_TIMEOUT:-20}" "$LAB_SHADOW_PID"; then
-		lab_log "freerdp-shadow-cli3 did not come up"
-		lab_tail "$LAB_SHADOW_LOG"
-		return 1
-	fi
-	lab_log "freerdp-shadow-cli3 on 127.0.0.1:$LAB_SHADOW_PORT (pid $LAB_SHADOW_PID) $*"
+	local attempt
+	for attempt in 1 2 3; do
+		LAB_SHADOW_PORT="$(lab_free_port)" || return 1
+		LAB_SHADOW_LOG="$LAB_DIR/logs/shadow.log"
+		[ "$attempt" = 1 ] || mv -f "$LAB_SHADOW_LOG" "$LAB_DIR/logs/shadow.attempt$((attempt - 1)).log"
+		DISPLAY="$LAB_DISPLAY" WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" \
+			timeout -k 5 "${LAB_LIFETIME:-900}" "${_LAB_LINEBUF[@]}" freerdp-shadow-cli3 \
+			/bind-address:127.0.0.1 "/port:$LAB_SHADOW_PORT" "/sam-file:$LAB_SAM" \
+			"/log-level:${LAB_WLOG_LEVEL:-INFO}" "$@" >"$LAB_SHADOW_LOG" 2>&1 </dev/null &
+		LAB_SHADOW_PID=$!
+		_lab_track "$LAB_SHADOW_PID" freerdp-shadow-cli3
+		if lab_wait_port "$LAB_SHADOW_PORT" "${LAB_START_TIMEOUT:-20}" "$LAB_SHADOW_PID"; then
+			lab_log "freerdp-shadow-cli3 on 127.0.0.1:$LAB_SHADOW_PORT (pid $LAB_SHADOW_PID) $*"
+			return 0
+		fi
+		lab_log "freerdp-shadow-cli3 did not come up (attempt $attempt of 3;" \
+			"Xvfb $LAB_DISPLAY $(lab_xvfb_alive && echo running || echo gone))"
+		lab_tail "$LAB_SHADOW_LOG" 10
+		lab_stop "$LAB_SHADOW_PID" freerdp-shadow-cli3
+		sleep 0.5
+	done
+	lab_tail "$LAB_DIR/logs/xvfb.log" 10
+	return 1
 }
 
 # lab_start_nla_server BINARY [EXTRA ARGS...] — tests/e2e/nla_server on a free loopback port
@@ -301,7 +361,7 @@ lab_start_nla_server() {
 	_lab_warn_hklm
 	LAB_NLA_PORT="$(lab_free_port)" || return 1
 	LAB_NLA_LOG="$LAB_DIR/logs/nla_server.$LAB_NLA_PORT.log"
-	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_LIFETIME:-900}" "$bin" \
+	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_LIFETIME:-900}" "${_LAB_LINEBUF[@]}" "$bin" \
 		--port "$LAB_NLA_PORT" --cert "$LAB_CERT" --key "$LAB_KEY" --sam "$LAB_SAM" "$@" \
 		>"$LAB_NLA_LOG" 2>&1 </dev/null &
 	LAB_NLA_PID=$!
@@ -376,6 +436,10 @@ lab_install_hklm_module() {
 	local module="$1"
 	[ "$(id -u)" = 0 ] || { lab_log "HKLM.reg needs root"; return 1; }
 	[ -z "$_LAB_HKLM_STATE" ] || { lab_log "HKLM.reg already installed by this lab"; return 1; }
+	if [ -n "$_LAB_LOCK_FD" ] && ! flock -x -w "${LAB_LOCK_TIMEOUT:-300}" "$_LAB_LOCK_FD"; then
+		lab_log "other labs kept running; not touching $_LAB_HKLM_FILE"
+		return 1
+	fi
 	local dir
 	dir="$(dirname "$_LAB_HKLM_FILE")"
 	if [ ! -d "$dir" ]; then

@@ -1,0 +1,189 @@
+# shellcheck shell=bash
+# Shared helpers for the end-to-end tests in tests/e2e (sourced; not a test itself).
+#
+# Each test script is run by CTest as
+#   bash tests/e2e/<test>.sh --module /abs/libnlassp.so [--server /abs/nla_server]
+# (or with NLASSP_MODULE / NLASSP_NLA_SERVER in the environment) and exits 0 (pass), 1 (fail)
+# or 77 (skipped). It prints what it ran, and on failure why, with the tail of the logs.
+
+E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lab/lab.sh
+source "$E2E_DIR/../lab/lab.sh"
+
+E2E_NAME="$(basename "${0%.sh}")"
+E2E_MODULE="${NLASSP_MODULE:-}"
+E2E_SERVER="${NLASSP_NLA_SERVER:-}"
+E2E_FAILURES=()
+E2E_CHECKS=0
+E2E_MODULE_STATE=""
+
+e2e_say() { printf '%s: %s\n' "$E2E_NAME" "$*"; }
+
+# e2e_setup "$@" — parses --module/--server, starts the lab (temp dir, trap).
+e2e_setup() {
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--module) E2E_MODULE="$2"; shift 2 ;;
+		--server) E2E_SERVER="$2"; shift 2 ;;
+		*) e2e_say "unknown argument $1"; exit 2 ;;
+		esac
+	done
+	# shellcheck disable=SC2119
+	lab_init || { e2e_say "FAIL: could not create the lab"; exit 1; }
+}
+
+# e2e_need_module — the module must exist; also notes whether it hands out a function table yet
+# (a NULL table means the SSPI boundary has not landed: failures are then expected).
+e2e_need_module() {
+	if [ -z "$E2E_MODULE" ] || [ ! -f "$E2E_MODULE" ]; then
+		e2e_say "FAIL: module not found: '${E2E_MODULE}' (build the nlassp target)"
+		exit 1
+	fi
+	case "$E2E_MODULE" in
+	/*) ;;
+	*) E2E_MODULE="$(cd "$(dirname "$E2E_MODULE")" && pwd)/$(basename "$E2E_MODULE")" ;;
+	esac
+	if command -v python3 >/dev/null 2>&1; then
+		E2E_MODULE_STATE="$(WLOG_LEVEL=OFF timeout 20 python3 - "$E2E_MODULE" <<'PY' 2>&1
+import ctypes, sys
+try:
+    lib = ctypes.CDLL(sys.argv[1])
+except OSError as e:
+    print("not loadable: %s" % e)
+    sys.exit(0)
+for name in ("InitSecurityInterfaceA", "InitSecurityInterfaceW"):
+    try:
+        f = getattr(lib, name)
+    except AttributeError:
+        print("does not export %s" % name)
+        sys.exit(0)
+    f.restype = ctypes.c_void_p
+    if not f():
+        print("%s returns NULL (module not ready)" % name)
+        sys.exit(0)
+print("ok")
+PY
+)"
+		e2e_say "module $E2E_MODULE: ${E2E_MODULE_STATE:-probe failed}"
+	fi
+}
+
+# e2e_need_server — the nla_server binary must exist.
+e2e_need_server() {
+	if [ -z "$E2E_SERVER" ] || [ ! -x "$E2E_SERVER" ]; then
+		e2e_say "FAIL: nla_server not found: '${E2E_SERVER}' (needs freerdp-server3)"
+		exit 1
+	fi
+}
+
+# e2e_fail WHY [LOG...] — records a failed check and prints the logs' tails.
+e2e_fail() {
+	local why="$1" f
+	shift
+	E2E_FAILURES+=("$why")
+	e2e_say "CHECK FAILED: $why"
+	for f in "$@"; do lab_tail "$f" 30; done
+}
+
+e2e_ok() {
+	E2E_CHECKS=$((E2E_CHECKS + 1))
+	e2e_say "ok: $*"
+}
+
+# e2e_expect_login WANT WHAT [SERVER_LOG] — checks the last lab_connect's outcome.
+e2e_expect_login() {
+	local want="$1" what="$2" slog="${3:-}"
+	if [ "$LAB_CLIENT_OUTCOME" = "$want" ]; then
+		e2e_ok "$what: $LAB_CLIENT_OUTCOME ($LAB_CLIENT_WHY)"
+	else
+		e2e_fail "$what: expected $want, got $LAB_CLIENT_OUTCOME ($LAB_CLIENT_WHY)" \
+			"$LAB_CLIENT_LOG" ${slog:+"$slog"}
+	fi
+}
+
+# e2e_expect_grep FILE FIXED_STRING WHAT [OTHER LOG...] — FILE must contain the string.
+e2e_expect_grep() {
+	local file="$1" pat="$2" what="$3"
+	shift 3
+	if grep -qF -- "$pat" "$file" 2>/dev/null; then
+		e2e_ok "$what"
+	else
+		e2e_fail "$what: '$pat' not found in $(basename "$file")" "$file" "$@"
+	fi
+}
+
+# e2e_expect_no_grep FILE FIXED_STRING WHAT — FILE must not contain the string.
+e2e_expect_no_grep() {
+	local file="$1" pat="$2" what="$3"
+	if grep -qF -- "$pat" "$file" 2>/dev/null; then
+		e2e_fail "$what: unexpected '$pat' in $(basename "$file")" "$file"
+	else
+		e2e_ok "$what"
+	fi
+}
+
+# e2e_expect_module_used LOG WHAT — FreeRDP logs "Using SSPI Module: PATH" (INFO) when it loaded
+# the module for a client or server authentication.
+e2e_expect_module_used() {
+	e2e_expect_grep "$1" "Using SSPI Module: $E2E_MODULE" "$2"
+}
+
+# e2e_expect_server_exit STATUS WHAT — nla_server (LAB_NLA_PID) must end by itself with STATUS.
+e2e_expect_server_exit() {
+	local want="$1" what="$2" rc
+	rc="$(lab_wait_exit "$LAB_NLA_PID" 15)"
+	if [ "$rc" = "$want" ]; then
+		e2e_ok "$what"
+	else
+		e2e_fail "$what: nla_server exit status $rc, expected $want" "$LAB_NLA_LOG"
+	fi
+}
+
+# e2e_nla_login WANT WHAT PASSWORD [XFREERDP ARGS...] — one login against a fresh nla_server that
+# serves exactly one connection (so a client retry cannot eat the next login's connection).
+# Server options come from the array E2E_SERVER_ARGS (e.g. --module PATH). Checks the client's
+# outcome, the server's own verdict line and exit status, and that the server loaded the module
+# when E2E_SERVER_ARGS names one.
+E2E_SERVER_ARGS=()
+e2e_nla_login() {
+	local want="$1" what="$2" pass="$3"
+	shift 3
+	if ! lab_start_nla_server "$E2E_SERVER" "${E2E_SERVER_ARGS[@]}" --max-connections 1 --timeout 90; then
+		e2e_fail "$what: nla_server did not start" "$LAB_NLA_LOG"
+		return
+	fi
+	lab_connect "$LAB_NLA_PORT" "$pass" "$@"
+	e2e_expect_login "$want" "$what" "$LAB_NLA_LOG"
+	if [ "$want" = success ]; then
+		e2e_expect_server_exit 0 "$what: nla_server exited 0"
+		e2e_expect_grep "$LAB_NLA_LOG" "connection 1: NLA succeeded for $LAB_DOMAIN\\$LAB_USER" \
+			"$what: server accepted $LAB_DOMAIN\\$LAB_USER"
+	else
+		e2e_expect_server_exit 1 "$what: nla_server exited 1"
+		e2e_expect_grep "$LAB_NLA_LOG" "connection 1: NLA failed" "$what: server refused the login"
+	fi
+	if [[ " ${E2E_SERVER_ARGS[*]} " == *" --module "* ]]; then
+		e2e_expect_module_used "$LAB_NLA_LOG" "$what: server loaded the module"
+	fi
+	lab_stop "$LAB_NLA_PID" nla_server
+}
+
+# e2e_finish — prints the verdict and exits.
+e2e_finish() {
+	if [ "${#E2E_FAILURES[@]}" -eq 0 ]; then
+		e2e_say "PASS ($E2E_CHECKS checks)"
+		exit 0
+	fi
+	e2e_say "FAIL: ${#E2E_FAILURES[@]} check(s) failed, $E2E_CHECKS passed:"
+	local f
+	for f in "${E2E_FAILURES[@]}"; do e2e_say "  - $f"; done
+	if [ -n "$E2E_MODULE_STATE" ] && [ "$E2E_MODULE_STATE" != ok ]; then
+		e2e_say "  (the module $E2E_MODULE_STATE — expected while the SSPI boundary is unfinished)"
+	fi
+	exit 1
+}
+
+e2e_skip() {
+	e2e_say "SKIPPED: $*"
+	exit 77
+}
