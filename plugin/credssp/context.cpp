@@ -249,7 +249,8 @@ void CredSspContext::reset()
 	version_ = peer_version_ = 0;
 	have_nonce_ = false;
 	sent_pub_key_auth_.clear();
-	delegated_ = echo_defect_seen_ = mutual_ = false;
+	last_nego_token_.clear();
+	delegated_ = echo_defect_seen_ = echo_defect_refused_ = mutual_ = false;
 	received_.reset();
 	// key_ stays: re-authentication runs over the same TLS connection.
 }
@@ -501,6 +502,7 @@ Error CredSspContext::verify_pub_key_auth(ByteView wire_in)
 		           "known defect of FreeRDP's CredSSP server at versions 2-4 (its signature verifies). Use CredSSP "
 		           "version 5 or 6, or opt into tolerating it (NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT, "
 		           "nlassp-probe --tolerate-freerdp-echo-bug)");
+		echo_defect_refused_ = true;
 		return Error::MutualAuthFailed;
 	}
 	NLASSP_LOG(logger, Error,
@@ -662,9 +664,20 @@ Error CredSspContext::initiator_negotiating(const StepInput& in, const TsRequest
 		                         "the logon");
 		return fail(Error::LogonDenied);
 	}
+	const Bytes& token = req.nego_tokens[0];
+	if (!token.empty() && std::all_of(token.begin(), token.end(), [](uint8_t b) { return b == 0; })) {
+		// FreeRDP's server answers a failed AcceptSecurityContext with its untouched output buffer
+		// (cbMaxToken zero bytes) and, at versions 2 and 5, no errorCode.
+		NLASSP_LOG(logger, Info,
+		           "CredSSP initiator: the server answered with an all-zero negoToken and no errorCode: how "
+		           "FreeRDP's server refuses a logon at CredSSP version %" PRIu32,
+		           version_);
+		return fail(Error::LogonDenied);
+	}
 	StepOutput io;
-	if (const Error e = step_inner(in, req.nego_tokens[0], io); e != Error::None)
+	if (const Error e = step_inner(in, token, io); e != Error::None)
 		return fail(e);
+	last_nego_token_ = token;
 	TsRequest reply;
 	if (!io.token.empty())
 		reply.nego_tokens.push_back(std::move(io.token));
@@ -690,8 +703,15 @@ Error CredSspContext::initiator_server_key(const TsRequest& req, StepOutput& out
 {
 	if (const Error e = check_peer_version(req.version); e != Error::None)
 		return fail(e);
-	if (!req.nego_tokens.empty() || req.auth_info) {
-		NLASSP_LOG(logger, Warn, "CredSSP initiator: unexpected fields beside the server's pubKeyAuth");
+	if (req.nego_tokens.size() == 1 && req.nego_tokens[0] == last_nego_token_) {
+		// FreeRDP's server sends its final SPNEGO token again beside its pubKeyAuth.
+		NLASSP_LOG(logger, Debug, "CredSSP initiator: the server repeated its final negoToken; ignored");
+	} else if (!req.nego_tokens.empty()) {
+		NLASSP_LOG(logger, Warn, "CredSSP initiator: a new negoToken after the negotiation completed");
+		return fail(Error::InvalidToken);
+	}
+	if (req.auth_info) {
+		NLASSP_LOG(logger, Warn, "CredSSP initiator: unexpected authInfo from the server");
 		return fail(Error::InvalidToken);
 	}
 	if (!req.pub_key_auth) {
@@ -925,6 +945,7 @@ Info CredSspContext::info() const
 	i.established = state_ == State::Done;
 	i.delegated = delegated_;
 	i.echo_defect_seen = echo_defect_seen_;
+	i.echo_defect_refused = echo_defect_refused_;
 	i.mechanism = inner_ ? inner_->package() : PackageId::Negotiate;
 	return i;
 }

@@ -82,8 +82,10 @@ private:
 	std::array<uint8_t, kNonceSize> nonce_{};
 	bool have_nonce_ = false;
 	Bytes sent_pub_key_auth_;            // initiator: what we sent (a refusal may echo it back)
+	Bytes last_nego_token_;              // initiator: the server's last negoToken (FreeRDP repeats it)
 	bool delegated_ = false;
 	bool echo_defect_seen_ = false;
+	bool echo_defect_refused_ = false;
 	bool mutual_ = false;
 	std::optional<DelegatedCredentials> received_;
 };

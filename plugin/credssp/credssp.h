@@ -54,7 +54,8 @@ struct Info {
 	uint32_t peer_version = 0;
 	bool established = false;
 	bool delegated = false;
-	bool echo_defect_seen = false;
+	bool echo_defect_seen = false;     // FreeRDP's v2-4 echo defect, tolerated
+	bool echo_defect_refused = false;  // FreeRDP's v2-4 echo defect, refused (strict)
 	PackageId mechanism = PackageId::Negotiate;
 };
 
