@@ -326,7 +326,7 @@ bool tampered_nonce()
 
 // ---- a scripted server (FreeRDP's behaviours, and a lying one) --------------------------------
 
-enum class Script { Correct, FreeRdpEchoDefect, WrongEcho, WrongHash, OwnPubKeyAuthBack, ErrorCode };
+enum class Script { Correct, FreeRdpEchoDefect, WrongEcho, WrongHash, OwnPubKeyAuthBack, ErrorCode, FreeRdpRepeat, ZeroNegoToken, NewNegoToken };
 
 struct ScriptedServer {
 	ContextPtr nego;
@@ -334,6 +334,8 @@ struct ScriptedServer {
 	uint32_t version = 6;
 	Script script = Script::Correct;
 	Bytes nonce;
+	Bytes last_nego;
+	size_t nego_seen = 0;
 
 	bool init()
 	{
@@ -368,6 +370,11 @@ struct ScriptedServer {
 		reply.version = version;
 		if (req.client_nonce)
 			nonce = *req.client_nonce;
+		if (!req.nego_tokens.empty() && script == Script::ZeroNegoToken && ++nego_seen == 2) {
+			// FreeRDP after a failed AcceptSecurityContext at versions 2/5: cbMaxToken zero bytes.
+			reply.nego_tokens.push_back(Bytes(12256, 0));
+			return encode_ts_request(reply, out);
+		}
 		if (!req.nego_tokens.empty()) {
 			StepInput si;
 			si.token = req.nego_tokens[0];
@@ -375,9 +382,15 @@ struct ScriptedServer {
 			StepOutput so;
 			if (nego->step(si, so) != Error::None)
 				return false;
-			if (!so.token.empty())
+			if (!so.token.empty()) {
 				reply.nego_tokens.push_back(so.token);
+				last_nego = so.token;
+			}
 		}
+		if (req.pub_key_auth && script == Script::FreeRdpRepeat)
+			reply.nego_tokens.push_back(last_nego); // FreeRDP resends its final token
+		if (req.pub_key_auth && script == Script::NewNegoToken)
+			reply.nego_tokens.push_back(Bytes{0xa1, 0x03, 0x30, 0x01, 0x00});
 		if (req.pub_key_auth) {
 			if (script == Script::ErrorCode) {
 				reply.error_code = 0xC000006Du;
@@ -448,6 +461,7 @@ bool freerdp_echo_defect()
 	bool seen = false;
 	for (uint32_t v = 2; v <= 4; ++v) {
 		CHECK(scripted(Script::FreeRdpEchoDefect, v, 0, Error::MutualAuthFailed, seen));
+		CHECK(!seen);
 		CHECK(scripted(Script::FreeRdpEchoDefect, v, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT, Error::None, seen));
 		CHECK(seen);
 		CHECK(scripted(Script::Correct, v, 0, Error::None, seen));
@@ -478,6 +492,19 @@ bool refusals()
 	CHECK(scripted(Script::OwnPubKeyAuthBack, 5, 0, Error::LogonDenied, seen));
 	// errorCode STATUS_LOGON_FAILURE -> LogonDenied.
 	CHECK(scripted(Script::ErrorCode, 6, 0, Error::LogonDenied, seen));
+	// Versions 2 and 5, our client sending pubKeyAuth a round later: an all-zero negoToken.
+	CHECK(scripted(Script::ZeroNegoToken, 2, 0, Error::LogonDenied, seen));
+	CHECK(scripted(Script::ZeroNegoToken, 5, 0, Error::LogonDenied, seen));
+	return true;
+}
+
+bool freerdp_repeats_final_token()
+{
+	bool seen = false;
+	CHECK(scripted(Script::FreeRdpRepeat, 6, 0, Error::None, seen));
+	CHECK(scripted(Script::FreeRdpRepeat, 3, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT, Error::None, seen));
+	// Any other negoToken after the negotiation completed is refused.
+	CHECK(scripted(Script::NewNegoToken, 6, 0, Error::InvalidToken, seen));
 	return true;
 }
 
@@ -689,6 +716,7 @@ static void test_tampered_client_nonce(void**) { assert_true(tampered_nonce()); 
 static void test_freerdp_echo_defect_strict_and_tolerated(void**) { assert_true(freerdp_echo_defect()); }
 static void test_wrong_echo_or_hash_is_a_man_in_the_middle(void**) { assert_true(lying_server()); }
 static void test_refusals_without_and_with_error_code(void**) { assert_true(refusals()); }
+static void test_freerdp_repeated_final_nego_token(void**) { assert_true(freerdp_repeats_final_token()); }
 static void test_wrong_password_error_code_per_version(void**)
 {
 	for (uint32_t v = 2; v <= 6; ++v)
@@ -716,6 +744,7 @@ int main()
 		cmocka_unit_test(test_freerdp_echo_defect_strict_and_tolerated),
 		cmocka_unit_test(test_wrong_echo_or_hash_is_a_man_in_the_middle),
 		cmocka_unit_test(test_refusals_without_and_with_error_code),
+		cmocka_unit_test(test_freerdp_repeated_final_nego_token),
 		cmocka_unit_test(test_wrong_password_error_code_per_version),
 		cmocka_unit_test(test_split_ts_request_incomplete_until_whole),
 		cmocka_unit_test(test_policy_and_parameter_statuses),
