@@ -1,0 +1,86 @@
+#!/bin/bash
+# nlassp-probe against FreeRDP's own CredSSP server (freerdp-shadow-cli3, built-in NLA) on
+# 127.0.0.1: a real interop test of our CREDSSP initiator against FreeRDP's acceptor.
+#   NTLM: versions 6 and 5 log in; versions 2-4 hit FreeRDP's public-key echo defect and are
+#   refused strictly (SEC_E_MUTUAL_AUTH_FAILED, reason names the defect) and log in with
+#   --tolerate-freerdp-echo-bug; a wrong password is refused (exit 1, SEC_E_LOGON_DENIED) at
+#   version 6 (errorCode) and at versions 5 and 2 (no errorCode).
+#   Kerberos (throwaway realm LAB.TEST, shadow with a keytab): logs in, the KDC saw a TGS_REQ for
+#   TERMSRV/localhost; a wrong password is refused.
+# Usage: probe_shadow.sh PATH/TO/nlassp-probe. Exit 0 pass, 1 fail, 77 skipped.
+set -u
+PROBE=${1:?usage: probe_shadow.sh PATH/TO/nlassp-probe}
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lab/lab.sh
+source "$HERE/../lab/lab.sh"
+for tool in freerdp-shadow-cli3 Xvfb winpr-hash3; do
+	command -v "$tool" >/dev/null 2>&1 || { echo "skip: $tool not installed"; exit 77; }
+done
+
+FAILS=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+
+# probe EXPECTED_RC JSON_SUBSTRING... -- probe arguments
+expect() {
+	local want=$1; shift
+	local -a needles=()
+	while [ "$1" != "--" ]; do needles+=("$1"); shift; done
+	shift
+	local out rc
+	out="$(timeout 60 "$PROBE" --json --timeout 20 "$@" 2>/dev/null)"
+	rc=$?
+	local ok=1
+	[ "$rc" = "$want" ] || ok=0
+	local n
+	for n in "${needles[@]}"; do
+		case "$out" in *"$n"*) ;; *) ok=0 ;; esac
+	done
+	if [ $ok = 1 ]; then
+		pass "rc=$rc ${needles[*]} ($*)"
+	else
+		fail "want rc=$want and ${needles[*]}; got rc=$rc: $out ($*)"
+	fi
+}
+
+lab_init || exit 1
+lab_start_xvfb || exit 1
+lab_write_sam alice 'Passw0rd!' LAB || exit 1
+lab_start_shadow || exit 1
+T="127.0.0.1:$LAB_SHADOW_PORT"
+NTLM=(--user alice --domain LAB --auth-pkg-list '!kerberos')
+
+expect 0 '"success":true' '"credssp_version":6' '"mechanism":"NTLM"' '"delegated":true' -- "${NTLM[@]}" --password 'Passw0rd!' "$T"
+expect 0 '"success":true' '"credssp_version":5' -- "${NTLM[@]}" --password 'Passw0rd!' --credssp-version 5 "$T"
+for v in 4 3 2; do
+	expect 2 '"status":"SEC_E_MUTUAL_AUTH_FAILED"' 'known defect of FreeRDP' -- "${NTLM[@]}" --password 'Passw0rd!' --credssp-version $v "$T"
+	expect 0 '"success":true' "\"credssp_version\":$v" '"freerdp_echo_defect_tolerated":true' -- "${NTLM[@]}" --password 'Passw0rd!' --credssp-version $v --tolerate-freerdp-echo-bug "$T"
+done
+expect 0 '"success":true' '"delegated":false' -- "${NTLM[@]}" --password 'Passw0rd!' --no-delegate "$T"
+expect 1 '"status":"SEC_E_LOGON_DENIED"' '"refused":true' -- "${NTLM[@]}" --password 'wrong' "$T"
+expect 1 '"status":"SEC_E_LOGON_DENIED"' -- "${NTLM[@]}" --password 'wrong' --credssp-version 5 "$T"
+expect 1 '"status":"SEC_E_LOGON_DENIED"' -- "${NTLM[@]}" --password 'wrong' --credssp-version 2 --tolerate-freerdp-echo-bug "$T"
+expect 2 '"stage":"tcp"' -- "${NTLM[@]}" --password 'x' "127.0.0.1:1"
+
+# Kerberos against a shadow server with a keytab, in a throwaway realm.
+if [ -r "$HERE/../lab/kdc.sh" ] && command -v krb5kdc >/dev/null 2>&1 || [ -x /usr/sbin/krb5kdc ]; then
+	# shellcheck source=../lab/kdc.sh
+	source "$HERE/../lab/kdc.sh"
+	if kdc_setup && kdc_start; then
+		lab_stop "$LAB_SHADOW_PID" freerdp-shadow-cli3
+		lab_start_shadow "/keytab:$KDC_KEYTAB" || exit 1
+		K=(--user "$KDC_USER" --domain "$KDC_REALM" --auth-pkg-list '!ntlm' --target TERMSRV/localhost)
+		before=$(kdc_count_tgs TERMSRV/localhost)
+		expect 0 '"success":true' '"mechanism":"Kerberos"' -- "${K[@]}" --password "$KDC_PASSWORD" "localhost:$LAB_SHADOW_PORT"
+		after=$(kdc_count_tgs TERMSRV/localhost)
+		if [ "$after" -gt "$before" ]; then pass "KDC saw a TGS_REQ for TERMSRV/localhost"; else fail "no TGS_REQ for TERMSRV/localhost"; fi
+		expect 1 '"refused":true' -- "${K[@]}" --password 'wrong' "localhost:$LAB_SHADOW_PORT"
+	else
+		fail "could not start the throwaway KDC"
+	fi
+else
+	echo "note: krb5kdc not installed, Kerberos part skipped"
+fi
+
+[ "$FAILS" = 0 ] || { lab_tail "$LAB_SHADOW_LOG" 40; exit 1; }
+exit 0
