@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# scripts/test.sh — nlassp's whole test run, as CI does it (.ci/run). On a fresh Debian 12:
+#   1. installs the build and test dependencies (.ci/install-deps.sh; NLASSP_SKIP_DEPS=1 skips),
+#   2. configures with -DNLASSP_WERROR=ON, builds, runs every CTest label (unit, interop, e2e,
+#      kerberos, ...) in build-test/,
+#   3. builds with AddressSanitizer + UndefinedBehaviorSanitizer (-DNLASSP_SANITIZE=ON) in
+#      build-asan/ and runs the unit and interop labels (LeakSanitizer on where it can run),
+#   4. if tests/fuzz exists: builds the libFuzzer targets with clang in build-fuzz/ and runs the
+#      fuzz label (a bounded number of inputs per target).
+# Prints a final line "N passed, N failed" over all phases (a configure or build step that fails
+# counts as a failure) and exits non-zero if anything failed.
+#
+# Environment: JOBS (parallel build/test jobs, default nproc), NLASSP_SKIP_DEPS=1,
+#   NLASSP_PHASES (default "main asan fuzz"), NLASSP_BUILD_PREFIX (default <repo>/build-).
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT" || exit 2
+JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
+PREFIX="${NLASSP_BUILD_PREFIX:-$ROOT/build-}"
+PHASES="${NLASSP_PHASES:-main asan fuzz}"
+LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/nlassp-test.XXXXXX")"
+trap 'rm -rf "$LOGDIR"' EXIT
+
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+TOTAL_SKIPPED=0
+SUMMARY=()
+START=$(date +%s)
+
+say() { printf '\n=== %s\n' "$*"; }
+elapsed() { echo "$(( $(date +%s) - START ))s"; }
+
+# step NAME CMD... — a configure/build step; a failure counts once and shows the log's tail.
+step() {
+	local name="$1" log
+	shift
+	log="$LOGDIR/$(echo "$name" | tr -c 'A-Za-z0-9_.-' '_').log"
+	echo "--- $name"
+	if "$@" >"$log" 2>&1; then
+		return 0
+	fi
+	echo "FAILED: $name — last lines of its output:"
+	tail -n 60 "$log"
+	TOTAL_FAILED=$((TOTAL_FAILED + 1))
+	SUMMARY+=("$name: FAILED")
+	return 1
+}
+
+# run_ctest PHASE BUILD_DIR [CTEST ARGS...] — runs ctest, adds its counts to the totals.
+run_ctest() {
+	local phase="$1" dir="$2" log="$LOGDIR/ctest-$1.log"
+	shift 2
+	echo "--- ctest ($phase): ctest --test-dir $dir --output-on-failure $*"
+	ctest --test-dir "$dir" --output-on-failure --no-tests=error "$@" 2>&1 | tee "$log"
+	local line total failed skipped
+	line="$(grep -E '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n1)"
+	if [ -z "$line" ]; then
+		echo "ctest ($phase) printed no summary (no tests, or it was interrupted)"
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+		SUMMARY+=("ctest $phase: no result")
+		return 1
+	fi
+	total="$(sed -E 's/.*failed out of ([0-9]+).*/\1/' <<<"$line")"
+	failed="$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")"
+	skipped="$(grep -cE '^\s*[0-9]+ - .*\(Skipped\)' "$log")"
+	TOTAL_PASSED=$((TOTAL_PASSED + total - failed - skipped))
+	TOTAL_FAILED=$((TOTAL_FAILED + failed))
+	TOTAL_SKIPPED=$((TOTAL_SKIPPED + skipped))
+	SUMMARY+=("ctest $phase: $((total - failed - skipped)) passed, $failed failed, $skipped skipped")
+	[ "$failed" = 0 ]
+}
+
+# LeakSanitizer stops the process under ptrace or where ptrace is forbidden (some containers):
+# probe once with a tiny program and only ask for leak checking where it works.
+lsan_works() {
+	local dir="$LOGDIR/lsan"
+	mkdir -p "$dir"
+	printf 'int main(void){return 0;}\n' >"$dir/p.c"
+	cc -fsanitize=address -o "$dir/p" "$dir/p.c" >/dev/null 2>&1 || return 1
+	ASAN_OPTIONS=detect_leaks=1 "$dir/p" >"$dir/out" 2>&1 || return 1
+	! grep -q 'LeakSanitizer has encountered a fatal error' "$dir/out"
+}
+
+if [ "${NLASSP_SKIP_DEPS:-0}" != 1 ]; then
+	say "dependencies (.ci/install-deps.sh)"
+	step "install dependencies" bash "$ROOT/.ci/install-deps.sh" || {
+		echo "0 passed, $TOTAL_FAILED failed"
+		exit 1
+	}
+fi
+
+for phase in $PHASES; do
+	case "$phase" in
+	main)
+		say "build with -DNLASSP_WERROR=ON and run all tests ($(elapsed))"
+		dir="${PREFIX}test"
+		step "configure $dir" cmake -S "$ROOT" -B "$dir" -DNLASSP_WERROR=ON \
+			-DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
+			run_ctest main "$dir" -j "$JOBS"
+		;;
+	asan)
+		say "AddressSanitizer + UndefinedBehaviorSanitizer: unit and interop ($(elapsed))"
+		dir="${PREFIX}asan"
+		leaks=0
+		if lsan_works; then leaks=1; else
+			echo "note: LeakSanitizer cannot run here (ptrace restricted); leak checks are off"
+		fi
+		step "configure $dir" cmake -S "$ROOT" -B "$dir" -DNLASSP_WERROR=ON -DNLASSP_SANITIZE=ON \
+			-DCMAKE_BUILD_TYPE=Debug &&
+			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
+			ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=1" \
+				UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+				run_ctest asan "$dir" -L 'unit|interop' -j "$JOBS"
+		;;
+	fuzz)
+		if [ ! -f "$ROOT/tests/fuzz/CMakeLists.txt" ]; then
+			echo "--- no tests/fuzz/CMakeLists.txt: fuzz phase skipped"
+			continue
+		fi
+		say "libFuzzer targets (clang), label fuzz ($(elapsed))"
+		dir="${PREFIX}fuzz"
+		step "configure $dir" cmake -S "$ROOT" -B "$dir" -DNLASSP_BUILD_FUZZERS=ON \
+			-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
+			run_ctest fuzz "$dir" -L fuzz -j "$JOBS"
+		;;
+	*)
+		echo "unknown phase '$phase' (NLASSP_PHASES: main asan fuzz)"
+		TOTAL_FAILED=$((TOTAL_FAILED + 1))
+		;;
+	esac
+done
+
+say "summary ($(elapsed))"
+for s in "${SUMMARY[@]}"; do echo "  $s"; done
+[ "$TOTAL_SKIPPED" = 0 ] || echo "  ($TOTAL_SKIPPED test(s) skipped, not counted)"
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+[ "$TOTAL_FAILED" = 0 ]
