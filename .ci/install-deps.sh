@@ -24,4 +24,5 @@ $SUDO apt-get install -y -qq --no-install-recommends -t bookworm-backports \
   freerdp3-dev libwinpr3-dev freerdp3-x11 freerdp3-shadow-x11 winpr3-utils libfreerdp-server3-3 >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends \
   cmake g++ make pkg-config libkrb5-dev krb5-kdc krb5-admin-server krb5-user \
-  libcmocka-dev libssl-dev xvfb xauth clang libclang-rt-14-dev python3 procps >/dev/null
+  libcmocka-dev libssl-dev xvfb xauth clang libclang-rt-14-dev python3 procps \
+  openssl iproute2 util-linux coreutils >/dev/null
