@@ -31,6 +31,8 @@ int fixture_teardown(void** state)
 	auto* fx = static_cast<Fixture*>(*state);
 	if (fx) {
 		unlink(fx->sam.c_str());
+		unlink((fx->dir + "/SAM.utf8").c_str());
+		unlink((fx->dir + "/krb5.conf").c_str());
 		rmdir(fx->dir.c_str());
 		delete fx;
 	}

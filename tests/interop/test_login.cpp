@@ -1,6 +1,10 @@
 // Logins between our module and WinPR's built-in packages, both ways and module ↔ module,
 // for NTLM and Negotiate, with and without channel bindings, then sealed messages both ways.
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 
 #include "interop/fixture.h"
 
@@ -265,6 +269,51 @@ static void context_attributes(void** state)
 	}
 }
 
+// No package list at all (FreeRDP without /auth-pkg-list) and no KDC for the realm: Negotiate
+// must fall back to NTLM by itself, quickly. A private krb5.conf without DNS look-ups keeps the
+// machine's own Kerberos configuration out of it.
+static void nego_no_package_list_falls_back_to_ntlm(void** state)
+{
+	auto* fx = static_cast<Fixture*>(*state);
+	const std::string conf = fx->dir + "/krb5.conf";
+	FILE* f = std::fopen(conf.c_str(), "w");
+	assert_non_null(f);
+	std::fprintf(f, "[libdefaults]\n\tdefault_realm = LAB\n\tdns_lookup_kdc = false\n"
+	                "\tdns_lookup_realm = false\n\trdns = false\n");
+	assert_int_equal(std::fclose(f), 0);
+	const char* old = std::getenv("KRB5_CONFIG");
+	const std::string saved = old ? old : "";
+	setenv("KRB5_CONFIG", conf.c_str(), 1);
+
+	static const Impl pairs[][2] = { { M, W }, { W, M }, { M, M } };
+	double worst_ms = 0;
+	int failures = 0;
+	for (const auto& p : pairs) {
+		configure(fx, p[0], p[1], "Negotiate", false);
+		fx->config.client.package_list.clear();
+		const auto t0 = std::chrono::steady_clock::now();
+		run(fx);
+		const double ms =
+		    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+		print_message("Negotiate, no package list, %s -> %s: %s in %.1f ms\n",
+		              p[0] == M ? "module" : "WinPR", p[1] == M ? "module" : "WinPR",
+		              fx->result.established ? "established" : "FAILED", ms);
+		if (!fx->result.established || !fx->result.messages_ok) {
+			failures++;
+			print_trace(fx->result);
+		}
+		if (p[0] == M && ms > worst_ms)
+			worst_ms = ms;
+	}
+	if (saved.empty())
+		unsetenv("KRB5_CONFIG");
+	else
+		setenv("KRB5_CONFIG", saved.c_str(), 1);
+	assert_int_equal(failures, 0);
+	// Our initiator gives up on Kerberos without waiting on the network.
+	assert_true(worst_ms < 2000.0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fixture_setup, fixture_teardown)
 
 int main(void)
@@ -297,6 +346,7 @@ int main(void)
 		T(malformed_bindings_module_client),
 		T(malformed_bindings_module_server),
 		T(context_attributes),
+		T(nego_no_package_list_falls_back_to_ntlm),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
