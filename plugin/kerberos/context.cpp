@@ -280,11 +280,31 @@ Error KerberosContext::check_realm(const std::string& realm)
 	int dns_fallback = 1;
 	(void)profile_get_boolean(profile, "libdefaults", "dns_fallback", nullptr, 1, &dns_fallback);
 	(void)profile_get_boolean(profile, "libdefaults", "dns_lookup_kdc", nullptr, dns_fallback, &dns);
+	char* configured_default = nullptr;
+	const bool have_default_realm =
+	    profile_get_string(profile, "libdefaults", "default_realm", nullptr, nullptr, &configured_default) == 0 &&
+	    configured_default && *configured_default;
+	profile_release_string(configured_default);
 	profile_release(profile);
-	if (have_kdc || dns)
+	if (have_kdc)
 		return Error::None;
-	log_failure("logon", Error::NoAuthority, "no KDC for realm " + realm + " and DNS look-up of KDCs is off");
-	return Error::NoAuthority;
+	if (!dns) {
+		log_failure("logon", Error::NoAuthority, "no KDC for realm " + realm + " and DNS look-up of KDCs is off");
+		return Error::NoAuthority;
+	}
+	// DNS SRV look-ups would be tried; skip them where they cannot help, so that NTLM users with
+	// no Kerberos set up do not wait for DNS: a single-label name ("WORKGROUP") has no SRV
+	// records, and a machine without a default_realm has no Kerberos configured at all.
+	if (realm.find('.') == std::string::npos) {
+		log_failure("logon", Error::NoAuthority, "no KDC for realm " + realm + " (a single-label domain, not a Kerberos realm)");
+		return Error::NoAuthority;
+	}
+	if (!have_default_realm) {
+		log_failure("logon", Error::NoAuthority,
+		            "Kerberos is not configured on this machine (no default_realm, no KDC for realm " + realm + ")");
+		return Error::NoAuthority;
+	}
+	return Error::None;
 }
 
 Error KerberosContext::init_initiator()

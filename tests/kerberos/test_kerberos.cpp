@@ -1056,6 +1056,29 @@ void test_winpr_initiator_interop(void**)
 	g->winpr_client.reset();
 }
 
+Error create_with_config(const std::string& text, const char16_t* domain)
+{
+	const std::string conf = g->lab.dir + "/dns-krb5.conf";
+	{
+		std::ofstream f(conf);
+		f << text;
+	}
+	setenv("KRB5_CONFIG", conf.c_str(), 1);
+	Error err = Error::None;
+	g->pair = Pair{};
+	g->pair.ini = kerberos::create_context(Role::Initiator, password_cred(u"alice", domain, "Passw0rd!"), err);
+	restore_config();
+	return err;
+}
+
+void test_unconfigured_kerberos_fails_without_dns(void**)
+{
+	// DNS look-ups allowed, but they cannot help: fail at once rather than wait for DNS.
+	const std::string dns_on = "[libdefaults]\n\tdns_lookup_kdc = true\n";
+	assert_int_equal(create_with_config(dns_on, u"WORKGROUP"), Error::NoAuthority);
+	assert_int_equal(create_with_config(dns_on, u"example.invalid"), Error::NoAuthority);
+}
+
 void test_kdc_stopped_is_no_authority(void**)
 {
 	lab_stop_kdc(g->lab);
@@ -1089,6 +1112,7 @@ int main()
 		cmocka_unit_test(test_no_ccache_is_no_credentials),
 		cmocka_unit_test(test_realm_without_kdc_is_no_authority),
 		cmocka_unit_test(test_no_default_realm_is_no_authority),
+		cmocka_unit_test(test_unconfigured_kerberos_fails_without_dns),
 		cmocka_unit_test(test_winpr_acceptor_interop),
 		cmocka_unit_test(test_winpr_initiator_interop),
 		// Last: stops the KDC.
