@@ -2,6 +2,7 @@
 // registering fake packages do not link the packages themselves.
 #include "sspi/packages.h"
 
+#include "credssp/credssp.h"
 #include "negotiate/negotiate.h"
 #include "ntlm/ntlm.h"
 #if NLASSP_HAVE_KERBEROS
@@ -40,6 +41,15 @@ void register_builtin_packages()
 #endif
 		r.add(PackageId::Negotiate, [](Role role, const CredentialPtr& cred, Error& err) {
 			return negotiate::create_context(role, cred, negotiate_mechanisms(), err);
+		});
+		// CREDSSP runs MS-CSSP over the same Negotiate (and mechanism list) as the Negotiate package.
+		r.add(PackageId::CredSsp, [](Role role, const CredentialPtr& cred, Error& err) {
+			return credssp::create_context(
+			    role, cred,
+			    [](Role r2, const CredentialPtr& c2, Error& e2) {
+				    return negotiate::create_context(r2, c2, negotiate_mechanisms(), e2);
+			    },
+			    err);
 		});
 		r.set_sam_store_factory([](std::string path) { return ntlm::make_sam_file_store(std::move(path)); });
 	});

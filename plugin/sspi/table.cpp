@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "sspi/buffers.h"
+#include "sspi/credssp_glue.h"
 #include "sspi/handles.h"
 #include "sspi/identity.h"
 #include "sspi/packages.h"
@@ -349,6 +350,11 @@ SECURITY_STATUS step(const StepCall& c)
 	in.requested = initiator ? from_isc_req(c.req) : from_asc_req(c.req);
 	if (c.target)
 		in.target = *c.target;
+	// CREDSSP (credssp_glue.cpp): the TLS-key parameters buffer and ISC_REQ_USE_SUPPLIED_CREDS.
+	std::optional<Identity> supplied;
+	if (const Error e = collect_package_inputs(ins, initiator && (c.req & ISC_REQ_USE_SUPPLIED_CREDS), in, supplied);
+	    e != Error::None)
+		return to_status(e);
 
 	// The context: created on the first call, looked up afterwards.
 	std::shared_ptr<ContextEntry> entry;
@@ -395,9 +401,29 @@ SECURITY_STATUS step(const StepCall& c)
 
 	StepOutput out;
 	const Error e = entry->ctx->step(in, out);
+	if (e == Error::IncompleteMessage) {
+		// A partial token (CREDSSP over a stream): the context is unchanged and the caller calls
+		// again with more bytes; SECBUFFER_MISSING says how many.
+		report_missing(ins, out.missing);
+		return SEC_E_INCOMPLETE_MESSAGE;
+	}
 	if (e != Error::None) {
 		entry->failed = true;
 		log_step_failure(c.fn, e);
+		// An error token for the peer (CREDSSP's TSRequest with errorCode), when asked for.
+		const ULONG extended = initiator ? ISC_REQ_EXTENDED_ERROR : ASC_REQ_EXTENDED_ERROR;
+		if (!out.token.empty() && (c.req & extended)) {
+			void* p = allocate ? alloc_context_buffer(out.token.size())
+			                   : (out.token.size() <= out_capacity ? out_token->pvBuffer : nullptr);
+			if (p) {
+				std::memcpy(p, out.token.data(), out.token.size());
+				out_token->pvBuffer = p;
+				out_token->cbBuffer = static_cast<ULONG>(out.token.size());
+				if (c.attrs)
+					*c.attrs = (initiator ? ISC_RET_EXTENDED_ERROR : ASC_RET_EXTENDED_ERROR) |
+					           (allocate ? (initiator ? ISC_RET_ALLOCATED_MEMORY : ASC_RET_ALLOCATED_MEMORY) : 0);
+			}
+		}
 		return to_status(e);
 	}
 
@@ -589,7 +615,11 @@ SECURITY_STATUS query_context_attributes(PCtxtHandle h, ULONG attr, void* pBuffe
 			}
 			return SEC_E_OK;
 		}
-		default: return SEC_E_UNSUPPORTED_FUNCTION;
+		default:
+			// CREDSSP's attributes (nlassp/credssp.h), else unsupported.
+			if (auto s = query_credssp_attribute(ctx, attr, pBuffer))
+				return *s;
+			return SEC_E_UNSUPPORTED_FUNCTION;
 		}
 	});
 }
