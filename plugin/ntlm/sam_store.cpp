@@ -7,8 +7,10 @@
 #include "ntlm/ntlm.h"
 #include "wire/utf16.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <string_view>
 
@@ -21,11 +23,12 @@ const log::Logger kLog("com.nlassp.ntlm");
 constexpr size_t kMaxFileSize = 16u * 1024 * 1024;
 constexpr size_t kMaxLine = 4096;
 
-// A file's contents in a buffer that is wiped when done.
+// A file's contents in a buffer that is wiped when done (read with read(2), so no stdio buffer
+// keeps a copy of the hashes behind).
 [[nodiscard]] bool read_file(const std::string& path, SecretBytes& out, int& err)
 {
-	FILE* fp = std::fopen(path.c_str(), "rb");
-	if (!fp) {
+	const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		err = errno;
 		return false;
 	}
@@ -33,25 +36,25 @@ constexpr size_t kMaxLine = 4096;
 	uint8_t chunk[4096];
 	bool ok = true;
 	for (;;) {
-		const size_t n = std::fread(chunk, 1, sizeof(chunk), fp);
-		if (n > 0) {
-			if (buf.size() + n > kMaxFileSize) {
-				err = EFBIG;
-				ok = false;
-				break;
-			}
-			buf.append(ByteView(chunk, n));
-		}
-		if (n < sizeof(chunk)) {
-			if (std::ferror(fp)) {
-				err = EIO;
-				ok = false;
-			}
+		const ssize_t n = ::read(fd, chunk, sizeof(chunk));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = errno;
+			ok = false;
 			break;
 		}
+		if (n == 0)
+			break;
+		if (buf.size() + static_cast<size_t>(n) > kMaxFileSize) {
+			err = EFBIG;
+			ok = false;
+			break;
+		}
+		buf.append(ByteView(chunk, static_cast<size_t>(n)));
 	}
 	secure_wipe(chunk, sizeof(chunk));
-	std::fclose(fp);
+	::close(fd);
 	if (ok)
 		out = std::move(buf);
 	return ok;

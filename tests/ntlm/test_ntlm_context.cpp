@@ -864,6 +864,26 @@ bool sam_store_cases()
 	return store->lookup(who, hh) == Error::NoCredentials;
 }
 
+// A store that hands out NTOWFv2 itself, as WinPR hash callbacks do.
+class NtowfV2Store final : public NtlmUserStore {
+public:
+	[[nodiscard]] HashKind hash_kind() const noexcept override { return HashKind::NtowfV2; }
+	Error lookup(const NtlmLookup& who, SecretBytes& out) const override
+	{
+		if (who.proof_input.size() <= 8 || who.mic_input.empty() || who.nt_proof.size() != 16)
+			return Error::Internal;
+		return ntowf_v2(wire::utf16le_bytes(u"Passw0rd!"), who.user, who.domain, out);
+	}
+};
+
+int logon_with_ntowf_v2_store(std::u16string password)
+{
+	Options o;
+	o.password = std::move(password);
+	o.store = std::make_shared<NtowfV2Store>();
+	return logon_with(o);
+}
+
 int logon_with_sam_file(std::u16string password)
 {
 	TempFile f("alice:LAB::" + hex_nt_hash(u"Passw0rd!") + ":::\n");
@@ -942,6 +962,8 @@ static void test_anonymous_is_refused(void**)
 static void test_broken_authenticate_at_acceptor(void**) { assert_true(broken_authenticate_everywhere()); }
 static void test_broken_challenge_at_initiator(void**) { assert_true(broken_challenge_at_initiator()); }
 static void test_sam_store(void**) { assert_true(sam_store_cases()); }
+static void test_logon_with_ntowf_v2_store(void**) { assert_int_equal(logon_with_ntowf_v2_store(u"Passw0rd!"), kOk); }
+static void test_logon_with_ntowf_v2_store_wrong_password(void**) { assert_int_equal(logon_with_ntowf_v2_store(u"x"), code(Error::LogonDenied)); }
 static void test_logon_with_sam_file(void**) { assert_int_equal(logon_with_sam_file(u"Passw0rd!"), kOk); }
 static void test_logon_with_sam_file_wrong_password(void**) { assert_int_equal(logon_with_sam_file(u"nope"), code(Error::LogonDenied)); }
 
@@ -997,6 +1019,8 @@ int main()
 		cmocka_unit_test(test_broken_authenticate_at_acceptor),
 		cmocka_unit_test(test_broken_challenge_at_initiator),
 		cmocka_unit_test(test_sam_store),
+		cmocka_unit_test(test_logon_with_ntowf_v2_store),
+		cmocka_unit_test(test_logon_with_ntowf_v2_store_wrong_password),
 		cmocka_unit_test(test_logon_with_sam_file),
 		cmocka_unit_test(test_logon_with_sam_file_wrong_password),
 	};
