@@ -781,6 +781,72 @@ bool broken_challenge_at_initiator()
 	return true;
 }
 
+// ---- the initiator against CHALLENGE variants ---------------------------------------------------
+
+// Feeds an initiator our acceptor's CHALLENGE changed by `edit`; returns the initiator's result
+// and its AUTHENTICATE.
+Error initiator_with_edited_challenge(const std::function<void(ChallengeMessage&)>& edit, AuthenticateMessage& am)
+{
+	Pair ref;
+	if (handshake(ref) != Error::None)
+		return Error::Internal;
+	ChallengeMessage cm;
+	if (!cm.decode(ref.challenge))
+		return Error::Internal;
+	edit(cm);
+	const Bytes chal = cm.encode();
+	Pair p;
+	if (!make_pair(p, Options{}))
+		return Error::Internal;
+	StepInput a;
+	a.requested = ctx::Confidentiality;
+	StepOutput ao;
+	if (p.client->step(a, ao) != Error::None)
+		return Error::Internal;
+	StepInput b;
+	b.token = chal;
+	StepOutput bo;
+	const Error e = p.client->step(b, bo);
+	if (e == Error::None && !am.decode(bo.token))
+		return Error::Internal;
+	return e;
+}
+
+bool challenge_without_timestamp()
+{
+	AuthenticateMessage am;
+	if (initiator_with_edited_challenge([](ChallengeMessage& c) { c.target_info.remove(AvId::Timestamp); }, am) !=
+	    Error::None)
+		return false;
+	// LMv2 (HMAC || client challenge) instead of Z(24), and our own clock in the blob.
+	if (!am.ntlmv2 || am.lm_response.size() != 24 || am.lm_response == Bytes(24, 0) ||
+	    !std::equal(am.ntlmv2->client_challenge.begin(), am.ntlmv2->client_challenge.end(), am.lm_response.begin() + 16))
+		return false;
+	const uint64_t now = filetime_now();
+	const uint64_t ts = am.ntlmv2->timestamp;
+	return ts <= now && now - ts < 60ULL * 10000000ULL;
+}
+
+bool challenge_without_key_exchange()
+{
+	AuthenticateMessage am;
+	return initiator_with_edited_challenge([](ChallengeMessage& c) { c.flags &= ~flag::KeyExch; }, am) ==
+	           Error::None &&
+	       !(am.flags & flag::KeyExch) && am.encrypted_random_session_key.empty() && am.has_mic;
+}
+
+int challenge_without_seal()
+{
+	AuthenticateMessage am;
+	return code(initiator_with_edited_challenge([](ChallengeMessage& c) { c.flags &= ~flag::Seal; }, am));
+}
+
+int challenge_without_unicode()
+{
+	AuthenticateMessage am;
+	return code(initiator_with_edited_challenge([](ChallengeMessage& c) { c.flags &= ~flag::Unicode; }, am));
+}
+
 // ---- SAM file store ---------------------------------------------------------------------------
 
 struct TempFile {
@@ -961,6 +1027,10 @@ static void test_anonymous_is_refused(void**)
 }
 static void test_broken_authenticate_at_acceptor(void**) { assert_true(broken_authenticate_everywhere()); }
 static void test_broken_challenge_at_initiator(void**) { assert_true(broken_challenge_at_initiator()); }
+static void test_challenge_without_timestamp_uses_lmv2_and_own_clock(void**) { assert_true(challenge_without_timestamp()); }
+static void test_challenge_without_key_exchange(void**) { assert_true(challenge_without_key_exchange()); }
+static void test_challenge_without_seal_is_refused(void**) { assert_int_equal(challenge_without_seal(), code(Error::Unsupported)); }
+static void test_challenge_without_unicode_is_refused(void**) { assert_int_equal(challenge_without_unicode(), code(Error::InvalidToken)); }
 static void test_sam_store(void**) { assert_true(sam_store_cases()); }
 static void test_logon_with_ntowf_v2_store(void**) { assert_int_equal(logon_with_ntowf_v2_store(u"Passw0rd!"), kOk); }
 static void test_logon_with_ntowf_v2_store_wrong_password(void**) { assert_int_equal(logon_with_ntowf_v2_store(u"x"), code(Error::LogonDenied)); }
@@ -1018,6 +1088,10 @@ int main()
 		cmocka_unit_test(test_anonymous_is_refused),
 		cmocka_unit_test(test_broken_authenticate_at_acceptor),
 		cmocka_unit_test(test_broken_challenge_at_initiator),
+		cmocka_unit_test(test_challenge_without_timestamp_uses_lmv2_and_own_clock),
+		cmocka_unit_test(test_challenge_without_key_exchange),
+		cmocka_unit_test(test_challenge_without_seal_is_refused),
+		cmocka_unit_test(test_challenge_without_unicode_is_refused),
 		cmocka_unit_test(test_sam_store),
 		cmocka_unit_test(test_logon_with_ntowf_v2_store),
 		cmocka_unit_test(test_logon_with_ntowf_v2_store_wrong_password),
