@@ -490,6 +490,10 @@ private:
 			reply.neg_state = NegState::AcceptCompleted;
 			if (!encode_neg_token_resp(reply, out.token))
 				return fail(Error::Internal);
+		} else if (!acceptor_done) {
+			// We stop here and send nothing: the acceptor must say so too, or the two ends
+			// disagree about whether the exchange is over.
+			return invalid("the acceptor's final token does not say accept-completed");
 		}
 		return finish(out);
 	}

@@ -806,6 +806,39 @@ bool initiator_first_input(Fixture& f)
 	return true;
 }
 
+// The acceptor's last token must say accept-completed when the initiator stops there and sends
+// nothing; otherwise the two ends would disagree about whether the exchange is over.
+bool final_token_must_say_completed(Fixture&)
+{
+	const std::vector<std::function<void(Fixture&)>> flows = {
+	    [](Fixture&) {},                                                   // Kerberos-like, 2 tokens
+	    [](Fixture& f) { f.init.offer_krb = f.acc.offer_krb = false; },  // NTLM-like with MICs
+	};
+	for (const auto& configure : flows) {
+		Fixture clean;
+		configure(clean);
+		CHECK(exchange(clean));
+		const long last = static_cast<long>(clean.tokens.size()) - 1;
+		CHECK(last % 2 == 1);  // the acceptor's
+		for (NegState s : {NegState::AcceptIncomplete, NegState::RequestMic}) {
+			SpnegoNegTokenResp r;
+			CHECK(decode_resp(clean.tokens[static_cast<size_t>(last)], r));
+			CHECK(r.neg_state == NegState::AcceptCompleted);
+			r.neg_state = s;
+			Bytes changed;
+			CHECK(encode_neg_token_resp(r, changed));
+			Fixture f;
+			configure(f);
+			CHECK(!exchange(f, last, &changed));
+			// request-mic in a reply that brings no MIC is also a missing MIC.
+			CHECK(f.init_error == Error::InvalidToken ||
+			      (s == NegState::RequestMic && f.init_error == Error::DowngradeDetected));
+			CHECK(!f.init.ctx->established());
+		}
+	}
+	return true;
+}
+
 // ---- malformed tokens -------------------------------------------------------------------
 
 // Replays a clean exchange with the token at `pos` replaced; the receiving side must fail
@@ -929,6 +962,7 @@ SCENARIO(acceptor_skips_mechanism_it_cannot_create)
 SCENARIO(no_common_mechanism)
 SCENARIO(workstation_follows_switch)
 SCENARIO(initiator_first_input)
+SCENARIO(final_token_must_say_completed)
 SCENARIO(malformed_tokens_everywhere)
 
 #define ENTRY(name) cmocka_unit_test_setup_teardown(test_##name, setup, teardown)
@@ -965,6 +999,7 @@ int main()
 	    ENTRY(no_common_mechanism),
 	    ENTRY(workstation_follows_switch),
 	    ENTRY(initiator_first_input),
+	    ENTRY(final_token_must_say_completed),
 	    ENTRY(malformed_tokens_everywhere),
 	};
 	return cmocka_run_group_tests_name("negotiate_context", tests, nullptr, nullptr);
