@@ -265,7 +265,8 @@ CredentialPtr acceptor_cred()
 }
 
 // Runs a full login; the result is the first error either side reports.
-Error login(const CredentialPtr& ic, const char16_t* target = u"TERMSRV/localhost", ContextFlags req = kRequested)
+Error login(const CredentialPtr& ic, const char16_t* target = u"TERMSRV/localhost", ContextFlags req = kRequested,
+            const ChannelBindings* ini_cb = nullptr, const ChannelBindings* acc_cb = nullptr)
 {
 	Pair& p = g->pair;
 	p = Pair{};
@@ -287,6 +288,7 @@ Error login(const CredentialPtr& ic, const char16_t* target = u"TERMSRV/localhos
 			in.token = to_initiator;
 			in.requested = req;
 			in.target = target;
+			in.bindings = ini_cb;
 			StepOutput out;
 			if ((err = p.ini->step(in, out)) != Error::None)
 				return err;
@@ -296,6 +298,7 @@ Error login(const CredentialPtr& ic, const char16_t* target = u"TERMSRV/localhos
 		if (!acc_done && !to_acceptor.empty()) {
 			StepInput in;
 			in.token = to_acceptor;
+			in.bindings = acc_cb;
 			in.requested = ctx::MutualAuth | ctx::Confidentiality | ctx::Connection | ctx::UseSessionKey |
 			               ctx::SequenceDetect | ctx::ExtendedError;
 			StepOutput out;
@@ -789,6 +792,22 @@ void test_user_without_password_uses_ccache(void**)
 	std::filesystem::remove(g->lab.dir + "/user.ccache");
 }
 
+Error login_with_bindings(const char* client_end_point, const char* server_end_point)
+{
+	ChannelBindings a, b;
+	const std::string x = std::string("tls-server-end-point:") + client_end_point;
+	const std::string y = std::string("tls-server-end-point:") + server_end_point;
+	a.application_data.assign(x.begin(), x.end());
+	b.application_data.assign(y.begin(), y.end());
+	return login(password_cred(u"alice", u"LAB.TEST", "Passw0rd!"), u"TERMSRV/localhost", kRequested, &a, &b);
+}
+
+void test_channel_bindings(void**)
+{
+	assert_int_equal(login_with_bindings("hash-1", "hash-1"), Error::None);
+	assert_int_equal(login_with_bindings("hash-1", "hash-2"), Error::BadBindings);
+}
+
 void test_user_name_forms(void**)
 {
 	assert_int_equal(login(password_cred(u"alice@lab.test", u"", "Passw0rd!")), Error::None);
@@ -1096,6 +1115,7 @@ int main()
 		cmocka_unit_test(test_password_into_named_cache_with_lifetime),
 		cmocka_unit_test(test_user_name_forms),
 		cmocka_unit_test(test_delegation_flag_passes_through),
+		cmocka_unit_test(test_channel_bindings),
 		cmocka_unit_test(test_user_without_password_uses_ccache),
 		cmocka_unit_test(test_message_protection),
 		cmocka_unit_test(test_negotiation_mic),
