@@ -254,7 +254,9 @@ void print_text(const Options& o, const std::string& module, const std::vector<S
 {
 	std::printf("nlassp-bench: %d logins per implementation and scenario, %d x %zu-byte messages\n",
 	            o.iterations, o.messages, o.message_size);
-	std::printf("module: %s (bench built %s)\n", module.c_str(), NLASSP_BENCH_BUILD_TYPE);
+	const char* build = NLASSP_BENCH_BUILD_TYPE;
+	std::printf("module: %s (this build: %s)\n", module.c_str(),
+	            *build ? build : "no CMAKE_BUILD_TYPE, unoptimised: use Release to compare");
 	for (const ScenarioReport& r : reps) {
 		std::printf("\n%s\n", r.scenario.name.c_str());
 		for (int k = 0; k < 2; k++) {
@@ -312,8 +314,10 @@ std::string json_string(const std::string& s)
 
 void print_json(const Options& o, const std::string& module, const std::vector<ScenarioReport>& reps)
 {
-	std::printf("{\"iterations\":%d,\"message_size\":%zu,\"messages\":%d,\"module\":%s,\"scenarios\":[",
-	            o.iterations, o.message_size, o.messages, json_string(module).c_str());
+	std::printf("{\"iterations\":%d,\"message_size\":%zu,\"messages\":%d,\"module\":%s,"
+	            "\"build_type\":%s,\"scenarios\":[",
+	            o.iterations, o.message_size, o.messages, json_string(module).c_str(),
+	            json_string(NLASSP_BENCH_BUILD_TYPE).c_str());
 	for (size_t i = 0; i < reps.size(); i++) {
 		const ScenarioReport& r = reps[i];
 		std::printf("%s{\"name\":%s,\"package\":%s,\"package_list\":%s,\"login\":{", i ? "," : "",
