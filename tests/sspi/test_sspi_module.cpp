@@ -38,6 +38,7 @@ constexpr ULONG kServerFlags = ASC_REQ_MUTUAL_AUTH | ASC_REQ_CONFIDENTIALITY | A
 constexpr char kNtHash[] = "a4f49c406510bdcab6824ee7c30fd852";
 
 SecurityFunctionTableA* g_table = nullptr;
+SecurityFunctionTableW* g_wtable = nullptr;
 std::string g_sam_path;
 
 bool failed(const char* what)
@@ -68,7 +69,11 @@ int load_module(void**)
 		return -1;
 	}
 	auto init = reinterpret_cast<INIT_SECURITY_INTERFACE_A>(dlsym(lib, "InitSecurityInterfaceA"));
-	if (!init || !dlsym(lib, "InitSecurityInterfaceW"))
+	auto init_w = reinterpret_cast<INIT_SECURITY_INTERFACE_W>(dlsym(lib, "InitSecurityInterfaceW"));
+	if (!init || !init_w)
+		return -1;
+	g_wtable = init_w();
+	if (!g_wtable)
 		return -1;
 	g_table = init();
 	if (!g_table || init() != g_table)   // the same static table on every call
@@ -323,6 +328,105 @@ void test_negotiate_wrong_password(void**)
 	assert_true(check_wrong_password("Negotiate"));
 }
 
+// The W table: SEC_WINNT_AUTH_IDENTITY_W credentials, a UTF-16 target name, W attributes.
+struct WSide {
+	CredHandle cred{};
+	CtxtHandle ctx{};
+	bool have_cred = false, have_ctx = false;
+	ULONG flags = 0;
+};
+
+SECURITY_STATUS w_step(WSide& s, bool server, const Bytes& in, Bytes& out, ULONG max_token)
+{
+	SecBuffer in_buf{static_cast<ULONG>(in.size()), SECBUFFER_TOKEN,
+	                 in.empty() ? nullptr : const_cast<uint8_t*>(in.data())};
+	SecBufferDesc in_desc{SECBUFFER_VERSION, 1, &in_buf};
+	out.assign(max_token, 0);
+	SecBuffer out_buf{max_token, SECBUFFER_TOKEN, out.data()};
+	SecBufferDesc out_desc{SECBUFFER_VERSION, 1, &out_buf};
+	SECURITY_STATUS st;
+	if (server) {
+		st = g_wtable->AcceptSecurityContext(&s.cred, s.have_ctx ? &s.ctx : nullptr, &in_desc, s.flags, 0, &s.ctx,
+		                                     &out_desc, &s.flags, nullptr);
+	} else {
+		char16_t spn[] = u"TERMSRV/server.example";
+		st = g_wtable->InitializeSecurityContextW(&s.cred, s.have_ctx ? &s.ctx : nullptr,
+		                                          reinterpret_cast<SEC_WCHAR*>(spn), s.flags, 0, 0, &in_desc, 0,
+		                                          &s.ctx, &out_desc, &s.flags, nullptr);
+	}
+	if (st == SEC_E_OK || st == SEC_I_CONTINUE_NEEDED)
+		s.have_ctx = true;
+	out.resize(out_buf.cbBuffer);
+	return st;
+}
+
+bool check_w_table_login()
+{
+	char16_t ntlm[] = u"ntlm";
+	SecPkgInfoW* info = nullptr;
+	if (!expect("QuerySecurityPackageInfoW", g_wtable->QuerySecurityPackageInfoW(reinterpret_cast<SEC_WCHAR*>(ntlm), &info),
+	            SEC_E_OK))
+		return false;
+	const ULONG max_token = info->cbMaxToken;
+	char16_t user[] = u"User", domain[] = u"Domain", password[] = u"Password";
+	SEC_WINNT_AUTH_IDENTITY_W id{};
+	id.User = reinterpret_cast<UINT16*>(user);
+	id.UserLength = 4;
+	id.Domain = reinterpret_cast<UINT16*>(domain);
+	id.DomainLength = 6;
+	id.Password = reinterpret_cast<UINT16*>(password);
+	id.PasswordLength = 8;
+	id.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
+	SEC_WINPR_NTLM_SETTINGS settings{};
+	settings.samFile = g_sam_path.data();
+	SEC_WINNT_AUTH_IDENTITY_WINPR server_auth{};
+	server_auth.identity.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
+	server_auth.identity.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EXW);
+	server_auth.identity.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE | SEC_WINNT_AUTH_IDENTITY_EXTENDED;
+	server_auth.ntlmSettings = &settings;
+
+	WSide c, sv;
+	c.flags = kClientFlags;
+	sv.flags = kServerFlags;
+	bool ok = expect("AcquireCredentialsHandleW client",
+	                 g_wtable->AcquireCredentialsHandleW(nullptr, info->Name, SECPKG_CRED_OUTBOUND, nullptr, &id, nullptr,
+	                                                     nullptr, &c.cred, nullptr),
+	                 SEC_E_OK);
+	c.have_cred = ok;
+	ok = ok && expect("AcquireCredentialsHandleW server",
+	                  g_wtable->AcquireCredentialsHandleW(nullptr, info->Name, SECPKG_CRED_INBOUND, nullptr, &server_auth,
+	                                                      nullptr, nullptr, &sv.cred, nullptr),
+	                  SEC_E_OK);
+	sv.have_cred = ok;
+	Bytes t1, t2, t3, t4;
+	ok = ok && expect("ISC W 1", w_step(c, false, {}, t1, max_token), SEC_I_CONTINUE_NEEDED) &&
+	     expect("ASC W 1", w_step(sv, true, t1, t2, max_token), SEC_I_CONTINUE_NEEDED) &&
+	     expect("ISC W 2", w_step(c, false, t2, t3, max_token), SEC_E_OK) &&
+	     expect("ASC W 2", w_step(sv, true, t3, t4, max_token), SEC_E_OK);
+	struct {
+		SEC_WCHAR* sUserName;
+	} names{};   // SecPkgContext_NamesW (WinPR only declares the A form)
+	ok = ok && expect("NAMES W", g_wtable->QueryContextAttributesW(&sv.ctx, SECPKG_ATTR_NAMES, &names), SEC_E_OK) &&
+	     std::u16string(reinterpret_cast<const char16_t*>(names.sUserName)) == u"Domain\\User";
+	if (names.sUserName)
+		(void)g_wtable->FreeContextBuffer(names.sUserName);
+	if (c.have_ctx)
+		(void)g_wtable->DeleteSecurityContext(&c.ctx);
+	if (sv.have_ctx)
+		(void)g_wtable->DeleteSecurityContext(&sv.ctx);
+	if (c.have_cred)
+		(void)g_wtable->FreeCredentialsHandle(&c.cred);
+	if (sv.have_cred)
+		(void)g_wtable->FreeCredentialsHandle(&sv.cred);
+	(void)g_wtable->FreeContextBuffer(info);
+	return ok;
+}
+
+void test_w_table_login(void**)
+{
+	assert_true(check_w_table_login());
+}
+
 bool check_packages()
 {
 	ULONG n = 0;
@@ -354,6 +458,7 @@ int main()
 	    cmocka_unit_test(test_negotiate_ntlm_only_login),
 	    cmocka_unit_test(test_negotiate_login),
 	    cmocka_unit_test(test_negotiate_wrong_password),
+	    cmocka_unit_test(test_w_table_login),
 	};
 	return cmocka_run_group_tests(tests, load_module, unload_module);
 }
