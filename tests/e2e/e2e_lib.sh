@@ -168,6 +168,39 @@ e2e_nla_login() {
 	lab_stop "$LAB_NLA_PID" nla_server
 }
 
+# e2e_start_kdc — a throwaway MIT realm (tests/lab/kdc.sh: LAB.TEST, alice / Passw0rd!) on
+# 127.0.0.1 whose keytab KDC_KEYTAB also holds TERMSRV/127.0.0.1, the name xfreerdp3 asks for with
+# /v:127.0.0.1. Sets E2E_SPN. Skips the test (77) when the MIT KDC is not installed.
+E2E_SPN=TERMSRV/127.0.0.1
+e2e_start_kdc() {
+	command -v krb5kdc >/dev/null 2>&1 || [ -x /usr/sbin/krb5kdc ] ||
+		e2e_skip "krb5kdc not installed (krb5-kdc krb5-admin-server)"
+	# shellcheck source=../lab/kdc.sh
+	source "$E2E_DIR/../lab/kdc.sh"
+	# shellcheck disable=SC2119
+	if ! kdc_setup || ! kdc_start; then
+		e2e_say "FAIL: the throwaway KDC did not start"
+		exit 1
+	fi
+	if ! kdc_kadmin "addprinc -randkey $E2E_SPN" || ! kdc_kadmin "ktadd -k $KDC_KEYTAB $E2E_SPN"; then
+		e2e_say "FAIL: could not add $E2E_SPN to the realm"
+		exit 1
+	fi
+	e2e_say "KDC for $KDC_REALM on 127.0.0.1:$KDC_PORT, keytab $KDC_KEYTAB"
+}
+
+# e2e_expect_tgs BEFORE WHAT — the KDC log gained a TGS_REQ for E2E_SPN since BEFORE: Kerberos,
+# not an NTLM fallback, was used.
+e2e_expect_tgs() {
+	local before="$1" what="$2" after
+	after="$(kdc_count_tgs "$E2E_SPN")"
+	if [ "$after" -gt "$before" ]; then
+		e2e_ok "$what: the KDC issued a ticket for $E2E_SPN ($before -> $after TGS_REQ)"
+	else
+		e2e_fail "$what: no TGS_REQ for $E2E_SPN in the KDC log (Kerberos was not used)" "$KDC_LOG"
+	fi
+}
+
 # e2e_finish — prints the verdict and exits.
 e2e_finish() {
 	if [ "${#E2E_FAILURES[@]}" -eq 0 ]; then

@@ -381,8 +381,16 @@ _lab_is_refusal_rc() {
 	esac
 }
 
+# lab_localhost_is_ipv4_loopback — true if "localhost" resolves to 127.0.0.1 and nothing else
+# (Kerberos service names follow the host name given to /v:, so some tests connect to
+# LAB_HOST=localhost; they may only do so when that still means 127.0.0.1).
+lab_localhost_is_ipv4_loopback() {
+	[ "$(getent ahosts localhost 2>/dev/null | awk '{print $1}' | sort -u | tr '\n' ' ')" = "127.0.0.1 " ]
+}
+
 # lab_connect PORT PASSWORD [EXTRA XFREERDP ARGS...] — one `xfreerdp3 +auth-only` NLA login as
-# LAB_DOMAIN\LAB_USER to 127.0.0.1:PORT, bounded by LAB_CLIENT_TIMEOUT. Sets LAB_CLIENT_RC,
+# LAB_DOMAIN\LAB_USER to 127.0.0.1:PORT (or LAB_HOST=localhost when that is 127.0.0.1 only),
+# bounded by LAB_CLIENT_TIMEOUT. Sets LAB_CLIENT_RC,
 # LAB_CLIENT_LOG and LAB_CLIENT_OUTCOME:
 #   success  FreeRDP logged "Authentication only, exit status 1" and exited 131 (3.10) or 0
 #   refused  the login was rejected: exit 132 (auth failure), 134 (logon failure), 154/155
@@ -395,7 +403,15 @@ lab_connect() {
 	shift 2
 	_LAB_CLIENT_N=$((_LAB_CLIENT_N + 1))
 	LAB_CLIENT_LOG="$LAB_DIR/logs/client.$_LAB_CLIENT_N.log"
-	local cmd=(xfreerdp3 "/v:127.0.0.1:$port" "/u:$LAB_USER" "/d:$LAB_DOMAIN" "/p:$pass"
+	local host="${LAB_HOST:-127.0.0.1}"
+	if [ "$host" != 127.0.0.1 ] && ! lab_localhost_is_ipv4_loopback; then
+		lab_log "refusing /v:$host: it does not resolve to 127.0.0.1 only"
+		LAB_CLIENT_RC=""
+		LAB_CLIENT_OUTCOME=error
+		LAB_CLIENT_WHY="LAB_HOST=$host is not 127.0.0.1"
+		return 1
+	fi
+	local cmd=(xfreerdp3 "/v:$host:$port" "/u:$LAB_USER" "/d:$LAB_DOMAIN" "/p:$pass"
 		/cert:ignore /sec:nla +auth-only "$@")
 	{
 		printf '# command:'
@@ -425,7 +441,7 @@ lab_connect() {
 		*) LAB_CLIENT_WHY="exit $LAB_CLIENT_RC, success line: $ok_line" ;;
 		esac
 	fi
-	lab_log "xfreerdp3 -> 127.0.0.1:$port $*: $LAB_CLIENT_OUTCOME ($LAB_CLIENT_WHY)"
+	lab_log "xfreerdp3 -> $host:$port $*: $LAB_CLIENT_OUTCOME ($LAB_CLIENT_WHY)"
 	[ "$LAB_CLIENT_OUTCOME" = success ]
 }
 
