@@ -146,7 +146,8 @@ bool setup_auth(Auth& a, const char* package, bool server, const char* password 
 		}
 		a.flags = kClientFlags;
 	} else {
-		a.ntlm.samFile = g_sam_path.data();
+		if (!a.ntlm.hashCallback)
+			a.ntlm.samFile = g_sam_path.data();
 		a.flags = kServerFlags;
 	}
 	const SECURITY_STATUS s = g_table->AcquireCredentialsHandleA(
@@ -291,6 +292,54 @@ bool check_login(const char* package, const char16_t* package_list = nullptr)
 	free_auth(client);
 	free_auth(server);
 	return ok;
+}
+
+// A FreeRDP server's peer->SspiNtlmHashCallback: hands out NTOWFv2 (MS-NLMP 4.2.4.1.1 for
+// User/Domain/"Password") instead of a SAM file.
+struct HashCallbackLog {
+	int calls = 0;
+	ULONG proof_len = 0;
+	ULONG mic_len = 0;
+};
+
+SECURITY_STATUS ntowfv2_callback(void* client, const SEC_WINNT_AUTH_IDENTITY* id, const SecBuffer* proof,
+                                 const BYTE*, const BYTE*, const SecBuffer* micvalue, BYTE* hash)
+{
+	static const uint8_t kNtowfV2[16] = {0x0c, 0x86, 0x8a, 0x40, 0x3b, 0xfd, 0x7a, 0x93,
+	                                     0xa3, 0x00, 0x1e, 0xf2, 0x2e, 0xf0, 0x2e, 0x3f};
+	auto* log = static_cast<HashCallbackLog*>(client);
+	log->calls++;
+	log->proof_len = proof ? proof->cbBuffer : 0;
+	log->mic_len = micvalue ? micvalue->cbBuffer : 0;
+	const std::u16string user(reinterpret_cast<const char16_t*>(id->User), id->UserLength);
+	if (user != u"User")
+		return SEC_E_LOGON_DENIED;
+	std::memcpy(hash, kNtowfV2, sizeof(kNtowfV2));
+	return SEC_E_OK;
+}
+
+bool check_hash_callback_login(const char* package)
+{
+	Auth client, server;
+	HashCallbackLog log;
+	bool ok = setup_auth(client, package, false);
+	if (ok) {
+		server.ntlm.hashCallback = ntowfv2_callback;
+		server.ntlm.hashCallbackArg = &log;
+		ok = setup_auth(server, package, true);
+	}
+	ok = ok && expect("login with hash callback", run_login(client, server), SEC_E_OK) && log.calls == 1 &&
+	     log.proof_len > 8 && log.mic_len > 0;
+	ok = ok && seal(client, server, "sealed with the callback's key");
+	free_auth(client);
+	free_auth(server);
+	return ok || failed("hash callback login");
+}
+
+void test_ntlm_hash_callback(void**)
+{
+	assert_true(check_hash_callback_login("NTLM"));
+	assert_true(check_hash_callback_login("Negotiate"));
 }
 
 bool check_wrong_password(const char* package)
@@ -459,6 +508,7 @@ int main()
 	    cmocka_unit_test(test_negotiate_login),
 	    cmocka_unit_test(test_negotiate_wrong_password),
 	    cmocka_unit_test(test_w_table_login),
+	    cmocka_unit_test(test_ntlm_hash_callback),
 	};
 	return cmocka_run_group_tests(tests, load_module, unload_module);
 }
