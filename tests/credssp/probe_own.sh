@@ -1,0 +1,55 @@
+#!/bin/bash
+# nlassp-probe against our own CREDSSP acceptor (credssp_test_server: X.224 + TLS + the CREDSSP
+# package through the SSPI table) on 127.0.0.1: every version 2..6 logs in with no echo defect to
+# tolerate and the server receives the delegated user; --no-delegate gives empty credentials; a
+# wrong password is refused at versions 6 (errorCode) and 5 (SPNEGO reject, no errorCode).
+# Usage: probe_own.sh PATH/TO/nlassp-probe PATH/TO/credssp_test_server. Exit 0 pass, 1 fail, 77 skip.
+set -u
+PROBE=${1:?probe}
+SERVER=${2:?server}
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=../lab/lab.sh
+source "$HERE/../lab/lab.sh"
+command -v winpr-hash3 >/dev/null 2>&1 || { echo "skip: winpr-hash3 not installed"; exit 77; }
+lab_init || exit 1
+lab_write_sam alice 'Passw0rd!' LAB || exit 1
+lab_make_cert || exit 1
+PORT="$(lab_free_port)" || exit 1
+OUT="$LAB_DIR/logs/credssp_server.out"
+CASES=10
+timeout -k 5 300 "$SERVER" --port "$PORT" --cert "$LAB_CERT" --key "$LAB_KEY" --sam "$LAB_SAM" \
+	--connections "$CASES" >"$OUT" 2>"$LAB_DIR/logs/credssp_server.err" &
+SPID=$!
+_lab_track "$SPID" credssp_test_server 2>/dev/null || true
+lab_wait_port "$PORT" 20 "$SPID" || { cat "$LAB_DIR/logs/credssp_server.err"; exit 1; }
+
+FAILS=0
+N=0
+expect() { # RC SERVER_LINE_SUBSTRING -- probe args
+	local want=$1 line=$2; shift 3
+	local out rc got
+	out="$(timeout 60 "$PROBE" --json --timeout 20 "$@" 2>/dev/null)"
+	rc=$?
+	N=$((N + 1))
+	for _ in $(seq 1 50); do [ "$(grep -c '^OK\|^FAIL' "$OUT")" -ge "$N" ] && break; sleep 0.1; done
+	got="$(grep '^OK\|^FAIL' "$OUT" | sed -n "${N}p")"
+	if [ "$rc" = "$want" ] && [[ "$got" == *"$line"* ]]; then
+		echo "PASS: rc=$rc server: $got ($*)"
+	else
+		echo "FAIL: want rc=$want and server '$line'; got rc=$rc server '$got': $out ($*)"
+		FAILS=$((FAILS + 1))
+	fi
+}
+A=(--user alice --domain LAB --auth-pkg-list '!kerberos' --target TERMSRV/localhost)
+T="127.0.0.1:$PORT"
+for v in 6 5 4 3 2; do
+	expect 0 "OK version=$v mechanism=NTLM user=LAB\\alice delegated=yes" -- "${A[@]}" --password 'Passw0rd!' --credssp-version $v "$T"
+done
+expect 0 "OK version=6 mechanism=NTLM user=\\ delegated=no" -- "${A[@]}" --password 'Passw0rd!' --no-delegate "$T"
+expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' "$T"
+expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' --credssp-version 5 "$T"
+expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' --credssp-version 3 "$T"
+expect 0 "OK version=4" -- "${A[@]}" --password 'Passw0rd!' --credssp-version 4 --min-credssp-version 4 "$T"
+wait "$SPID" 2>/dev/null
+[ "$FAILS" = 0 ] || { cat "$OUT"; exit 1; }
+exit 0
