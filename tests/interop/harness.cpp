@@ -225,10 +225,12 @@ void* client_auth_data(Party& p, const ClientIdentity& id)
 // a keytab).
 void* server_auth_data(Party& p, const ServerSettings& s)
 {
-	if (s.sam_file.empty() && s.keytab.empty())
+	if (s.sam_file.empty() && s.keytab.empty() && !s.hash_callback)
 		return nullptr;
 	p.sam_file = s.sam_file;
 	p.keytab = s.keytab;
+	p.ntlm.hashCallback = s.hash_callback;
+	p.ntlm.hashCallbackArg = s.hash_callback_arg;
 	p.packages16 = utf8_to_utf16(s.package_list);
 	fill_winpr_identity(p);
 	return &p.winpr;

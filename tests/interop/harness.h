@@ -60,7 +60,9 @@ struct ClientIdentity {
 struct ServerSettings {
 	std::string sam_file;      // ntlmSettings->samFile
 	std::string keytab;        // kerberosSettings->keytab
-	std::string package_list;  // (pAuthData = NULL when neither sam_file nor keytab is set)
+	psSspiNtlmHashCallback hash_callback = nullptr;  // ntlmSettings->hashCallback
+	void* hash_callback_arg = nullptr;
+	std::string package_list;  // (pAuthData = NULL unless one of the above is set)
 };
 
 // A SEC_CHANNEL_BINDINGS header followed by "tls-server-end-point:" + cert_hash (32 bytes),
