@@ -3,8 +3,9 @@
 // token, with an optional fuzzed SECBUFFER_CHANNEL_BINDINGS buffer, preallocated (sometimes too
 // small) or ALLOCATE_MEMORY output; or, mid-handshake on the other side, InitializeSecurityContext
 // on a fuzzed server token. Then the context attributes and DecryptMessage on fuzzed bytes.
-// Invariants: no crash; an output token never exceeds its buffer; a failed step leaves cbBuffer 0;
-// every handle and context buffer is released at the end.
+// Invariants: no crash; an output token never exceeds its buffer (guard bytes behind it); a failed
+// step leaves cbBuffer 0 unless it reports an error token (ASC_RET_EXTENDED_ERROR); every handle
+// and context buffer is released at the end.
 #include "sspi/buffers.h"
 #include "sspi/handles.h"
 #include "sspi/packages.h"
@@ -79,8 +80,9 @@ Step call(bool server, CredHandle& cred, CtxtHandle& ctx, bool& have_ctx, const 
 	const bool ok = r.status == SEC_E_OK || r.status == SEC_I_CONTINUE_NEEDED;
 	if (ok)
 		have_ctx = true;
-	else
-		check(out.cbBuffer == 0);
+	else if (!(attrs & (server ? ASC_RET_EXTENDED_ERROR : ISC_RET_EXTENDED_ERROR)))
+		check(out.cbBuffer == 0);   // a failed step leaves no token, unless it is an error token
+	check(allocate || out.cbBuffer <= capacity);
 	for (size_t i = capacity; i < area.size(); ++i)
 		check(area[i] == 0xa5);
 	if (allocate) {
