@@ -150,6 +150,7 @@ typedef struct nlassp_credssp_params {
 #define NLASSP_CREDSSP_INFO_ESTABLISHED 0x00000001u
 #define NLASSP_CREDSSP_INFO_DELEGATED 0x00000002u        /* non-empty credentials were sent/received */
 #define NLASSP_CREDSSP_INFO_ECHO_DEFECT_SEEN 0x00000004u /* FreeRDP's v2-4 echo defect was tolerated */
+#define NLASSP_CREDSSP_INFO_ECHO_DEFECT_REFUSED 0x00000008u /* ... was seen and refused (strict) */
 
 typedef struct nlassp_credssp_info {
 	uint32_t Version;        /* negotiated TSRequest version (0 until the peer's is known) */

@@ -3,10 +3,13 @@
 # package through the SSPI table) on 127.0.0.1: every version 2..6 logs in with no echo defect to
 # tolerate and the server receives the delegated user; --no-delegate gives empty credentials; a
 # wrong password is refused at versions 6 (errorCode) and 5 (SPNEGO reject, no errorCode).
-# Usage: probe_own.sh PATH/TO/nlassp-probe PATH/TO/credssp_test_server. Exit 0 pass, 1 fail, 77 skip.
+# With a module path, logins are repeated through the module's SSPI table (nlassp-probe --module).
+# Usage: probe_own.sh PATH/TO/nlassp-probe PATH/TO/credssp_test_server [PATH/TO/libnlassp.so].
+# Exit 0 pass, 1 fail, 77 skip.
 set -u
 PROBE=${1:?probe}
 SERVER=${2:?server}
+MODULE=${3:-}
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../lab/lab.sh
 source "$HERE/../lab/lab.sh"
@@ -17,6 +20,7 @@ lab_make_cert || exit 1
 PORT="$(lab_free_port)" || exit 1
 OUT="$LAB_DIR/logs/credssp_server.out"
 CASES=10
+[ -n "$MODULE" ] && CASES=13
 timeout -k 5 300 "$SERVER" --port "$PORT" --cert "$LAB_CERT" --key "$LAB_KEY" --sam "$LAB_SAM" \
 	--connections "$CASES" >"$OUT" 2>"$LAB_DIR/logs/credssp_server.err" &
 SPID=$!
@@ -50,6 +54,11 @@ expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' "$T"
 expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' --credssp-version 5 "$T"
 expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' --credssp-version 3 "$T"
 expect 0 "OK version=4" -- "${A[@]}" --password 'Passw0rd!' --credssp-version 4 --min-credssp-version 4 "$T"
+if [ -n "$MODULE" ]; then
+	expect 0 "OK version=6 mechanism=NTLM user=LAB\\alice delegated=yes" -- --module "$MODULE" "${A[@]}" --password 'Passw0rd!' "$T"
+	expect 0 "OK version=2 mechanism=NTLM user=LAB\\alice delegated=yes" -- --module "$MODULE" "${A[@]}" --password 'Passw0rd!' --credssp-version 2 "$T"
+	expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- --module "$MODULE" "${A[@]}" --password 'wrong' "$T"
+fi
 wait "$SPID" 2>/dev/null
 [ "$FAILS" = 0 ] || { cat "$OUT"; exit 1; }
 exit 0

@@ -7,9 +7,12 @@
 #   version 6 (errorCode) and at versions 5 and 2 (no errorCode).
 #   Kerberos (throwaway realm LAB.TEST, shadow with a keytab): logs in, the KDC saw a TGS_REQ for
 #   TERMSRV/localhost; a wrong password is refused.
-# Usage: probe_shadow.sh PATH/TO/nlassp-probe. Exit 0 pass, 1 fail, 77 skipped.
+# With a module path, the NTLM login and a wrong password are repeated through the module's SSPI
+# table (nlassp-probe --module: AcquireCredentialsHandle/InitializeSecurityContext("CREDSSP")).
+# Usage: probe_shadow.sh PATH/TO/nlassp-probe [PATH/TO/libnlassp.so]. Exit 0 pass, 1 fail, 77 skipped.
 set -u
-PROBE=${1:?usage: probe_shadow.sh PATH/TO/nlassp-probe}
+PROBE=${1:?usage: probe_shadow.sh PATH/TO/nlassp-probe [module]}
+MODULE=${2:-}
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=../lab/lab.sh
 source "$HERE/../lab/lab.sh"
@@ -61,6 +64,11 @@ expect 1 '"status":"SEC_E_LOGON_DENIED"' '"refused":true' -- "${NTLM[@]}" --pass
 expect 1 '"status":"SEC_E_LOGON_DENIED"' -- "${NTLM[@]}" --password 'wrong' --credssp-version 5 "$T"
 expect 1 '"status":"SEC_E_LOGON_DENIED"' -- "${NTLM[@]}" --password 'wrong' --credssp-version 2 --tolerate-freerdp-echo-bug "$T"
 expect 2 '"stage":"tcp"' -- "${NTLM[@]}" --password 'x' "127.0.0.1:1"
+if [ -n "$MODULE" ]; then
+	expect 0 '"success":true' '"credssp_version":6' '"via":"'"$MODULE"'"' -- --module "$MODULE" "${NTLM[@]}" --password 'Passw0rd!' "$T"
+	expect 1 '"status":"SEC_E_LOGON_DENIED"' -- --module "$MODULE" "${NTLM[@]}" --password 'wrong' "$T"
+	expect 2 '"status":"SEC_E_MUTUAL_AUTH_FAILED"' 'known defect of FreeRDP' -- --module "$MODULE" "${NTLM[@]}" --password 'Passw0rd!' --credssp-version 3 "$T"
+fi
 
 # Kerberos against a shadow server with a keytab, in a throwaway realm.
 if [ -r "$HERE/../lab/kdc.sh" ] && command -v krb5kdc >/dev/null 2>&1 || [ -x /usr/sbin/krb5kdc ]; then

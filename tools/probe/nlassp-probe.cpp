@@ -28,6 +28,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <dlfcn.h>
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -67,6 +68,7 @@ struct Args {
 	bool json = false;
 	bool delegate = true;
 	int timeout = 15;
+	std::string module;   // --module: drive CREDSSP through this SSPI module (dlopen), as a caller would
 };
 
 void usage(FILE* f)
@@ -85,6 +87,8 @@ void usage(FILE* f)
 	             "  --no-delegate          send empty credentials (restricted-admin style)\n"
 	             "  --verify               verify the server certificate and host name\n"
 	             "  --timeout SECONDS      per network read/write (default 15)\n"
+	             "  --module PATH          use CREDSSP through the SSPI table of this module (dlopen,\n"
+	             "                         InitSecurityInterfaceA), e.g. libnlassp.so; default: built in\n"
 	             "  --json                 one JSON object on stdout\n");
 }
 
@@ -132,6 +136,8 @@ int parse_args(int argc, char** argv, Args& a)
 			a.ccache = v;
 		} else if (o == "--auth-pkg-list" && value(v)) {
 			a.package_list = v;
+		} else if (o == "--module" && value(v)) {
+			a.module = v;
 		} else if (o == "--target" && value(v)) {
 			a.target = v;
 		} else if (o == "--credssp-version" && value(v) && parse_uint(v, 2, 6, n)) {
@@ -212,6 +218,7 @@ struct Report {
 	std::string error;                // internal Error name
 	std::string reason;               // plain language
 	std::string tls_version, tls_cipher;
+	std::string via = "built-in";     // "built-in" or the module path
 	bool delegated = false;
 	bool echo_defect_tolerated = false;
 	std::vector<Phase> phases;
@@ -249,12 +256,13 @@ void print_report(const Report& r, bool json)
 		            "\"protocol\":\"%s\",\"credssp_version\":%" PRIu32 ",\"server_credssp_version\":%" PRIu32 ","
 		            "\"mechanism\":\"%s\",\"status\":\"%s\",\"status_code\":\"0x%08" PRIX32 "\",\"error\":\"%s\","
 		            "\"reason\":\"%s\",\"tls\":\"%s\",\"cipher\":\"%s\",\"delegated\":%s,"
-		            "\"freerdp_echo_defect_tolerated\":%s,\"phases_ms\":{",
+		            "\"freerdp_echo_defect_tolerated\":%s,\"via\":\"%s\",\"phases_ms\":{",
 		            json_escape(r.host).c_str(), json_escape(r.port).c_str(), r.success ? "true" : "false",
 		            r.refused ? "true" : "false", r.stage.c_str(), r.protocol.c_str(), r.credssp_version,
 		            r.server_version, r.mechanism.c_str(), r.status.c_str(), r.status_value, r.error.c_str(),
 		            json_escape(r.reason).c_str(), r.tls_version.c_str(), r.tls_cipher.c_str(),
-		            r.delegated ? "true" : "false", r.echo_defect_tolerated ? "true" : "false");
+		            r.delegated ? "true" : "false", r.echo_defect_tolerated ? "true" : "false",
+		            json_escape(r.via).c_str());
 		for (size_t i = 0; i < r.phases.size(); ++i)
 			std::printf("%s\"%s\":%.3f", i ? "," : "", r.phases[i].name, r.phases[i].ms);
 		std::printf("},\"total_ms\":%.3f}\n", total);
@@ -269,7 +277,7 @@ void print_report(const Report& r, bool json)
 		std::printf("  credssp     version %" PRIu32 " (server offers %" PRIu32 ")\n", r.credssp_version,
 		            r.server_version);
 	if (!r.mechanism.empty())
-		std::printf("  mechanism   %s\n", r.mechanism.c_str());
+		std::printf("  mechanism   %s (CREDSSP %s)\n", r.mechanism.c_str(), r.via.c_str());
 	std::printf("  outcome     %s%s%s (0x%08" PRIX32 ")\n", r.success ? "success" : r.refused ? "refused" : "failed",
 	            r.status.empty() ? "" : "  ", r.status.c_str(), r.status_value);
 	std::printf("  reason      %s\n", r.reason.c_str());
@@ -638,6 +646,146 @@ Error run_credssp(const Args& a, SSL* ssl, ByteView spki, Report& rep, std::stri
 	return e;
 }
 
+// The Error whose SSPI status this is (the first in the enumeration: LogonDenied before
+// PasswordExpired), for the plain-language reason of a status the module returned.
+Error error_of(SECURITY_STATUS st)
+{
+	if (st == SEC_E_OK)
+		return Error::None;
+	for (uint32_t i = 1; i <= static_cast<uint32_t>(Error::NotEstablished); ++i)
+		if (sspi::to_status(static_cast<Error>(i)) == st)
+			return static_cast<Error>(i);
+	return Error::Internal;
+}
+
+// The same exchange through an SSPI module's table, as an application would drive it:
+// AcquireCredentialsHandleA("CREDSSP") with FreeRDP's SEC_WINNT_AUTH_IDENTITY_WINPR, then
+// InitializeSecurityContextA with { SECBUFFER_TOKEN, SECBUFFER_EMPTY, NLASSP_SECBUFFER_CREDSSP_PARAMS }
+// inputs, ISC_REQ_ALLOCATE_MEMORY output, and SECBUFFER_MISSING telling how much more to read.
+Error run_credssp_module(const Args& a, SSL* ssl, ByteView spki, Report& rep, std::string& net_error,
+                         std::optional<credssp::Info>& info)
+{
+	void* lib = ::dlopen(a.module.c_str(), RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		net_error = std::string("cannot load the module: ") + ::dlerror();
+		return Error::PackageUnavailable;
+	}
+	using InitFn = SecurityFunctionTableA* (*)();
+	auto init = reinterpret_cast<InitFn>(::dlsym(lib, "InitSecurityInterfaceA"));
+	SecurityFunctionTableA* t = init ? init() : nullptr;
+	if (!t) {
+		net_error = "the module has no InitSecurityInterfaceA";
+		return Error::PackageUnavailable;
+	}
+	std::u16string user, domain, password, list;
+	(void)wire::utf8_to_utf16(a.user, user);
+	(void)wire::utf8_to_utf16(a.domain, domain);
+	if (a.password)
+		(void)wire::utf8_to_utf16(*a.password, password);
+	(void)wire::utf8_to_utf16(a.package_list, list);
+	SEC_WINNT_AUTH_IDENTITY_WINPR auth{};
+	SEC_WINPR_KERBEROS_SETTINGS krb{};
+	std::string cache = a.ccache;
+	auth.identity.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
+	auth.identity.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EX);
+	auth.identity.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE | SEC_WINNT_AUTH_IDENTITY_EXTENDED;
+	auth.identity.User = reinterpret_cast<UINT16*>(user.data());
+	auth.identity.UserLength = static_cast<UINT32>(user.size());
+	auth.identity.Domain = reinterpret_cast<UINT16*>(domain.data());
+	auth.identity.DomainLength = static_cast<UINT32>(domain.size());
+	auth.identity.Password = reinterpret_cast<UINT16*>(password.data());
+	auth.identity.PasswordLength = static_cast<UINT32>(password.size());
+	auth.identity.PackageList = list.empty() ? nullptr : reinterpret_cast<UINT16*>(list.data());
+	auth.identity.PackageListLength = static_cast<UINT32>(list.size());
+	auth.kerberosSettings = &krb;
+	if (!cache.empty())
+		krb.cache = cache.data();
+	const bool anonymous = a.user.empty() && !a.password && a.ccache.empty();
+	CredHandle cred{};
+	char pkg[] = "CREDSSP";
+	SECURITY_STATUS st = t->AcquireCredentialsHandleA(nullptr, pkg, SECPKG_CRED_OUTBOUND, nullptr,
+	                                                  anonymous ? nullptr : &auth, nullptr, nullptr, &cred, nullptr);
+	if (st != SEC_E_OK) {
+		net_error = std::string("AcquireCredentialsHandle(CREDSSP) failed: ") + sspi::status_name(st);
+		return error_of(st);
+	}
+	const Bytes prm = params_buffer(a, spki);
+	std::string target = a.target;
+	const ULONG req = ISC_REQ_MUTUAL_AUTH | ISC_REQ_CONFIDENTIALITY | ISC_REQ_CONNECTION | ISC_REQ_STREAM |
+	                  ISC_REQ_MANUAL_CRED_VALIDATION | ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_EXTENDED_ERROR |
+	                  (a.delegate ? ISC_REQ_DELEGATE : 0u);
+	CtxtHandle ctx{};
+	bool have_ctx = false;
+	Bytes buf;
+	auto query = [&] {
+		NLASSP_CREDSSP_INFO ni{};
+		if (have_ctx && t->QueryContextAttributesA(&ctx, NLASSP_ATTR_CREDSSP_INFO, &ni) == SEC_E_OK) {
+			credssp::Info i;
+			i.version = ni.Version;
+			i.peer_version = ni.PeerVersion;
+			i.established = ni.Flags & NLASSP_CREDSSP_INFO_ESTABLISHED;
+			i.delegated = ni.Flags & NLASSP_CREDSSP_INFO_DELEGATED;
+			i.echo_defect_seen = ni.Flags & NLASSP_CREDSSP_INFO_ECHO_DEFECT_SEEN;
+			i.echo_defect_refused = ni.Flags & NLASSP_CREDSSP_INFO_ECHO_DEFECT_REFUSED;
+			const std::string m = ni.Mechanism;
+			i.mechanism = m == "NTLM" ? PackageId::Ntlm : m == "Kerberos" ? PackageId::Kerberos : PackageId::Negotiate;
+			info = i;
+		}
+	};
+	st = SEC_I_CONTINUE_NEEDED;
+	for (int round = 0; round < 16 && st == SEC_I_CONTINUE_NEEDED; ++round) {
+		SecBuffer ob{0, SECBUFFER_TOKEN, nullptr};
+		SecBufferDesc od{SECBUFFER_VERSION, 1, &ob};
+		ULONG attrs = 0;
+		if (!have_ctx) {
+			SecBuffer ib[1] = {{static_cast<ULONG>(prm.size()), NLASSP_SECBUFFER_CREDSSP_PARAMS,
+			                    const_cast<uint8_t*>(prm.data())}};
+			SecBufferDesc id{SECBUFFER_VERSION, 1, ib};
+			st = t->InitializeSecurityContextA(&cred, nullptr, target.data(), req, 0, SECURITY_NATIVE_DREP, &id, 0,
+			                                   &ctx, &od, &attrs, nullptr);
+		} else {
+			buf.clear();
+			ULONG want = 2;
+			st = SEC_E_INCOMPLETE_MESSAGE;
+			while (st == SEC_E_INCOMPLETE_MESSAGE) {
+				const size_t old = buf.size();
+				buf.resize(old + want);
+				if (!tls_read(ssl, buf.data() + old, want)) {
+					net_error = old == 0 ? "the server closed the connection instead of answering (it refused the "
+					                       "logon without an errorCode, or dropped the connection)"
+					                     : "the server closed the connection in the middle of a TSRequest";
+					query();
+					(void)t->DeleteSecurityContext(&ctx);
+					(void)t->FreeCredentialsHandle(&cred);
+					return Error::LogonDenied;
+				}
+				SecBuffer ib[2] = {{static_cast<ULONG>(buf.size()), SECBUFFER_TOKEN, buf.data()},
+				                   {0, SECBUFFER_EMPTY, nullptr}};
+				SecBufferDesc id{SECBUFFER_VERSION, 2, ib};
+				st = t->InitializeSecurityContextA(&cred, &ctx, target.data(), req, 0, SECURITY_NATIVE_DREP, &id, 0,
+				                                   &ctx, &od, &attrs, nullptr);
+				if (st == SEC_E_INCOMPLETE_MESSAGE)
+					want = ib[1].BufferType == SECBUFFER_MISSING && ib[1].cbBuffer ? ib[1].cbBuffer : 1;
+			}
+		}
+		if (st == SEC_E_OK || st == SEC_I_CONTINUE_NEEDED)
+			have_ctx = true;
+		query();
+		const bool wrote = !ob.pvBuffer || tls_write(ssl, ByteView(static_cast<uint8_t*>(ob.pvBuffer), ob.cbBuffer));
+		if (ob.pvBuffer)
+			(void)t->FreeContextBuffer(ob.pvBuffer);
+		if (!wrote) {
+			net_error = "the server closed the connection while we sent a TSRequest";
+			st = SEC_E_INTERNAL_ERROR;
+		}
+	}
+	if (have_ctx)
+		(void)t->DeleteSecurityContext(&ctx);
+	(void)t->FreeCredentialsHandle(&cred);
+	(void)rep;
+	return error_of(st);
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -696,7 +844,10 @@ int main(int argc, char** argv)
 	rep.stage = "credssp";
 	std::string net_error;
 	std::optional<credssp::Info> info;
-	const Error e = run_credssp(a, ssl.get(), spki, rep, net_error, info);
+	if (!a.module.empty())
+		rep.via = a.module;
+	const Error e = a.module.empty() ? run_credssp(a, ssl.get(), spki, rep, net_error, info)
+	                                 : run_credssp_module(a, ssl.get(), spki, rep, net_error, info);
 	lap("credssp");
 	if (info) {
 		rep.credssp_version = info->version;
