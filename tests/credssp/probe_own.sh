@@ -4,6 +4,9 @@
 # tolerate and the server receives the delegated user; --no-delegate gives empty credentials; a
 # wrong password is refused at versions 6 (errorCode) and 5 (SPNEGO reject, no errorCode).
 # With a module path, logins are repeated through the module's SSPI table (nlassp-probe --module).
+# If xfreerdp3 is installed, stock FreeRDP's CredSSP client (WinPR's NTLM) logs in to the same
+# acceptor with +auth-only (the acceptor receives the delegated user; FreeRDP then reconnects, as
+# there is no RDP behind NLA here) and a wrong password ends in ERRCONNECT_LOGON_FAILURE (exit 134).
 # Usage: probe_own.sh PATH/TO/nlassp-probe PATH/TO/credssp_test_server [PATH/TO/libnlassp.so].
 # Exit 0 pass, 1 fail, 77 skip.
 set -u
@@ -19,8 +22,7 @@ lab_write_sam alice 'Passw0rd!' LAB || exit 1
 lab_make_cert || exit 1
 PORT="$(lab_free_port)" || exit 1
 OUT="$LAB_DIR/logs/credssp_server.out"
-CASES=10
-[ -n "$MODULE" ] && CASES=13
+CASES=30
 timeout -k 5 300 "$SERVER" --port "$PORT" --cert "$LAB_CERT" --key "$LAB_KEY" --sam "$LAB_SAM" \
 	--connections "$CASES" >"$OUT" 2>"$LAB_DIR/logs/credssp_server.err" &
 SPID=$!
@@ -59,6 +61,30 @@ if [ -n "$MODULE" ]; then
 	expect 0 "OK version=2 mechanism=NTLM user=LAB\\alice delegated=yes" -- --module "$MODULE" "${A[@]}" --password 'Passw0rd!' --credssp-version 2 "$T"
 	expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- --module "$MODULE" "${A[@]}" --password 'wrong' "$T"
 fi
-wait "$SPID" 2>/dev/null
+if command -v xfreerdp3 >/dev/null 2>&1; then
+	before=$(grep -c '^OK' "$OUT")
+	timeout 60 xfreerdp3 /v:"$T" /u:alice /d:LAB /p:'Passw0rd!' /cert:ignore /sec:nla +auth-only \
+		/auth-pkg-list:'!kerberos' >"$LAB_DIR/logs/xfreerdp_ok.log" 2>&1
+	sleep 0.5
+	after=$(grep -c '^OK' "$OUT")
+	if [ "$after" -gt "$before" ] && grep -q 'OK version=6 mechanism=NTLM user=LAB\\alice delegated=yes' "$OUT"; then
+		echo "PASS: xfreerdp3 (FreeRDP's CredSSP client) logged in to our acceptor"
+	else
+		echo "FAIL: xfreerdp3 did not log in to our acceptor"; lab_tail "$LAB_DIR/logs/xfreerdp_ok.log" 20
+		FAILS=$((FAILS + 1))
+	fi
+	fails_before=$(grep -c '^FAIL status=SEC_E_LOGON_DENIED' "$OUT")
+	timeout 60 xfreerdp3 /v:"$T" /u:alice /d:LAB /p:'wrong' /cert:ignore /sec:nla +auth-only \
+		/auth-pkg-list:'!kerberos' >"$LAB_DIR/logs/xfreerdp_wrong.log" 2>&1
+	rc=$?
+	sleep 0.5
+	if [ "$rc" = 134 ] && [ "$(grep -c '^FAIL status=SEC_E_LOGON_DENIED' "$OUT")" -gt "$fails_before" ]; then
+		echo "PASS: xfreerdp3 with a wrong password: ERRCONNECT_LOGON_FAILURE (exit 134) from our errorCode"
+	else
+		echo "FAIL: xfreerdp3 with a wrong password exited $rc"; lab_tail "$LAB_DIR/logs/xfreerdp_wrong.log" 20
+		FAILS=$((FAILS + 1))
+	fi
+fi
+lab_stop "$SPID" credssp_test_server
 [ "$FAILS" = 0 ] || { cat "$OUT"; exit 1; }
 exit 0
