@@ -5,7 +5,7 @@
 // QueryContextAttributes(NLASSP_ATTR_CREDSSP_DELEGATED_CREDENTIALS) at the end).
 //
 //   credssp_test_server --port N --cert server.crt --key server.key --sam SAM [--max-version V]
-//                       [--connections K]
+//                       [--connections K] [--keytab FILE]
 //
 // Prints one line per connection on stdout:
 //   OK version=6 mechanism=NTLM user=LAB\alice delegated=yes
@@ -169,7 +169,7 @@ done:
 
 int main(int argc, char** argv)
 {
-	std::string cert, key, sam;
+	std::string cert, key, sam, keytab;
 	int port = 0, connections = 1;
 	uint32_t max_version = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -184,6 +184,8 @@ int main(int argc, char** argv)
 			sam = argv[i + 1];
 		else if (o == "--max-version")
 			max_version = static_cast<uint32_t>(std::atoi(argv[i + 1]));
+		else if (o == "--keytab")
+			keytab = argv[i + 1];
 		else if (o == "--connections")
 			connections = std::atoi(argv[i + 1]);
 	}
@@ -228,6 +230,11 @@ int main(int argc, char** argv)
 	SecurityFunctionTableA* t = sspi::table_a();
 	SEC_WINNT_AUTH_IDENTITY_WINPR auth{};
 	SEC_WINPR_NTLM_SETTINGS ntlm{};
+	SEC_WINPR_KERBEROS_SETTINGS krb{};
+	if (!keytab.empty()) {
+		krb.keytab = keytab.data();
+		auth.kerberosSettings = &krb;
+	}
 	auth.identity.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
 	auth.identity.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EX);
 	auth.identity.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE | SEC_WINNT_AUTH_IDENTITY_EXTENDED;
