@@ -398,8 +398,9 @@ Error CredSspContext::step_inner(const StepInput& in, ByteView token, StepOutput
 
 Error CredSspContext::seal(ByteView plaintext, Bytes& wire_out)
 {
-	Bytes data(plaintext.begin(), plaintext.end());
-	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	// The plaintext may be TSCredentials: keep it where it is wiped even if sealing fails.
+	SecretBytes data(plaintext);
+	MessageBuffer mb{MessageBufferKind::Data, data.span()};
 	Bytes token;
 	const Error e = inner_->encrypt(std::span<MessageBuffer>(&mb, 1), token);
 	if (e != Error::None) {
@@ -408,7 +409,7 @@ Error CredSspContext::seal(ByteView plaintext, Bytes& wire_out)
 		return e;
 	}
 	wire_out = std::move(token);
-	wire_out.insert(wire_out.end(), data.begin(), data.end());
+	wire_out.insert(wire_out.end(), data.view().begin(), data.view().end());
 	return Error::None;
 }
 
