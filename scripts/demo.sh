@@ -7,7 +7,8 @@
 #   3. starts a loopback lab: Xvfb plus freerdp-shadow-cli3 on 127.0.0.1 with a SAM file holding
 #      LAB\alice / Passw0rd!,
 #   4. runs `xfreerdp3 +auth-only /sspi-module:<module>` logins — right password, wrong password —
-#      and a login of the stock client to a server that uses nlassp as its SspiModule,
+#      a login of the stock client to a server that uses nlassp as its SspiModule, and a
+#      Kerberos login in a throwaway MIT realm (LAB.TEST, KDC on 127.0.0.1),
 #   5. prints each outcome in plain words with nlassp's own INFO log lines, and stops everything.
 # Exits 0 when every login ended as it should. Only 127.0.0.1 is used.
 set -uo pipefail
@@ -134,7 +135,39 @@ else
 	plain "(freerdp-server3 not found: the server-side login is skipped)"
 fi
 
+if [ -r "$ROOT/tests/lab/kdc.sh" ] && { command -v krb5kdc >/dev/null 2>&1 || [ -x /usr/sbin/krb5kdc ]; }; then
+	# shellcheck source=tests/lab/kdc.sh
+	source "$ROOT/tests/lab/kdc.sh"
+	title "Starting a throwaway Kerberos realm (MIT KDC on 127.0.0.1) ..."
+	if kdc_setup >/dev/null 2>&1 && kdc_start 2>/dev/null &&
+		kdc_kadmin "addprinc -randkey TERMSRV/127.0.0.1" && kdc_kadmin "ktadd -k $KDC_KEYTAB TERMSRV/127.0.0.1"; then
+		plain "realm $KDC_REALM, KDC on 127.0.0.1:$KDC_PORT, user $KDC_USER, service TERMSRV/127.0.0.1"
+		lab_stop "$LAB_SHADOW_PID" freerdp-shadow-cli3
+		if lab_start_shadow "/keytab:$KDC_KEYTAB" 2>/dev/null; then
+			plain "freerdp-shadow-cli3 restarted on 127.0.0.1:$LAB_SHADOW_PORT with the service keytab"
+			before="$(kdc_count_tgs TERMSRV/127.0.0.1)"
+			LAB_DOMAIN="$KDC_REALM" login 4 success "xfreerdp3 with nlassp logs in with Kerberos" \
+				"$LAB_SHADOW_PORT" "$KDC_PASSWORD" '/auth-pkg-list:!ntlm' "/sspi-module:$MODULE"
+			after="$(kdc_count_tgs TERMSRV/127.0.0.1)"
+			if [ "$after" -gt "$before" ]; then
+				plain "The KDC issued a service ticket for TERMSRV/127.0.0.1: Kerberos was used, not NTLM."
+			else
+				plain "The KDC log shows no ticket for TERMSRV/127.0.0.1."
+				PROBLEMS=$((PROBLEMS + 1))
+			fi
+			nlassp_lines "$LAB_CLIENT_LOG"
+		else
+			plain "(freerdp-shadow-cli3 did not restart with the keytab)"
+			PROBLEMS=$((PROBLEMS + 1))
+		fi
+	else
+		plain "(the throwaway KDC did not start; the Kerberos login is skipped)"
+		PROBLEMS=$((PROBLEMS + 1))
+	fi
+fi
+
 title "Stopping the lab ..."
+declare -F kdc_teardown >/dev/null && kdc_teardown
 lab_cleanup 2>/dev/null
 if [ "$PROBLEMS" = 0 ]; then
 	title "Done: every login ended as it should."
