@@ -679,6 +679,60 @@ bool spk_format_and_reauth()
 	return true;
 }
 
+// An inner mechanism that fails where it is told to (the Kerberos-only statuses pass through).
+class FailingInner final : public SecurityContext {
+public:
+	explicit FailingInner(Error e) : e_(e) {}
+	Error step(const StepInput&, StepOutput&) override { return e_; }
+	[[nodiscard]] bool established() const noexcept override { return false; }
+	[[nodiscard]] ContextFlags flags() const noexcept override { return 0; }
+	[[nodiscard]] PackageId package() const noexcept override { return PackageId::Kerberos; }
+	[[nodiscard]] Sizes sizes() const noexcept override { return {}; }
+
+private:
+	Error e_;
+};
+
+bool inner_errors_pass_through()
+{
+	Bytes spki;
+	CHECK(key("rsa2048", spki));
+	const Bytes prm = params(spki, NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY_INFO);
+	for (Error want : {Error::NoAuthority, Error::WrongPrincipal, Error::TargetUnknown, Error::TimeSkew,
+	                   Error::NoCredentials, Error::PackageUnavailable}) {
+		for (bool at_create : {true, false}) {
+			Error e = Error::Internal;
+			ContextPtr c = create_context(
+			    Role::Initiator, client_cred(),
+			    [want, at_create](Role, const CredentialPtr&, Error& err) -> ContextPtr {
+				    if (at_create) {
+					    err = want;
+					    return nullptr;
+				    }
+				    return std::make_unique<FailingInner>(want);
+			    },
+			    e);
+			CHECK(c);
+			StepInput in;
+			in.target = u"TERMSRV/host";
+			in.package_params = prm;
+			StepOutput out;
+			CHECK(c->step(in, out) == want);
+			CHECK(out.token.empty());
+		}
+	}
+	// A factory that fails without saying why is an internal error.
+	Error e = Error::None;
+	ContextPtr c = create_context(
+	    Role::Initiator, client_cred(), [](Role, const CredentialPtr&, Error&) -> ContextPtr { return nullptr; }, e);
+	CHECK(c);
+	StepInput in;
+	in.package_params = prm;
+	StepOutput out;
+	CHECK(c->step(in, out) == Error::Internal);
+	return true;
+}
+
 bool ntstatus_mapping()
 {
 	CHECK(ntstatus_to_error(0xC000006Du) == Error::LogonDenied);
@@ -729,6 +783,7 @@ static void test_min_version_refuses_downgrade(void**) { assert_true(min_version
 static void test_no_key_is_invalid_parameter(void**) { assert_true(no_key()); }
 static void test_subject_public_key_format_and_reauthentication(void**) { assert_true(spk_format_and_reauth()); }
 static void test_ntstatus_mapping(void**) { assert_true(ntstatus_mapping()); }
+static void test_inner_errors_pass_through(void**) { assert_true(inner_errors_pass_through()); }
 
 int main()
 {
@@ -753,6 +808,7 @@ int main()
 		cmocka_unit_test(test_no_key_is_invalid_parameter),
 		cmocka_unit_test(test_subject_public_key_format_and_reauthentication),
 		cmocka_unit_test(test_ntstatus_mapping),
+		cmocka_unit_test(test_inner_errors_pass_through),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
