@@ -904,6 +904,8 @@ ContextFlags CredSspContext::flags() const noexcept
 	ContextFlags f = ctx::ManualCredValidation | (requested_ & (ctx::Connection | ctx::Stream));
 	if (role_ == Role::Acceptor)
 		f |= requested_ & ctx::ExtendedError;
+	if (supplied_)
+		f |= ctx::UseSuppliedCreds; // ISC_RET_USED_SUPPLIED_CREDS
 	if (state_ == State::Done && inner_) {
 		f |= inner_->flags() & ~ctx::Delegate;
 		if (delegated_)

@@ -377,6 +377,7 @@ bool supplied_credentials()
 		cs = call(c, false, kClientReq, to_client, to_server);
 	}
 	CHECK_STATUS(cs, SEC_E_OK);
+	CHECK(c.attrs & ISC_RET_USED_SUPPLIED_CREDS);
 	CHECK_STATUS(call(s, true, kServerReq, to_server, to_client), SEC_E_OK);
 	NLASSP_CREDSSP_DELEGATED_CREDENTIALS_PTR d{};
 	CHECK_STATUS(T->QueryContextAttributesA(&s.ctx, NLASSP_ATTR_CREDSSP_DELEGATED_CREDENTIALS, &d), SEC_E_OK);
