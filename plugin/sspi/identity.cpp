@@ -1,6 +1,7 @@
 #include "sspi/identity.h"
 
 #include "common/log.h"
+#include "crypto/crypto.h"
 #include "sspi/buffers.h"
 #include "sspi/packages.h"
 #include "wire/utf16.h"
@@ -132,11 +133,23 @@ public:
 		if (who.mic.size() == sizeof(mic))
 			std::memcpy(mic, who.mic.data(), sizeof(mic));
 
-		SecretBytes hash(16);
+		// WinPR changed what the return value means: 3.10/3.15 take non-zero (TRUE) as "hash
+		// written" and 0 (FALSE) as a refusal, 3.30 takes SEC_E_OK (0) as "hash written". 0 is
+		// therefore ambiguous; a sentinel in the hash buffer settles it: 0 counts as success only if
+		// the callback really wrote the hash. A refusal must never pass as a success: the buffer
+		// would hold a key any client can compute (all zeros).
+		uint8_t sentinel[16];
+		if (crypto::random_bytes(sentinel) != Error::None)
+			return Error::Internal;
+		SecretBytes hash(ByteView(sentinel, sizeof(sentinel)));
 		const SECURITY_STATUS rc = cb_(arg_, &id, &proof_buf, randkey, mic, &mic_buf, hash.data());
-		if (rc != SEC_E_OK) {
-			NLASSP_LOG(logger, Info, "NTLM hash callback refused the user (status 0x%08" PRIx32 ")",
-			           static_cast<uint32_t>(rc));
+		const bool written = !constant_time_equal(hash.view(), ByteView(sentinel, sizeof(sentinel)));
+		static const uint8_t kZero[16] = {};
+		const bool zero = constant_time_equal(hash.view(), ByteView(kZero, sizeof(kZero)));
+		const bool success_code = rc == SEC_E_OK || rc == TRUE;
+		if (!success_code || !written || zero) {
+			NLASSP_LOG(logger, Info, "NTLM hash callback refused the user (returned 0x%08" PRIx32 "%s)",
+			           static_cast<uint32_t>(rc), !success_code ? "" : zero ? ", all-zero hash" : ", no hash written");
 			return Error::LogonDenied;
 		}
 		nt_hash = std::move(hash);

@@ -590,6 +590,45 @@ void test_identity_winpr(void**)
 	assert_true(check_identity_winpr());
 }
 
+// WinPR 3.10 callbacks return TRUE/FALSE, 3.30 callbacks SEC_E_OK / an error: both successes
+// count, and no refusal ever passes as a success with an unwritten (or all-zero) hash.
+enum class CallbackKind { True310, False310, Ok330, Denied330, OkNotWritten, TrueZeroHash };
+
+SECURITY_STATUS convention_callback(void* client, const SEC_WINNT_AUTH_IDENTITY*, const SecBuffer*, const BYTE*,
+                                    const BYTE*, const SecBuffer*, BYTE* hash)
+{
+	switch (*static_cast<CallbackKind*>(client)) {
+	case CallbackKind::True310: std::memset(hash, 0x42, 16); return TRUE;
+	case CallbackKind::False310: return FALSE;
+	case CallbackKind::Ok330: std::memset(hash, 0x42, 16); return SEC_E_OK;
+	case CallbackKind::Denied330: return SEC_E_LOGON_DENIED;
+	case CallbackKind::OkNotWritten: return SEC_E_OK;
+	case CallbackKind::TrueZeroHash: std::memset(hash, 0, 16); return TRUE;
+	}
+	return SEC_E_INTERNAL_ERROR;
+}
+
+bool callback_result(CallbackKind kind, Error want)
+{
+	auto store = sspi::make_hash_callback_store(convention_callback, &kind);
+	NtlmLookup who{u"alice", u"LAB", {}, {}, {}, {}, {}};
+	SecretBytes hash;
+	const Error got = store->lookup(who, hash);
+	if (got != want)
+		return failed("hash callback convention");
+	return want != Error::None || (hash.size() == 16 && hash[0] == 0x42);
+}
+
+void test_hash_callback_conventions(void**)
+{
+	assert_true(callback_result(CallbackKind::True310, Error::None));
+	assert_true(callback_result(CallbackKind::Ok330, Error::None));
+	assert_true(callback_result(CallbackKind::False310, Error::LogonDenied));
+	assert_true(callback_result(CallbackKind::Denied330, Error::LogonDenied));
+	assert_true(callback_result(CallbackKind::OkNotWritten, Error::LogonDenied));
+	assert_true(callback_result(CallbackKind::TrueZeroHash, Error::LogonDenied));
+}
+
 bool check_default_sam()
 {
 	CredHandle h{};
@@ -1197,6 +1236,7 @@ int main()
 	    cmocka_unit_test_setup(test_identity_a_w, setup),
 	    cmocka_unit_test_setup(test_identity_ex, setup),
 	    cmocka_unit_test_setup(test_identity_winpr, setup),
+	    cmocka_unit_test_setup(test_hash_callback_conventions, setup),
 	    cmocka_unit_test_setup(test_default_sam, setup),
 	    cmocka_unit_test_setup(test_acquire_errors, setup),
 	    cmocka_unit_test_setup(test_credential_names, setup),
