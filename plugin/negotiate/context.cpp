@@ -416,7 +416,7 @@ private:
 			nego_done_ = true;
 			if (r.supported_mech && !names_mechanism(*r.supported_mech, slots_[current_].mech)) {
 				size_t chosen = kNone;
-				for (size_t i = 0; i < slots_.size(); ++i)
+				for (size_t i = 0; i < slots_.size() && chosen == kNone; ++i)
 					if (i != current_ && slots_[i].ctx && names_mechanism(*r.supported_mech, slots_[i].mech))
 						chosen = i;
 				if (chosen == kNone)
