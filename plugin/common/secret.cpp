@@ -82,16 +82,20 @@ void SecretBytes::resize(size_t n)
 	std::memset(fresh, 0, cap);
 	if (size_)
 		std::memcpy(fresh, data_, size_);
-	const size_t keep = size_;
 	clear();
 	data_ = fresh;
 	capacity_ = cap;
 	size_ = n;
-	(void)keep;
 }
 
 void SecretBytes::assign(ByteView data)
 {
+	// data may be a view of our own storage, which resize(0) would wipe: copy it out first.
+	if (!data.empty() && data.data() >= data_ && data.data() < data_ + capacity_) {
+		SecretBytes copy(data.data(), data.size());
+		*this = std::move(copy);
+		return;
+	}
 	resize(0);
 	append(data);
 }

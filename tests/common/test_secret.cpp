@@ -163,6 +163,18 @@ bool aliasing_append()
 	return is(u, "deadbeefef");
 }
 
+// assign() of a view into the same SecretBytes must copy before it clears (it once gave zeros).
+bool aliasing_assign()
+{
+	const uint8_t bytes[] = {1, 2, 3, 4};
+	SecretBytes s(ByteView(bytes, sizeof(bytes)));
+	s.assign(s.view().subspan(1, 2));
+	if (!is(s, "0203"))
+		return false;
+	s.assign(s.view());
+	return is(s, "0203");
+}
+
 bool wipe_function()
 {
 	uint8_t buf[16];
@@ -192,6 +204,7 @@ static void test_move_transfers_storage(void**) { assert_true(move_transfers_sto
 static void test_resize_semantics(void**) { assert_true(resize_semantics()); }
 static void test_assign_and_append(void**) { assert_true(assign_and_append()); }
 static void test_aliasing_append(void**) { assert_true(aliasing_append()); }
+static void test_aliasing_assign(void**) { assert_true(aliasing_assign()); }
 static void test_wipe_function(void**) { assert_true(wipe_function()); }
 static void test_constant_time_compare(void**) { assert_true(constant_time_compare()); }
 
@@ -204,6 +217,7 @@ int main()
 	    cmocka_unit_test(test_resize_semantics),
 	    cmocka_unit_test(test_assign_and_append),
 	    cmocka_unit_test(test_aliasing_append),
+	    cmocka_unit_test(test_aliasing_assign),
 	    cmocka_unit_test(test_wipe_function),
 	    cmocka_unit_test(test_constant_time_compare),
 	};

@@ -149,7 +149,7 @@ private:
 				Json v;
 				if (!value(v, depth + 1))
 					return false;
-				out.object.emplace_back(std::move(key), std::move(v));
+				out.object.push_back(Json::Member{std::move(key), std::move(v)});
 				ws();
 				if (i_ >= s_.size())
 					return false;

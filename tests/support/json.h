@@ -14,10 +14,17 @@ struct Json {
 	double number = 0;
 	std::string string;
 	std::vector<Json> array;
-	std::vector<std::pair<std::string, Json>> object;
+	// Members in document order (Json is incomplete here, so no std::pair<std::string, Json>).
+	struct Member;
+	std::vector<Member> object;
 
 	const Json* get(const std::string& key) const;
 	const Json* at(size_t index) const;
+};
+
+struct Json::Member {
+	std::string first;
+	Json second;
 };
 
 // Parses a whole document; false on any syntax error.
