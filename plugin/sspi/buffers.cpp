@@ -24,8 +24,8 @@ struct Allocations {
 };
 Allocations& allocations()
 {
-	static Allocations a;
-	return a;
+	static Allocations* a = new Allocations;   // never destroyed: FreeContextBuffer may run during exit
+	return *a;
 }
 } // namespace
 

@@ -21,10 +21,12 @@ struct State {
 	uint64_t next_id = 1;
 };
 
+// Never destroyed: contexts a caller leaked must not be torn down during exit, after the
+// libraries their destructors call (krb5, OpenSSL) may already be gone.
 State& state()
 {
-	static State s;
-	return s;
+	static State* s = new State;
+	return *s;
 }
 
 } // namespace
