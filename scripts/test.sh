@@ -21,6 +21,8 @@ PREFIX="${NLASSP_BUILD_PREFIX:-$ROOT/build-}"
 PHASES="${NLASSP_PHASES:-main asan fuzz}"
 LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/nlassp-test.XXXXXX")"
 trap 'rm -rf "$LOGDIR"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 TOTAL_PASSED=0
 TOTAL_FAILED=0
