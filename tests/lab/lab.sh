@@ -82,6 +82,15 @@ lab_require() {
 # lab_init — creates the lab dir, points HOME/XDG dirs/KRB5 config into it, installs the trap.
 lab_init() {
 	lab_require timeout mktemp || return 1
+	if command -v flock >/dev/null 2>&1; then
+		exec {_LAB_LOCK_FD}>>"$LAB_HKLM_LOCK" || return 1
+		if ! flock -s -w "${LAB_LOCK_TIMEOUT:-300}" "$_LAB_LOCK_FD"; then
+			lab_log "could not take $LAB_HKLM_LOCK (a lab that rewrites HKLM.reg is running)"
+			exec {_LAB_LOCK_FD}>&-
+			_LAB_LOCK_FD=""
+			return 1
+		fi
+	fi
 	LAB_DIR="$(mktemp -d "${TMPDIR:-/tmp}/nlassp-lab.XXXXXX")" || return 1
 	chmod 700 "$LAB_DIR"
 	mkdir -p "$LAB_DIR/home/.config" "$LAB_DIR/home/.cache" "$LAB_DIR/logs"
@@ -102,13 +111,6 @@ lab_init() {
 	export KRB5CCNAME="FILE:$LAB_DIR/krb5cc"
 	export KRB5_KTNAME="FILE:$LAB_DIR/default.keytab"
 	unset DISPLAY
-	if command -v flock >/dev/null 2>&1; then
-		exec {_LAB_LOCK_FD}>>"$LAB_HKLM_LOCK" || return 1
-		if ! flock -s -w "${LAB_LOCK_TIMEOUT:-300}" "$_LAB_LOCK_FD"; then
-			lab_log "could not take $LAB_HKLM_LOCK (a lab that rewrites HKLM.reg is running)"
-			return 1
-		fi
-	fi
 	_LAB_CLEANED=0
 	# Chain with an EXIT trap set earlier (e.g. tests/lab/kdc.sh's), instead of replacing it.
 	local prev=""
