@@ -410,9 +410,12 @@ SECURITY_STATUS step(const StepCall& c)
 	if (e != Error::None) {
 		entry->failed = true;
 		log_step_failure(c.fn, e);
-		// An error token for the peer (CREDSSP's TSRequest with errorCode), when asked for.
+		// An error token for the peer (CREDSSP's TSRequest with errorCode), when asked for. Only
+		// for CREDSSP: FreeRDP's server asks Negotiate for ASC_REQ_EXTENDED_ERROR too, and sends
+		// whatever comes back instead of its errorCode (its client then fails to decrypt rather
+		// than reporting a logon failure).
 		const ULONG extended = initiator ? ISC_REQ_EXTENDED_ERROR : ASC_REQ_EXTENDED_ERROR;
-		if (!out.token.empty() && (c.req & extended)) {
+		if (!out.token.empty() && (c.req & extended) && entry->requested == PackageId::CredSsp) {
 			void* p = allocate ? alloc_context_buffer(out.token.size())
 			                   : (out.token.size() <= out_capacity ? out_token->pvBuffer : nullptr);
 			if (p) {
