@@ -67,6 +67,8 @@ expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' "$T"
 expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' --credssp-version 5 "$T"
 expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' --credssp-version 3 "$T"
 expect 0 "OK version=4" -- "${A[@]}" --password 'Passw0rd!' --credssp-version 4 --min-credssp-version 4 "$T"
+# --verify: the lab's self-signed certificate does not verify; nothing reaches CredSSP.
+expect 2 "FAIL tls" -- "${A[@]}" --password 'Passw0rd!' --verify "$T"
 if [ -n "$MODULE" ]; then
 	expect 0 "OK version=6 mechanism=NTLM user=LAB\\alice delegated=yes" -- --module "$MODULE" "${A[@]}" --password 'Passw0rd!' "$T"
 	expect 0 "OK version=2 mechanism=NTLM user=LAB\\alice delegated=yes" -- --module "$MODULE" "${A[@]}" --password 'Passw0rd!' --credssp-version 2 "$T"
