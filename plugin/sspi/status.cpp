@@ -1,5 +1,7 @@
 #include "sspi/status.h"
 
+#include <winpr/error.h>
+
 namespace nlassp::sspi {
 
 SECURITY_STATUS to_status(Error e) noexcept
@@ -37,6 +39,41 @@ SECURITY_STATUS to_status(Error e) noexcept
 	// Not reached for a valid enumerator (-Wswitch keeps the switch complete); a corrupted value
 	// must still not read as success.
 	return SEC_E_INTERNAL_ERROR;
+}
+
+uint32_t to_win32_error(Error e) noexcept
+{
+	switch (e) {
+	case Error::None: return ERROR_SUCCESS;
+	case Error::LogonDenied:
+	case Error::NoCredentials:
+	case Error::IncompleteCredentials: return ERROR_LOGON_FAILURE;
+	case Error::PasswordExpired: return ERROR_PASSWORD_EXPIRED;
+	case Error::TimeSkew: return ERROR_TIME_SKEW;
+	case Error::NoAuthority: return ERROR_NO_LOGON_SERVERS;
+	case Error::TargetUnknown:
+	case Error::WrongPrincipal: return ERROR_WRONG_TARGET_NAME;
+	case Error::MutualAuthFailed: return ERROR_MUTUAL_AUTH_FAILED;
+	case Error::ContextExpired: return ERROR_CONTEXT_EXPIRED;
+	case Error::DelegationPolicy:
+	case Error::PolicyNtlmOnly: return ERROR_ACCESS_DENIED;
+	case Error::InvalidToken:
+	case Error::IncompleteMessage:
+	case Error::MessageAltered:
+	case Error::OutOfSequence:
+	case Error::BadBindings:
+	case Error::DowngradeDetected: return ERROR_INVALID_DATA;
+	case Error::InvalidParameter:
+	case Error::InvalidHandle:
+	case Error::NotEstablished: return ERROR_INVALID_PARAMETER;
+	case Error::OutputTooSmall:
+	case Error::BufferTooSmall: return ERROR_INSUFFICIENT_BUFFER;
+	case Error::InsufficientMemory: return ERROR_NOT_ENOUGH_MEMORY;
+	case Error::Unsupported:
+	case Error::PackageUnavailable: return ERROR_NOT_SUPPORTED;
+	case Error::Internal: return ERROR_INTERNAL_ERROR;
+	}
+	return ERROR_INTERNAL_ERROR;
 }
 
 const char* status_name(SECURITY_STATUS s) noexcept

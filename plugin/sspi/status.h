@@ -16,6 +16,13 @@ namespace nlassp::sspi {
 //    whose handshake has not finished: Windows has no user-mode context yet and answers so).
 SECURITY_STATUS to_status(Error e) noexcept;
 
+// The Win32 error a failed handshake leaves in WinPR's thread-local last error. FreeRDP's CredSSP
+// server turns GetLastError() after a failed AcceptSecurityContext into the TSRequest errorCode
+// (nla.c: ERROR_PASSWORD_EXPIRED -> STATUS_PASSWORD_EXPIRED, others NTSTATUS_FROM_WIN32), and with
+// 0 there it sends no errorCode at all, so its client misreads the refusal as a broken
+// pubKeyAuth. Never 0 for a failure.
+uint32_t to_win32_error(Error e) noexcept;
+
 // The SECURITY_STATUS name for log lines ("SEC_E_LOGON_DENIED", ...).
 const char* status_name(SECURITY_STATUS s) noexcept;
 

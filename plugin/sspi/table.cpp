@@ -91,6 +91,7 @@ ByteView buffer_bytes(const SecBuffer& b)
 void log_step_failure(const char* fn, Error e)
 {
 	const SECURITY_STATUS s = to_status(e);
+	SetLastError(to_win32_error(e));
 	if (e == Error::PasswordExpired)
 		NLASSP_LOG(logger, Warn, "%s: the password has expired and must be changed; reported as %s", fn,
 		           status_name(s));

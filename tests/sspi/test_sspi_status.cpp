@@ -2,6 +2,8 @@
 // except the documented aliases, and none but Error::None reads as success.
 #include "sspi/status.h"
 
+#include <winpr/error.h>
+
 #include <cstdio>
 #include <map>
 
@@ -86,6 +88,19 @@ void test_named_mappings(void**)
 	assert_int_equal(to_status(Error::MutualAuthFailed), SEC_E_MUTUAL_AUTH_FAILED);
 }
 
+// FreeRDP's server sends GetLastError() after a failed AcceptSecurityContext as the TSRequest
+// errorCode; 0 there means "no errorCode" and its client then misreads a refused login.
+void test_win32_errors_for_freerdp_server(void**)
+{
+	for (int i = 1; i <= static_cast<int>(kLast); ++i)
+		assert_int_not_equal(sspi::to_win32_error(static_cast<Error>(i)), ERROR_SUCCESS);
+	assert_int_equal(sspi::to_win32_error(Error::None), ERROR_SUCCESS);
+	assert_int_equal(sspi::to_win32_error(Error::LogonDenied), ERROR_LOGON_FAILURE);
+	// nla.c maps exactly this one to STATUS_PASSWORD_EXPIRED for the client.
+	assert_int_equal(sspi::to_win32_error(Error::PasswordExpired), ERROR_PASSWORD_EXPIRED);
+	assert_int_equal(sspi::to_win32_error(Error::TimeSkew), ERROR_TIME_SKEW);
+}
+
 void test_names(void**)
 {
 	assert_string_equal(sspi::status_name(SEC_E_LOGON_DENIED), "SEC_E_LOGON_DENIED");
@@ -101,6 +116,7 @@ int main()
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_error_distinct),
 	    cmocka_unit_test(test_named_mappings),
+	    cmocka_unit_test(test_win32_errors_for_freerdp_server),
 	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);
