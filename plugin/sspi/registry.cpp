@@ -8,13 +8,16 @@ namespace nlassp::sspi {
 // Values as Windows reports them (QuerySecurityPackageInfo on Windows Server 2019/2022); WinPR
 // 3.10 reports the same except Negotiate's cbMaxToken (WinPR: 12256, Windows: 48256) and the
 // comments. cbMaxToken sizes every output buffer FreeRDP preallocates, so the larger Windows value
-// is the safe one for a Negotiate token carrying a Kerberos AP-REQ with a PAC.
+// is the safe one for a Negotiate token carrying a Kerberos AP-REQ with a PAC. CREDSSP is the
+// exception the other way: Windows reports 37032, but our TSRequest can wrap a whole Negotiate
+// token (48256) plus its own framing, so a caller sizing buffers by cbMaxToken must get room for
+// that (credssp/context.cpp kMaxToken).
 static constexpr std::array<PackageInfo, 4> kPackages = {{
     {PackageId::Negotiate, "Negotiate", "Microsoft Package Negotiator", 0x00083BB3, 1, 9, 48256},
     {PackageId::Ntlm, "NTLM", "NTLM Security Package", 0x00082B37, 1, 10, 2888},
     {PackageId::Kerberos, "Kerberos", "Microsoft Kerberos V1.0", 0x000F3BBF, 1, 16, 48000},
     {PackageId::CredSsp, "CREDSSP", "Microsoft CredSSP Security Provider", 0x00110733, 1, 0xFFFF,
-     37032},
+     48256 + 4096},
 }};
 
 const PackageInfo& package_info(PackageId id) noexcept

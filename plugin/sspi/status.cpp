@@ -29,7 +29,9 @@ SECURITY_STATUS to_status(Error e) noexcept
 	case Error::MutualAuthFailed: return SEC_E_MUTUAL_AUTH_FAILED;
 	case Error::ContextExpired: return SEC_E_CONTEXT_EXPIRED;
 	case Error::IncompleteMessage: return SEC_E_INCOMPLETE_MESSAGE;
-	case Error::IncompleteCredentials: return SEC_E_INCOMPLETE_CREDENTIALS;
+	// CredSSP's documented code when the credential cannot be delegated (no password): informational
+	// by value, but the call did not succeed and no token was produced.
+	case Error::IncompleteCredentials: return SEC_I_INCOMPLETE_CREDENTIALS;
 	case Error::PasswordExpired: return SEC_E_LOGON_DENIED;
 	case Error::DelegationPolicy: return SEC_E_DELEGATION_POLICY;
 	case Error::PolicyNtlmOnly: return SEC_E_POLICY_NLTM_ONLY;
@@ -103,6 +105,7 @@ const char* status_name(SECURITY_STATUS s) noexcept
 	case SEC_E_CONTEXT_EXPIRED: return "SEC_E_CONTEXT_EXPIRED";
 	case SEC_E_INCOMPLETE_MESSAGE: return "SEC_E_INCOMPLETE_MESSAGE";
 	case SEC_E_INCOMPLETE_CREDENTIALS: return "SEC_E_INCOMPLETE_CREDENTIALS";
+	case SEC_I_INCOMPLETE_CREDENTIALS: return "SEC_I_INCOMPLETE_CREDENTIALS";
 	case SEC_E_DELEGATION_POLICY: return "SEC_E_DELEGATION_POLICY";
 	case SEC_E_POLICY_NLTM_ONLY: return "SEC_E_POLICY_NLTM_ONLY";
 	case SEC_E_DOWNGRADE_DETECTED: return "SEC_E_DOWNGRADE_DETECTED";

@@ -14,6 +14,9 @@ namespace nlassp::sspi {
 //    ERRCONNECT_LOGON_FAILURE; the log line says the password expired).
 //  - NotEstablished and InvalidHandle -> SEC_E_INVALID_HANDLE (message protection on a context
 //    whose handshake has not finished: Windows has no user-mode context yet and answers so).
+// IncompleteCredentials maps to SEC_I_INCOMPLETE_CREDENTIALS, the one non-negative failure (as
+// Windows' CredSSP returns it): callers must treat everything but SEC_E_OK and
+// SEC_I_CONTINUE_NEEDED as "no token, not established", as FreeRDP does.
 SECURITY_STATUS to_status(Error e) noexcept;
 
 // The Win32 error a failed handshake leaves in WinPR's thread-local last error. FreeRDP's CredSSP

@@ -84,10 +84,10 @@ if [ -r "$HERE/../lab/kdc.sh" ] && command -v krb5kdc >/dev/null 2>&1 || [ -x /u
 		if [ "$after" -gt "$before" ]; then pass "KDC saw a TGS_REQ for TERMSRV/localhost"; else fail "no TGS_REQ for TERMSRV/localhost"; fi
 		expect 1 '"refused":true' -- "${K[@]}" --password 'wrong' "localhost:$LAB_SHADOW_PORT"
 		# From a credential cache, no password: nothing to delegate (--no-delegate), or
-		# SEC_E_INCOMPLETE_CREDENTIALS before anything is sent when delegation is asked for.
+		# SEC_I_INCOMPLETE_CREDENTIALS before anything is sent when delegation is asked for.
 		if echo "$KDC_PASSWORD" | kinit -c "FILE:$KDC_DIR/probe.cc" "$KDC_USER@$KDC_REALM" >/dev/null 2>&1; then
 			expect 0 '"success":true' '"mechanism":"Kerberos"' '"delegated":false' -- --ccache "FILE:$KDC_DIR/probe.cc" --auth-pkg-list '!ntlm' --target TERMSRV/localhost --no-delegate "localhost:$LAB_SHADOW_PORT"
-			expect 2 '"status":"SEC_E_INCOMPLETE_CREDENTIALS"' -- --ccache "FILE:$KDC_DIR/probe.cc" --auth-pkg-list '!ntlm' --target TERMSRV/localhost "localhost:$LAB_SHADOW_PORT"
+			expect 2 '"status":"SEC_I_INCOMPLETE_CREDENTIALS"' -- --ccache "FILE:$KDC_DIR/probe.cc" --auth-pkg-list '!ntlm' --target TERMSRV/localhost "localhost:$LAB_SHADOW_PORT"
 		else
 			fail "kinit into a file ccache failed"
 		fi
