@@ -97,8 +97,9 @@ for phase in $PHASES; do
 	main)
 		say "build with -DNLASSP_WERROR=ON and run all tests ($(elapsed))"
 		dir="${PREFIX}test"
-		step "configure $dir" cmake -S "$ROOT" -B "$dir" -DNLASSP_WERROR=ON \
-			-DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+		# The default build type, as in docs/HACKING.md (GCC 12 at -O2 reports false
+		# -Warray-bounds positives in std::copy that -Werror would turn into errors).
+		step "configure $dir" cmake -S "$ROOT" -B "$dir" -DNLASSP_WERROR=ON &&
 			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
 			run_ctest main "$dir" -j "$JOBS"
 		;;
