@@ -133,7 +133,7 @@ void expect_full_success(Fixture* fx, Impl server)
 		const std::string& n = r.names_user;
 		EXPECT_TRUE(fx, n.size() >= 5 && n.compare(n.size() - 5, 5, "alice") == 0);
 		EXPECT_TRUE(fx, r.auth_identity_user == "alice");
-		EXPECT_TRUE(fx, r.auth_identity_domain == "LAB");
+		EXPECT_TRUE(fx, r.auth_identity_domain == fx->expected_domain);
 		EXPECT_TRUE(fx, !r.package_info_name.empty());
 	}
 }

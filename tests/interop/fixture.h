@@ -26,6 +26,8 @@ struct Fixture {
 	Result result;
 	Result second;         // for tests that need two runs
 	std::string why;       // module load error
+	std::string expected_domain = "LAB";  // AUTH_IDENTITY domain expect_full_success wants
+	                                      // from our server ("LAB.TEST" for Kerberos)
 };
 
 // Per-test setup / teardown: a fresh Fixture with a SAM file and a default NTLM config.

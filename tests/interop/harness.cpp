@@ -102,6 +102,7 @@ struct Party {
 	std::string user8, domain8, password8, packages8;
 	std::string sam_file;
 	std::string keytab;
+	std::string kerberos_cache;
 	SEC_WINPR_NTLM_SETTINGS ntlm{};
 	SEC_WINPR_KERBEROS_SETTINGS kerberos{};
 	SEC_WINNT_AUTH_IDENTITY_WINPR winpr{};
@@ -152,6 +153,7 @@ void fill_winpr_identity(Party& p)
 	}
 	p.ntlm.samFile = p.sam_file.empty() ? nullptr : p.sam_file.data();
 	p.kerberos.keytab = p.keytab.empty() ? nullptr : p.keytab.data();
+	p.kerberos.cache = p.kerberos_cache.empty() ? nullptr : p.kerberos_cache.data();
 	p.winpr.ntlmSettings = &p.ntlm;
 	p.winpr.kerberosSettings = &p.kerberos;
 }
@@ -166,6 +168,7 @@ void* client_auth_data(Party& p, const ClientIdentity& id)
 	p.domain16 = utf8_to_utf16(id.domain);
 	p.password16 = utf8_to_utf16(id.password);
 	p.packages16 = utf8_to_utf16(id.package_list);
+	p.kerberos_cache = id.kerberos_cache;
 
 	switch (id.form) {
 		case IdentityForm::Winpr:
@@ -433,6 +436,28 @@ void query_server(Party& s, Result& r)
 	r.revert_status = s.table->RevertSecurityContext(&s.context);
 }
 
+void query_packages(Party& p, PackageQuery& q)
+{
+	SecPkgContext_PackageInfo pi{};
+	q.package_info = p.table->QueryContextAttributesA(&p.context, SECPKG_ATTR_PACKAGE_INFO, &pi);
+	if (q.package_info == SEC_E_OK && pi.PackageInfo) {
+		if (pi.PackageInfo->Name)
+			q.package_info_name = pi.PackageInfo->Name;
+		p.table->FreeContextBuffer(pi.PackageInfo);
+	}
+	SecPkgContext_NegotiationInfo ni{};
+	q.negotiation_info =
+	    p.table->QueryContextAttributesA(&p.context, SECPKG_ATTR_NEGOTIATION_INFO, &ni);
+	if (q.negotiation_info == SEC_E_OK) {
+		q.negotiation_state = ni.NegotiationState;
+		if (ni.PackageInfo) {
+			if (ni.PackageInfo->Name)
+				q.negotiation_name = ni.PackageInfo->Name;
+			p.table->FreeContextBuffer(ni.PackageInfo);
+		}
+	}
+}
+
 } // namespace
 
 void prepare_process()
@@ -601,6 +626,15 @@ std::string Result::describe() const
 		     package_info_name + "'\n";
 		s += "server Impersonate " + status_string(impersonate_status) + ", Revert " +
 		     status_string(revert_status) + "\n";
+		const PackageQuery* q[2] = { &client_query, &server_query };
+		for (int k = 0; k < 2; k++)
+			if (q[k]->package_info != SEC_E_INTERNAL_ERROR ||
+			    q[k]->negotiation_info != SEC_E_INTERNAL_ERROR)
+				s += std::string(k ? "server" : "client") + " PACKAGE_INFO " +
+				     status_string(q[k]->package_info) + " '" + q[k]->package_info_name +
+				     "', NEGOTIATION_INFO " + status_string(q[k]->negotiation_info) + " '" +
+				     q[k]->negotiation_name + "' state " +
+				     std::to_string(q[k]->negotiation_state) + "\n";
 	}
 	return s;
 }
@@ -735,6 +769,10 @@ void run_login(const Config& c, Result& r)
 	}
 	r.messages_ok = ok;
 
+	if (c.query_packages) {
+		query_packages(client, r.client_query);
+		query_packages(server, r.server_query);
+	}
 	if (c.query_server)
 		query_server(server, r);
 }

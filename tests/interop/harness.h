@@ -55,6 +55,7 @@ struct ClientIdentity {
 	std::string password = "Passw0rd!";
 	std::string package_list;  // "/auth-pkg-list", e.g. "!kerberos"; empty: none
 	IdentityForm form = IdentityForm::Winpr;
+	std::string kerberos_cache;  // kerberosSettings->cache (Winpr form only); empty: none
 };
 
 struct ServerSettings {
@@ -103,6 +104,7 @@ struct Config {
 	MessageTamper tamper_message;
 	int messages = 3;                    // sealed messages in each direction after the login
 	bool query_server = true;            // NAMES / AUTH_IDENTITY / PACKAGE_INFO / Impersonate
+	bool query_packages = false;         // PACKAGE_INFO + NEGOTIATION_INFO on both sides (below)
 };
 
 struct Step {
@@ -121,6 +123,16 @@ struct MessageRecord {
 	SECURITY_STATUS decrypt;
 	bool plaintext_equal;     // decrypted bytes == original
 	bool ciphertext_differs;  // sealed data != plaintext (confidentiality really applied)
+};
+
+// What one side says about the package in use once established (Config::query_packages):
+// QueryContextAttributes(SECPKG_ATTR_PACKAGE_INFO) and (SECPKG_ATTR_NEGOTIATION_INFO).
+struct PackageQuery {
+	SECURITY_STATUS package_info = SEC_E_INTERNAL_ERROR;
+	std::string package_info_name;
+	SECURITY_STATUS negotiation_info = SEC_E_INTERNAL_ERROR;
+	std::string negotiation_name;
+	ULONG negotiation_state = 0;
 };
 
 struct Result {
@@ -166,6 +178,9 @@ struct Result {
 	std::string package_info_name;
 	SECURITY_STATUS impersonate_status = SEC_E_INTERNAL_ERROR;
 	SECURITY_STATUS revert_status = SEC_E_INTERNAL_ERROR;
+
+	// Both sides' PACKAGE_INFO / NEGOTIATION_INFO (only with Config::query_packages).
+	PackageQuery client_query, server_query;
 
 	// The status of the last call a side made (SEC_E_INTERNAL_ERROR if it made none).
 	[[nodiscard]] SECURITY_STATUS last_status(Side side) const;
