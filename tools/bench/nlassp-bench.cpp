@@ -10,10 +10,17 @@
 // EncryptMessage / DecryptMessage throughput and the ratio ours/WinPR (above 1: we are faster).
 // Build with -DCMAKE_BUILD_TYPE=Release for numbers worth comparing: WinPR is Debian's -O2.
 //
+// Kerberos scenarios (a throwaway MIT KDC on 127.0.0.1 from tests/lab/kdc.sh: started by the
+// bench with --kdc, or by tools/bench/run-bench.sh which passes --kdc-dir): Kerberos with a
+// password, Kerberos from a kinit ccache with a NULL identity, Negotiate preferring Kerberos
+// with a password; each prints the KDC requests (AS_REQ + TGS_REQ lines of the KDC's log) per
+// login for ours and WinPR's. "Negotiate (no KDC)" needs no KDC: a krb5.conf with no realm and
+// the user in the single-label domain LAB, as an NTLM-only user runs FreeRDP.
+//
 // Not a test: it asserts nothing about speed. It exits non-zero if any login or message
-// fails. Kerberos scenarios fit the same structure: a Scenario with a keytab, a realm and a
-// kdc_requests() counter reading the KDC log (tests/lab), reported per login.
+// fails.
 #include "interop/harness.h"
+#include "interop/kdc_lab.h"
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +30,8 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <filesystem>
+#include <fstream>
 #include <unistd.h>
 #include <vector>
 
@@ -34,18 +43,27 @@ struct Options {
 	int iterations = 200;
 	int messages = 4000;
 	size_t message_size = 1024;
-	std::vector<std::string> packages = { "NTLM", "Negotiate" };
+	std::vector<std::string> packages;  // scenario keys; empty: the defaults
 	bool json = false;
+	bool start_kdc = false;             // --kdc
+	std::string kdc_dir;                // --kdc-dir (a running kdc.sh realm)
 };
 
-// One way to log in. Kerberos later: package "Negotiate"/"Kerberos", package_list "!ntlm",
-// a keytab in server settings, and kdc_requests returning the KDC log's TGS_REQ count.
+// One way to log in.
 struct Scenario {
 	std::string name;
 	std::string package;
 	std::string package_list;
 	std::function<long()> kdc_requests;  // total so far; empty: not applicable
+	std::string domain = "LAB";
+	std::string keytab;                  // server kerberosSettings->keytab
+	bool ccache = false;                 // NULL identity: the default ccache (kinit before)
+	std::string krb5_config;             // KRB5_CONFIG during this scenario; empty: unchanged
 };
+
+// Scenario keys for --package.
+const char* const kScenarioKeys[] = { "ntlm", "negotiate", "kerberos", "kerberos-ccache",
+	                                  "negotiate-kerberos", "negotiate-nokdc" };
 
 struct Implementation {
 	const char* name;  // "ours" / "winpr"
@@ -76,10 +94,14 @@ struct ScenarioReport {
 void usage(const char* argv0)
 {
 	std::fprintf(stderr,
-	             "usage: %s [--iterations N] [--package NTLM|Negotiate] [--messages N] [--json]\n"
+	             "usage: %s [--iterations N] [--package P] [--messages N] [--kdc | --kdc-dir DIR] [--json]\n"
 	             "  --iterations N   logins per implementation and scenario (default 200)\n"
-	             "  --package P      only this scenario (repeatable; default NTLM and Negotiate)\n"
+	             "  --package P      only this scenario (repeatable): ntlm, negotiate (!kerberos),\n"
+	             "                   kerberos, kerberos-ccache, negotiate-kerberos, negotiate-nokdc\n"
+	             "                   (default: all; the Kerberos ones only with a KDC)\n"
 	             "  --messages N     1 KiB messages sealed+unsealed per implementation (default 4000)\n"
+	             "  --kdc            start a throwaway KDC on 127.0.0.1 (tests/lab/kdc.sh)\n"
+	             "  --kdc-dir DIR    use the running KDC of a kdc.sh realm in DIR (run-bench.sh)\n"
 	             "  --json           machine-readable output\n"
 	             "The module is $NLASSP_MODULE_PATH, else the built libnlassp.so.\n",
 	             argv0);
@@ -109,13 +131,12 @@ bool parse(int argc, char** argv, Options& o)
 			const char* v = value("--package");
 			if (!v)
 				return false;
-			std::string p = v;
-			if (strcasecmp(p.c_str(), "ntlm") == 0)
-				p = "NTLM";
-			else if (strcasecmp(p.c_str(), "negotiate") == 0)
-				p = "Negotiate";
-			else {
-				std::fprintf(stderr, "unknown package %s (NTLM or Negotiate)\n", v);
+			std::string p;
+			for (const char* k : kScenarioKeys)
+				if (strcasecmp(v, k) == 0)
+					p = k;
+			if (p.empty()) {
+				std::fprintf(stderr, "unknown scenario %s\n", v);
 				return false;
 			}
 			if (!packages_given)
@@ -124,6 +145,13 @@ bool parse(int argc, char** argv, Options& o)
 			o.packages.push_back(p);
 		} else if (a == "--json") {
 			o.json = true;
+		} else if (a == "--kdc") {
+			o.start_kdc = true;
+		} else if (a == "--kdc-dir") {
+			const char* v = value("--kdc-dir");
+			if (!v)
+				return false;
+			o.kdc_dir = v;
 		} else {
 			return false;
 		}
@@ -131,11 +159,35 @@ bool parse(int argc, char** argv, Options& o)
 	return true;
 }
 
-Scenario scenario_for(const std::string& package)
+KdcLab g_lab;
+bool g_have_kdc = false;
+
+Scenario scenario_for(const std::string& key, const std::string& nokdc_conf)
 {
-	if (package == "Negotiate")
-		return { "Negotiate (!kerberos)", "Negotiate", "!kerberos", {} };
-	return { "NTLM", "NTLM", "", {} };
+	Scenario s;
+	std::function<long()> kdc = [] { return static_cast<long>(kdc_lab_count_requests(g_lab)); };
+	if (key == "negotiate") {
+		s.name = "Negotiate (!kerberos)";
+		s.package = "Negotiate";
+		s.package_list = "!kerberos";
+	} else if (key == "kerberos" || key == "kerberos-ccache" || key == "negotiate-kerberos") {
+		s.package = key == "negotiate-kerberos" ? "Negotiate" : "Kerberos";
+		s.ccache = key == "kerberos-ccache";
+		s.name = key == "kerberos"          ? "Kerberos (password)"
+		         : key == "kerberos-ccache" ? "Kerberos (kinit ccache, NULL identity)"
+		                                    : "Negotiate (Kerberos preferred, password)";
+		s.domain = "LAB.TEST";
+		s.keytab = g_lab.keytab();
+		s.kdc_requests = kdc;
+	} else if (key == "negotiate-nokdc") {
+		s.name = "Negotiate (no KDC: no realm configured, domain LAB)";
+		s.package = "Negotiate";
+		s.krb5_config = nokdc_conf;
+	} else {
+		s.name = "NTLM";
+		s.package = "NTLM";
+	}
+	return s;
 }
 
 Config config_for(const Scenario& s, SecurityFunctionTableA* table, const std::string& sam)
@@ -145,6 +197,10 @@ Config config_for(const Scenario& s, SecurityFunctionTableA* table, const std::s
 	c.server_table = table;
 	c.package = s.package;
 	c.client.package_list = s.package_list;
+	c.client.domain = s.domain;
+	if (s.ccache)
+		c.client.form = IdentityForm::None;
+	c.server.keytab = s.keytab;
 	c.server.sam_file = sam;
 	c.messages = 0;          // logins only; messages are measured apart
 	c.query_server = false;
@@ -170,7 +226,7 @@ void run_scenario(const Options& o, const Implementation (&impls)[2], const std:
                   ScenarioReport& rep)
 {
 	std::vector<double> times[2];
-	long kdc_before[2] = { 0, 0 };
+	long kdc_total[2] = { 0, 0 };
 	Result r;
 	// Warm-up: first-use costs (OpenSSL provider loading, SAM parsing caches) off the clock.
 	for (int k = 0; k < 2; k++)
@@ -180,11 +236,13 @@ void run_scenario(const Options& o, const Implementation (&impls)[2], const std:
 		for (int k0 = 0; k0 < 2; k0++) {
 			const int k = (i + k0) % 2;  // alternate which goes first
 			const Config c = config_for(rep.scenario, impls[k].table, sam);
-			if (rep.scenario.kdc_requests && i == 0)
-				kdc_before[k] = rep.scenario.kdc_requests();
+			// KDC requests of this login alone (the log is read off the clock).
+			const long kdc_before = rep.scenario.kdc_requests ? rep.scenario.kdc_requests() : 0;
 			const auto t0 = std::chrono::steady_clock::now();
 			run_login(c, r);
 			const auto t1 = std::chrono::steady_clock::now();
+			if (rep.scenario.kdc_requests)
+				kdc_total[k] += rep.scenario.kdc_requests() - kdc_before;
 			LoginStats& st = rep.login[k];
 			st.logins++;
 			if (!r.established) {
@@ -200,7 +258,7 @@ void run_scenario(const Options& o, const Implementation (&impls)[2], const std:
 		summarize(times[k], rep.login[k]);
 		if (rep.scenario.kdc_requests)
 			rep.login[k].kdc_requests_per_login =
-			    static_cast<double>(rep.scenario.kdc_requests() - kdc_before[k]) / o.iterations;
+			    static_cast<double>(kdc_total[k]) / o.iterations;
 	}
 
 	if (o.messages == 0)
@@ -366,40 +424,94 @@ int main(int argc, char** argv)
 	// WinPR logs every refused or odd step at WARN/ERROR; a benchmark wants none of it.
 	setenv("WLOG_LEVEL", "OFF", 0);
 
+	// The KDC first: KRB5_CONFIG / KRB5CCNAME must be set before anything uses krb5.
 	std::string why;
+	if (!o.kdc_dir.empty()) {
+		g_have_kdc = kdc_lab_attach(g_lab, o.kdc_dir, &why);
+	} else if (o.start_kdc) {
+		const char* env = std::getenv("NLASSP_KDC_SH");
+		g_have_kdc = kdc_lab_start(g_lab, env && *env ? env : NLASSP_KDC_SH, &why);
+	}
+	if ((o.start_kdc || !o.kdc_dir.empty()) && !g_have_kdc) {
+		std::fprintf(stderr, "nlassp-bench: no KDC: %s\n", why.c_str());
+		kdc_lab_teardown(g_lab);
+		return 1;
+	}
+	if (o.packages.empty()) {
+		o.packages = { "ntlm", "negotiate", "negotiate-nokdc" };
+		if (g_have_kdc)
+			o.packages.insert(o.packages.end(), { "kerberos", "kerberos-ccache", "negotiate-kerberos" });
+	}
+	for (const std::string& p : o.packages)
+		if (!g_have_kdc && (p == "kerberos" || p == "kerberos-ccache" || p == "negotiate-kerberos")) {
+			std::fprintf(stderr, "nlassp-bench: scenario %s needs a KDC (--kdc, or run-bench.sh)\n",
+			             p.c_str());
+			return 2;
+		}
+
+	char dir[] = "/tmp/nlassp-bench-XXXXXX";
+	if (!mkdtemp(dir)) {
+		std::perror("mkdtemp");
+		kdc_lab_teardown(g_lab);
+		return 1;
+	}
+	auto cleanup = [&] {
+		std::error_code ec;
+		std::filesystem::remove_all(dir, ec);
+		kdc_lab_teardown(g_lab);
+	};
+	const std::string sam = std::string(dir) + "/SAM";
+	const std::string nokdc_conf = std::string(dir) + "/krb5-no-realm.conf";
+	{
+		std::ofstream conf(nokdc_conf);
+		conf << "[libdefaults]\n";
+	}
+
 	SecurityFunctionTableA* ours = module_table(&why);
 	if (!ours) {
 		std::fprintf(stderr, "nlassp-bench: cannot load the module: %s\n", why.c_str());
+		cleanup();
 		return 1;
 	}
 	SecurityFunctionTableA* winpr = winpr_table();
 	if (!winpr) {
 		std::fprintf(stderr, "nlassp-bench: WinPR has no SSPI table\n");
+		cleanup();
 		return 1;
 	}
 	const Implementation impls[2] = { { "ours", ours }, { "winpr", winpr } };
 
-	char dir[] = "/tmp/nlassp-bench-XXXXXX";
-	if (!mkdtemp(dir)) {
-		std::perror("mkdtemp");
-		return 1;
-	}
-	const std::string sam = std::string(dir) + "/SAM";
-	if (!write_sam_file(sam, { { "alice", "LAB", "Passw0rd!" } })) {
+	if (!write_sam_file(sam, { { "alice", "LAB", "Passw0rd!" }, { "alice", "LAB.TEST", "Passw0rd!" } })) {
 		std::fprintf(stderr, "nlassp-bench: cannot write %s\n", sam.c_str());
-		rmdir(dir);
+		cleanup();
 		return 1;
 	}
 
 	std::vector<ScenarioReport> reports;
 	for (const std::string& p : o.packages) {
 		ScenarioReport rep;
-		rep.scenario = scenario_for(p);
+		rep.scenario = scenario_for(p, nokdc_conf);
+		const char* saved = std::getenv("KRB5_CONFIG");
+		const std::string saved_conf = saved ? saved : "";
+		if (!rep.scenario.krb5_config.empty())
+			setenv("KRB5_CONFIG", rep.scenario.krb5_config.c_str(), 1);
+		if (rep.scenario.ccache && !kdc_lab_kinit(g_lab, g_lab.default_ccache())) {
+			std::fprintf(stderr, "nlassp-bench: kinit failed\n");
+			cleanup();
+			return 1;
+		}
 		run_scenario(o, impls, sam, rep);
+		if (rep.scenario.ccache)
+			kdc_lab_remove_ccache(g_lab.default_ccache());
+		if (!rep.scenario.krb5_config.empty()) {
+			if (saved)
+				setenv("KRB5_CONFIG", saved_conf.c_str(), 1);
+			else
+				unsetenv("KRB5_CONFIG");
+		}
 		reports.push_back(rep);
 	}
-	unlink(sam.c_str());
-	rmdir(dir);
+	cleanup();
 
 	if (o.json)
 		print_json(o, module_path(), reports);
