@@ -417,8 +417,9 @@ static void krb_unknown_target_winpr_to_module(void** state)
 
 // WinPR's Negotiate client, unknown service principal, against our acceptor. It offers U2U
 // first; we choose Kerberos; its Kerberos then finds no service ticket and fails, and WinPR
-// 3.10 crashes in its own DeleteSecurityContext afterwards (free of a bad pointer), as
-// credssp_auth_free would call it. Run in a child process so the crash is observed, not fatal.
+// 3.10 then crashes in its own DeleteSecurityContext (a double free: AddressSanitizer shows the
+// block freed inside its failing InitializeSecurityContext and again in DeleteSecurityContext),
+// which credssp_auth_free calls. Run in a child process so the crash is observed, not fatal.
 static void nego_unknown_target_winpr_to_module(void** state)
 {
 	auto* fx = static_cast<Fixture*>(*state);
