@@ -19,12 +19,12 @@
 # Concurrent builds are serialised by a lock file next to it.
 #
 # Mounts: every trixie_run starts its own private mount namespace (unshare -m) in which /proc is
-# mounted, /dev is bind-mounted, and the lab's directories (TRIXIE_BINDS: LAB_DIR, KDC_DIR and
+# mounted, /dev is bind-mounted, /tmp is a fresh tmpfs, and the lab's directories (TRIXIE_BINDS: LAB_DIR, KDC_DIR and
 # /tmp/.X11-unix by default) are bind-mounted at the same paths, so every path in the caller's
 # environment (HOME, KRB5_CONFIG, the SAM, the keytab, the copied module) means the same file
 # inside. Those mounts exist only while that command runs: they vanish with its last process,
-# even if it is killed, and nothing is ever mounted in the host's namespace except during
-# trixie_build, whose mounts are undone by its own trap. /etc/winpr of the tree can be replaced
+# even if it is killed; trixie_build installs packages the same way, so nothing is ever mounted
+# in the host's namespace. /etc/winpr of the tree can be replaced
 # per command by a directory of the caller (TRIXIE_WINPR_DIR), so a server inside reads an
 # HKLM.reg that belongs to one test and nothing is written into the shared tree.
 # The chroot shares the host's network namespace: everything still listens on 127.0.0.1 only.
@@ -117,6 +117,9 @@ set -e
 root=$1; winpr=$2; binds=$3; shift 3
 mount -t proc proc "$root/proc"
 mount --bind /dev "$root/dev"
+# A private /tmp per command: the mount points made below (the lab dirs live under /tmp) vanish
+# with it instead of piling up in the shared tree.
+mount -t tmpfs -o mode=1777 tmpfs "$root/tmp"
 IFS=:
 for d in $binds; do
 	[ -n "$d" ] && [ -d "$d" ] || continue
@@ -243,12 +246,10 @@ trixie_build() {
 		# No daemon may start inside the tree while packages are installed.
 		printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
 		chmod 755 "$tmp/usr/sbin/policy-rc.d"
-		mount -t proc proc "$tmp/proc"
-		mount --bind /dev "$tmp/dev"
-		# shellcheck disable=SC2086 # the package list is word-split on purpose
-		chroot "$tmp" /usr/bin/env PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
+		# /proc and /dev for apt inside a private mount namespace, like trixie_run: even a
+		# SIGKILLed build leaves nothing mounted on the host.
+		unshare --mount --propagation private sh -c "$_TRIXIE_NS_SCRIPT" sh "$tmp" "" "" \
 			sh -c "apt-get update && apt-get install -y --no-install-recommends $TRIXIE_PACKAGES && apt-get clean"
-		_trixie_unmount_under "$tmp"
 		mkdir -p "$tmp/etc/winpr"
 		_trixie_stamp_text >"$tmp/.nlassp-trixie-stamp"
 	) >>"$log" 2>&1
