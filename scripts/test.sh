@@ -11,7 +11,8 @@
 # counts as a failure) and exits non-zero if anything failed.
 #
 # Environment: JOBS (parallel build/test jobs, default nproc), NLASSP_SKIP_DEPS=1,
-#   NLASSP_PHASES (default "main asan fuzz"), NLASSP_BUILD_PREFIX (default <repo>/build-).
+#   NLASSP_PHASES (default "main asan fuzz"; "trixie" runs only the FreeRDP 3.15 chroot tests),
+#   NLASSP_BUILD_PREFIX (default <repo>/build-).
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -129,8 +130,17 @@ for phase in $PHASES; do
 			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
 			run_ctest fuzz "$dir" -L fuzz -j "$JOBS"
 		;;
+	trixie)
+		# Opt-in (not in the default list: "main" already runs these through CTest): only the
+		# FreeRDP 3.15 tests (Debian 13 chroot, tests/lab/trixie.sh), e.g. NLASSP_PHASES=trixie.
+		say "FreeRDP 3.15 (Debian 13 chroot), label trixie ($(elapsed))"
+		dir="${PREFIX}test"
+		step "configure $dir" cmake -S "$ROOT" -B "$dir" -DNLASSP_WERROR=ON -DNLASSP_E2E_TRIXIE=ON &&
+			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
+			run_ctest trixie "$dir" -L trixie
+		;;
 	*)
-		echo "unknown phase '$phase' (NLASSP_PHASES: main asan fuzz)"
+		echo "unknown phase '$phase' (NLASSP_PHASES: main asan fuzz trixie)"
 		TOTAL_FAILED=$((TOTAL_FAILED + 1))
 		;;
 	esac
