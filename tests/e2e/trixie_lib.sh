@@ -3,7 +3,8 @@
 # from a Debian 13 tree (tests/lab/trixie.sh) against nlassp and the Debian 12 FreeRDP 3.10 on the
 # same loopback lab. Source after e2e_lib.sh, then:
 #
-#   trixie_e2e_setup        # skips (77) unless root + tree buildable; builds/reuses the tree;
+#   trixie_e2e_require      # before e2e_setup: skips (77) unless root + tree buildable
+#   trixie_e2e_setup        # checks again; builds/reuses the tree;
 #                           # copies the module (and nla_server) in; writes the wrappers
 #   trixie_connect PORT PASSWORD [XFREERDP ARGS...]   # lab_connect with FreeRDP 3.15's xfreerdp3
 #   TRIXIE_E2E_NLA_SERVER   # nla_server (built against 3.10) run inside the tree, i.e. on
@@ -18,8 +19,14 @@ TRIXIE_E2E_BIN=""
 TRIXIE_E2E_NLA_SERVER=""
 TRIXIE_E2E_VERSION=""
 
-trixie_e2e_setup() {
+# trixie_e2e_require — skips (77) unless this machine can run the tree (root, unshare, a built tree
+# or a reachable mirror); call it before e2e_setup, which needs root-owned lab files already.
+trixie_e2e_require() {
 	trixie_available || e2e_skip "FreeRDP 3.15 tree unavailable (needs root and the Debian mirror)"
+}
+
+trixie_e2e_setup() {
+	trixie_e2e_require
 	if ! trixie_build; then
 		e2e_say "FAIL: could not build the Debian 13 tree $TRIXIE_ROOT"
 		exit 1

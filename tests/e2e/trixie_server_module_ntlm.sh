@@ -11,6 +11,7 @@
 source "$(dirname "$0")/e2e_lib.sh"
 # shellcheck source=trixie_lib.sh
 source "$(dirname "$0")/trixie_lib.sh"
+trixie_e2e_require
 e2e_setup "$@"
 e2e_need_module
 e2e_need_server
