@@ -527,6 +527,17 @@ static void nego_kdc_stopped_winpr_to_module(void** state)
 	}
 }
 
+// WinPR's Kerberos client with the KDC stopped: it cannot log in (its status printed).
+static void krb_kdc_stopped_winpr_to_module(void** state)
+{
+	auto* fx = static_cast<Fixture*>(*state);
+	kdc_lab_stop_kdc(g_lab);
+	configure_krb(fx, W, M, "Kerberos", "");
+	run(fx);
+	print_outcome(fx, "WinPR -> module Kerberos, KDC stopped");
+	EXPECT_TRUE(fx, !fx->result.established);
+}
+
 int main()
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +578,7 @@ int main()
 		T(nego_kdc_stopped_module_to_winpr_falls_back),
 		T(nego_kdc_stopped_module_to_module_falls_back),
 		T(nego_kdc_stopped_winpr_to_module),
+		T(krb_kdc_stopped_winpr_to_module),
 #undef T
 	};
 	return cmocka_run_group_tests_name("kerberos interop", tests, group_setup, group_teardown);
