@@ -203,18 +203,24 @@ kdc_start() {
 
 # Stops the KDC we started (by its pid only). The realm stays configured, so clients now see
 # "KDC unreachable" (connection refused on 127.0.0.1:$KDC_PORT).
+# Idempotent and always returns 0, also under `set -e` and from EXIT traps: the KDC may have
+# exited already (kill and wait then fail), or have been stopped before (no KDC_PID).
 kdc_stop() {
-	local i
-	if [ -n "${KDC_PID:-}" ]; then
-		kill "$KDC_PID" 2>/dev/null
+	local i pid=${KDC_PID:-}
+	KDC_PID=
+	[ -n "$pid" ] || return 0
+	if kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
 		for i in $(seq 1 100); do
-			kill -0 "$KDC_PID" 2>/dev/null || break
+			kill -0 "$pid" 2>/dev/null || break
 			sleep 0.05
 		done
-		kill -9 "$KDC_PID" 2>/dev/null
-		wait "$KDC_PID" 2>/dev/null
-		KDC_PID=
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -9 "$pid" 2>/dev/null || true
+		fi
 	fi
+	# Reaps it if it is our child; its exit status (killed: 143/137) is not ours.
+	wait "$pid" 2>/dev/null || true
 	return 0
 }
 
@@ -247,7 +253,8 @@ kdc_count_requests() {
 kdc_teardown() {
 	kdc_stop
 	if [ -n "${KDC_DIR:-}" ] && [ -d "$KDC_DIR" ]; then
-		rm -rf -- "$KDC_DIR"
+		rm -rf -- "$KDC_DIR" || true
 	fi
 	KDC_DIR=
+	return 0
 }
