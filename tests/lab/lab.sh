@@ -83,7 +83,14 @@ lab_require() {
 lab_init() {
 	lab_require timeout mktemp || return 1
 	if command -v flock >/dev/null 2>&1; then
-		exec {_LAB_LOCK_FD}>>"$LAB_HKLM_LOCK" || return 1
+		# The lock file may belong to another user (a root run created it): open it for reading
+		# then, which flock accepts too; create it readable by everyone.
+		if [ -e "$LAB_HKLM_LOCK" ] && [ ! -w "$LAB_HKLM_LOCK" ]; then
+			exec {_LAB_LOCK_FD}<"$LAB_HKLM_LOCK" || return 1
+		else
+			exec {_LAB_LOCK_FD}>>"$LAB_HKLM_LOCK" || return 1
+			chmod 644 "$LAB_HKLM_LOCK" 2>/dev/null || true
+		fi
 		if ! flock -s -w "${LAB_LOCK_TIMEOUT:-300}" "$_LAB_LOCK_FD"; then
 			lab_log "could not take $LAB_HKLM_LOCK (a lab that rewrites HKLM.reg is running)"
 			exec {_LAB_LOCK_FD}>&-
