@@ -1,5 +1,6 @@
 #include "kerberos/context.h"
 
+#include "common/failure.h"
 #include "common/log.h"
 #include "kerberos/gss.h"
 #include "kerberos/kerberos.h"
@@ -215,12 +216,19 @@ private:
 void KerberosContext::log_failure(const char* what, Error e, const std::string& detail) const
 {
 	const char* hint = advice(e);
-	// Conditions under which Negotiate falls back to NTLM are not errors of the login as a whole.
-	const bool fallback = e == Error::NoAuthority || e == Error::NoCredentials || e == Error::TargetUnknown;
+	// The reason and its fix, for a caller that reports the failure in its own line (Negotiate,
+	// when it moves on to another mechanism: common/failure.h).
+	failure::record(*hint ? detail + "; " + hint : detail);
+	// "Kerberos cannot work here": not an error of the login as a whole. Alone, one INFO line;
+	// under a caller that reports it (Negotiate trying Kerberos first), DEBUG only.
+	const bool cannot_work_here = e == Error::NoAuthority || e == Error::NoCredentials || e == Error::TargetUnknown;
 	if (e == Error::TimeSkew) {
 		NLASSP_LOG(logger, Error, "Kerberos %s failed: %s (%s); this machine's clock reads %s, the peer's differs by more than the allowed skew; %s",
 		           what, detail.c_str(), error_name(e), utc_now().c_str(), hint);
-	} else if (fallback) {
+	} else if (cannot_work_here && failure::caller_reports()) {
+		NLASSP_LOG(logger, Debug, "Kerberos %s failed: %s (%s)%s%s", what, detail.c_str(), error_name(e),
+		           *hint ? "; " : "", hint);
+	} else if (cannot_work_here) {
 		NLASSP_LOG(logger, Info, "Kerberos %s failed: %s (%s)%s%s", what, detail.c_str(), error_name(e),
 		           *hint ? "; " : "", hint);
 	} else {

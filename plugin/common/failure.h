@@ -1,0 +1,41 @@
+// The reason for a mechanism's last failure, per thread, for a caller that reports it itself.
+//
+// A mechanism that fails because it "cannot work here" (no realm, no KDC, no ticket, unknown
+// service principal) records one human-readable sentence with its fix through record(). Alone
+// it also logs that sentence (at INFO or above). A negotiator (plugin/negotiate) that tries a
+// mechanism and may move on to another holds a CallerReports guard while it creates the
+// mechanism's context and runs its first step: the mechanism then logs such failures at DEBUG
+// only, and the negotiator takes() the reason and puts it into the one line that says what it
+// chose instead. Real errors (a refused password, a clock skew, bad tokens) keep their own
+// WARN/ERROR lines whether or not a guard is held.
+//
+// Mechanism-neutral: nothing here names a package.
+#pragma once
+
+#include <string>
+
+namespace nlassp::failure {
+
+// Replaces this thread's recorded reason ("no KDC for realm LAB (set the realm's kdc in
+// krb5.conf or pass /kerberos:kdc-url)"). Never pass a secret.
+void record(std::string reason);
+
+// Returns this thread's recorded reason (empty if none) and forgets it.
+[[nodiscard]] std::string take();
+
+// Forgets this thread's recorded reason.
+void clear() noexcept;
+
+// True while this thread holds at least one CallerReports guard.
+[[nodiscard]] bool caller_reports() noexcept;
+
+// While alive: "the caller will report a failure of what it calls; log it at DEBUG". Nests.
+class CallerReports {
+public:
+	CallerReports() noexcept;
+	~CallerReports();
+	CallerReports(const CallerReports&) = delete;
+	CallerReports& operator=(const CallerReports&) = delete;
+};
+
+} // namespace nlassp::failure
