@@ -2,8 +2,11 @@
 //
 // Shape of an exchange (what both sides do, and what WinPR, MIT and Windows expect of us):
 //  - The initiator offers every usable mechanism in mechTypes and an optimistic token from the
-//    first one. A mechanism that cannot even produce its first token (Kerberos without a
-//    realm, KDC or ticket) is dropped from the offer at once, and the next one is tried.
+//    first one. A mechanism that cannot even produce its first token because it cannot work
+//    here (Kerberos without a realm, KDC or ticket, or for an unknown SPN) is dropped from the
+//    offer at once, the next one is tried, and one INFO line says which is used and why. A
+//    mechanism that reports the credentials refused (LogonDenied, PasswordExpired) ends the
+//    login with that error: see may_fall_back().
 //  - The acceptor picks the first offered mechanism it supports and is allowed to use (never
 //    Kerberos user-to-user, which stock FreeRDP clients list first). If that is not the first
 //    offered one, the optimistic token is dropped and the reply is request-mic with
@@ -19,6 +22,7 @@
 //    that mechanism without SPNEGO framing, as Windows does for peers that skip SPNEGO.
 #include "negotiate/context.h"
 
+#include "common/failure.h"
 #include "common/log.h"
 #include "negotiate/messages.h"
 
@@ -74,6 +78,53 @@ bool names_mechanism(ByteView offered, const Mechanism& m)
 	if (oid::equal(offered, m.oid))
 		return true;
 	return m.id == PackageId::Kerberos && oid::is_kerberos(offered) && oid::is_kerberos(m.oid);
+}
+
+// The initiator's fallback rule. A mechanism that fails before it has sent anything (its
+// context cannot be created, or its first step fails) is passed over for the next one only when
+// the failure means "this mechanism cannot work here": no realm or KDC (NoAuthority), no ticket
+// or key (NoCredentials), unknown service principal (TargetUnknown, e.g. connecting by IP),
+// clock skew, a missing provider, its own setup failing (InvalidToken, Internal, ...). When the
+// mechanism's authority has judged the user's credentials (LogonDenied: wrong password, unknown
+// or locked user; PasswordExpired), Negotiate stops with that error instead: trying the same
+// password again with the next mechanism would count twice toward an account lockout and could
+// not succeed anyway. Decided on the Error value alone, so that Negotiate stays
+// mechanism-neutral. Every Error is listed, so that a new one must be classified here.
+bool may_fall_back(Error e) noexcept
+{
+	switch (e) {
+	case Error::LogonDenied:
+	case Error::PasswordExpired:
+		return false;
+	case Error::None:
+	case Error::InvalidToken:
+	case Error::InvalidParameter:
+	case Error::InvalidHandle:
+	case Error::NoCredentials:
+	case Error::MessageAltered:
+	case Error::OutOfSequence:
+	case Error::OutputTooSmall:
+	case Error::BufferTooSmall:
+	case Error::InsufficientMemory:
+	case Error::Unsupported:
+	case Error::PackageUnavailable:
+	case Error::Internal:
+	case Error::TargetUnknown:
+	case Error::WrongPrincipal:
+	case Error::TimeSkew:
+	case Error::NoAuthority:
+	case Error::BadBindings:
+	case Error::MutualAuthFailed:
+	case Error::ContextExpired:
+	case Error::IncompleteMessage:
+	case Error::IncompleteCredentials:
+	case Error::DelegationPolicy:
+	case Error::PolicyNtlmOnly:
+	case Error::DowngradeDetected:
+	case Error::NotEstablished:
+		return true;
+	}
+	return true;
 }
 
 class NegotiateContext final : public SecurityContext {
@@ -327,47 +378,71 @@ private:
 				               "acceptor's NegTokenInit2");
 		}
 
+		// Every allowed mechanism is set up in order; the first whose context can be created and
+		// whose first step succeeds gives the optimistic token, the others that can be created
+		// are offered after it. A mechanism that fails before sending anything is handled by the
+		// fallback rule (may_fall_back): either it is passed over, and the reason goes into one
+		// INFO line naming what is used instead, or the whole login stops with its error.
 		Error first_error = Error::None;
+		std::string passed_over;   // "Kerberos cannot work here: <reason>" for the line below
+		std::string not_offered;   // the same for mechanisms after the chosen one
 		Bytes optimistic;
 		for (const Mechanism& m : allowed_) {
+			const bool trying = current_ == kNone;
+			failure::clear();
 			Error e = Error::None;
-			ContextPtr c = create_mech(m, e);
-			if (!c) {
-				NLASSP_LOG(logger, Info, "Negotiate: %s is not offered: %s", package_name(m.id), error_name(e));
-				if (first_error == Error::None)
-					first_error = e;
-				continue;
-			}
-			if (current_ == kNone) {
-				StepOutput mo;
-				current_ = slots_.size();
-				slots_.push_back(Slot{m, std::move(c)});
-				e = step_mech(in, {}, mo);
-				if (e != Error::None) {
-					const Mechanism* next = &m + 1 < allowed_.data() + allowed_.size() ? &m + 1 : nullptr;
-					NLASSP_LOG(logger, Info, "Negotiate: %s cannot start here (%s); %s%s",
-					           package_name(m.id), error_name(e), next ? "trying " : "no other mechanism left",
-					           next ? package_name(next->id) : "");
-					if (first_error == Error::None)
-						first_error = e;
+			ContextPtr c;
+			{
+				failure::CallerReports reported_here;
+				c = create_mech(m, e);
+				if (c && trying) {
+					StepOutput mo;
+					current_ = slots_.size();
+					slots_.push_back(Slot{m, std::move(c)});
+					e = step_mech(in, {}, mo);
+					if (e == Error::None) {
+						optimistic = std::move(mo.token);
+						continue;
+					}
 					slots_.pop_back();
 					current_ = kNone;
 					mech_complete_ = false;
 					mic_required_ = false;
-					continue;
 				}
-				optimistic = std::move(mo.token);
+			}
+			if (c) {
+				slots_.push_back(Slot{m, std::move(c)});
 				continue;
 			}
-			slots_.push_back(Slot{m, std::move(c)});
+			std::string reason = failure::take();
+			if (reason.empty())
+				reason = error_name(e);
+			if (first_error == Error::None)
+				first_error = e;
+			if (!may_fall_back(e)) {
+				NLASSP_LOG(logger, Info,
+				           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
+				           "them, so that a wrong password counts once toward an account lockout",
+				           package_name(m.id), error_name(e));
+				return fail(e);
+			}
+			std::string& list = trying ? passed_over : not_offered;
+			list += std::string(list.empty() ? "" : "; ") + package_name(m.id) + " cannot work here: " + reason;
 		}
+		failure::clear();
 		if (current_ == kNone) {
 			NLASSP_LOG(logger, Warn,
-			           "Negotiate: no mechanism can authenticate (%s); check the credentials, the "
+			           "Negotiate: no mechanism can authenticate (%s): %s; check the credentials, the "
 			           "Kerberos realm/KDC, or /auth-pkg-list",
-			           error_name(first_error));
+			           error_name(first_error), passed_over.c_str());
 			return fail(first_error == Error::None ? Error::NoCredentials : first_error);
 		}
+		// The one line that says why the mechanism in use is not the first choice.
+		if (!passed_over.empty())
+			NLASSP_LOG(logger, Info, "Negotiate: using %s because %s", mech_name(), passed_over.c_str());
+		if (!not_offered.empty())
+			NLASSP_LOG(logger, Info, "Negotiate: using %s, not offering more because %s", mech_name(),
+			           not_offered.c_str());
 
 		std::vector<Bytes> oids;
 		for (const Slot& s : slots_)
@@ -536,11 +611,17 @@ private:
 				                [&](const Slot& s) { return s.mech.id == m.id && oid::equal(s.mech.oid, m.oid); }))
 					continue; // already tried (the other Kerberos OID)
 				Error e = Error::None;
-				ContextPtr c = create_mech(m, e);
+				failure::clear();
+				ContextPtr c;
+				{
+					failure::CallerReports reported_here;
+					c = create_mech(m, e);
+				}
 				slots_.push_back(Slot{m, nullptr});
 				if (!c) {
+					std::string reason = failure::take();
 					NLASSP_LOG(logger, Info, "Negotiate acceptor: cannot accept %s here: %s",
-					           package_name(m.id), error_name(e));
+					           package_name(m.id), reason.empty() ? error_name(e) : reason.c_str());
 					continue;
 				}
 				slots_.back().ctx = std::move(c);

@@ -1,6 +1,7 @@
 // Negotiate on a machine with no Kerberos configured at all (a krb5.conf with no realm, the
 // user in the single-label domain LAB, as NTLM-only users run FreeRDP): our initiator must pick
-// NTLM at once, say why in one INFO line, and log nothing at ERROR under com.nlassp.*.
+// NTLM at once, say in exactly one INFO line (from com.nlassp.negotiate) that NTLM is used and
+// why Kerberos cannot work, and log nothing at WARN or ERROR under com.nlassp.*.
 // WinPR's built-in Negotiate client is run the same way for comparison (printed only).
 //
 // The log is WinPR's WLog with the FILE appender (WLOG_APPENDER=FILE,
@@ -105,17 +106,33 @@ void module_client(void** state, Impl server)
 	// Nothing at ERROR from us, on either side.
 	EXPECT_TRUE(fx, count(lines, "ERROR", "com.nlassp.") == 0);
 	EXPECT_TRUE(fx, count(lines, "FATAL", "com.nlassp.") == 0);
-	// Exactly one INFO line from our initiator says Kerberos was passed over, and why.
-	int why_lines = 0;
-	for (const std::string& l : lines)
-		if (is(l, "INFO", "com.nlassp.") && l.find("Kerberos") != std::string::npos &&
-		    (l.find("not offered") != std::string::npos || l.find("cannot") != std::string::npos))
-			why_lines++;
-	EXPECT_TRUE(fx, why_lines == 1);
-	// The reason, with the fix, is logged once (by the Kerberos package, at INFO).
+	// Exactly one INFO line from com.nlassp.* is about the fallback: from Negotiate, naming NTLM
+	// as the mechanism used, Kerberos as the one passed over, and the reason with its fix.
+	int fallback_lines = 0;
+	int negotiate_fallback_lines = 0;
+	for (const std::string& l : lines) {
+		if (!is(l, "INFO", "com.nlassp."))
+			continue;
+		const bool about_fallback = l.find("Kerberos") != std::string::npos &&
+		                            (l.find("no KDC") != std::string::npos ||
+		                             l.find("cannot") != std::string::npos ||
+		                             l.find("not offered") != std::string::npos ||
+		                             l.find("failed") != std::string::npos);
+		if (!about_fallback)
+			continue;
+		fallback_lines++;
+		if (is(l, "INFO", "com.nlassp.negotiate]") && l.find("using NTLM") != std::string::npos &&
+		    l.find("Kerberos cannot work here") != std::string::npos &&
+		    l.find("no KDC for realm LAB") != std::string::npos &&
+		    l.find("kdc-url") != std::string::npos)
+			negotiate_fallback_lines++;
+	}
+	EXPECT_TRUE(fx, fallback_lines == 1);
+	EXPECT_TRUE(fx, negotiate_fallback_lines == 1);
+	// The reason is logged once in all, at any level from INFO up (not also by Kerberos).
 	int reason_lines = 0;
 	for (const std::string& l : lines)
-		if (is(l, "INFO", "com.nlassp.") && l.find("no KDC for realm LAB") != std::string::npos)
+		if (l.find("[com.nlassp.") != std::string::npos && l.find("no KDC for realm LAB") != std::string::npos)
 			reason_lines++;
 	EXPECT_TRUE(fx, reason_lines == 1);
 	// And nothing from us at WARN either: this is a normal path.

@@ -352,6 +352,54 @@ bool fallback_when_first_cannot_be_created(Fixture& f)
 	return true;
 }
 
+// The fallback rule (context.cpp, may_fall_back): a first mechanism that fails at step 0
+// because it cannot work here (NoAuthority) is passed over for the next one, but one whose
+// authority refused the credentials (LogonDenied, PasswordExpired) ends the login with that
+// error: the next mechanism is not even created, and nothing is sent to the acceptor.
+bool no_fallback_when_credentials_refused_at_step0(Fixture& f)
+{
+	const Error refusals[] = {Error::LogonDenied, Error::PasswordExpired};
+	for (Error refusal : refusals) {
+		Fixture g;
+		g.init.krb.fail_step = 0;
+		g.init.krb.fail_error = refusal;
+		CHECK(!exchange(g));
+		CHECK(g.init_error == refusal);
+		CHECK(g.tokens.empty());
+		CHECK(g.init.krb_stats->steps == 1);
+		CHECK(g.init.ntlm_stats->created == 0 && g.init.ntlm_stats->steps == 0);
+		CHECK(g.acc.krb_stats->created == 0 && g.acc.ntlm_stats->created == 0);
+	}
+	// The same position with "no authenticating authority": NTLM carries the login.
+	f.init.krb.fail_step = 0;
+	f.init.krb.fail_error = Error::NoAuthority;
+	CHECK(exchange(f));
+	CHECK(f.init.krb_stats->steps == 1);
+	CHECK(f.init.ntlm_stats->created == 1);
+	CHECK(mech_types_are(f.tokens[0], {oid::ntlmssp()}));
+	CHECK(f.init.ctx->package() == PackageId::Ntlm && f.acc.ctx->package() == PackageId::Ntlm);
+	return true;
+}
+
+// The same rule when the refusal comes from creating the context (Kerberos acquires its ticket
+// there): no fallback on LogonDenied, fallback on TargetUnknown / NoAuthority.
+bool no_fallback_when_credentials_refused_at_create(Fixture& f)
+{
+	{
+		Fixture g;
+		g.init.krb.fail_create = Error::LogonDenied;
+		CHECK(!exchange(g));
+		CHECK(g.init_error == Error::LogonDenied);
+		CHECK(g.tokens.empty());
+		CHECK(g.init.ntlm_stats->created == 0);
+	}
+	f.init.krb.fail_create = Error::TargetUnknown;
+	CHECK(exchange(f));
+	CHECK(mech_types_are(f.tokens[0], {oid::ntlmssp()}));
+	CHECK(f.init.ctx->package() == PackageId::Ntlm);
+	return true;
+}
+
 // Every mechanism fails on the initiator: the first one's error comes back.
 bool all_mechanisms_fail(Fixture& f)
 {
@@ -940,6 +988,8 @@ SCENARIO(three_leg_volunteered_mic)
 SCENARIO(three_leg_without_mic_support)
 SCENARIO(fallback_when_first_fails_at_step0)
 SCENARIO(fallback_when_first_cannot_be_created)
+SCENARIO(no_fallback_when_credentials_refused_at_step0)
+SCENARIO(no_fallback_when_credentials_refused_at_create)
 SCENARIO(all_mechanisms_fail)
 SCENARIO(supported_mech_switch)
 SCENARIO(switch_to_two_leg_final_token)
@@ -977,6 +1027,8 @@ int main()
 	    ENTRY(three_leg_without_mic_support),
 	    ENTRY(fallback_when_first_fails_at_step0),
 	    ENTRY(fallback_when_first_cannot_be_created),
+	    ENTRY(no_fallback_when_credentials_refused_at_step0),
+	    ENTRY(no_fallback_when_credentials_refused_at_create),
 	    ENTRY(all_mechanisms_fail),
 	    ENTRY(supported_mech_switch),
 	    ENTRY(switch_to_two_leg_final_token),
