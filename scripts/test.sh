@@ -6,12 +6,16 @@
 #   3. builds with AddressSanitizer + UndefinedBehaviorSanitizer (-DNLASSP_SANITIZE=ON) in
 #      build-asan/ and runs the unit and interop labels (LeakSanitizer on where it can run),
 #   4. if tests/fuzz exists: builds the libFuzzer targets with clang in build-fuzz/ and runs the
-#      fuzz label (a bounded number of inputs per target).
+#      fuzz label (a bounded number of inputs per target),
+#   5. packaging (packaging/ci-check.sh): builds the Debian packages (lintian: no errors) and the
+#      source RPM, extracts them with dpkg-deb -x and logs in with xfreerdp3 and nlassp-probe
+#      through the packaged module. The unit tests already ran in step 2, so the .debs are built
+#      with DEB_BUILD_OPTIONS=nocheck here (about 6 minutes on 2 cores).
 # Prints a final line "N passed, N failed" over all phases (a configure or build step that fails
 # counts as a failure) and exits non-zero if anything failed.
 #
 # Environment: JOBS (parallel build/test jobs, default nproc), NLASSP_SKIP_DEPS=1,
-#   NLASSP_PHASES (default "main asan fuzz"; "trixie" runs only the FreeRDP 3.15 chroot tests),
+#   NLASSP_PHASES (default "main asan fuzz package"; "trixie" runs only the FreeRDP 3.15 chroot tests),
 #   NLASSP_BUILD_PREFIX (default <repo>/build-).
 set -uo pipefail
 
@@ -19,7 +23,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT" || exit 2
 JOBS="${JOBS:-$(nproc 2>/dev/null || echo 2)}"
 PREFIX="${NLASSP_BUILD_PREFIX:-$ROOT/build-}"
-PHASES="${NLASSP_PHASES:-main asan fuzz}"
+PHASES="${NLASSP_PHASES:-main asan fuzz package}"
 LOGDIR="$(mktemp -d "${TMPDIR:-/tmp}/nlassp-test.XXXXXX")"
 trap 'rm -rf "$LOGDIR"' EXIT
 trap 'exit 130' INT
@@ -140,8 +144,26 @@ for phase in $PHASES; do
 			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
 			run_ctest trixie "$dir" -L trixie
 		;;
+	package)
+		say "packaging: .debs + lintian, SRPM, logins through the packaged module ($(elapsed))"
+		log="$LOGDIR/package.log"
+		DEB_BUILD_OPTIONS="nocheck parallel=$JOBS" JOBS="$JOBS" \
+			bash "$ROOT/packaging/ci-check.sh" 2>&1 | tee "$log"
+		line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)"
+		if [ -z "$line" ]; then
+			TOTAL_FAILED=$((TOTAL_FAILED + 1))
+			SUMMARY+=("package: no result")
+		else
+			p="${line%% passed*}"
+			f="${line#*passed, }"
+			f="${f%% failed}"
+			TOTAL_PASSED=$((TOTAL_PASSED + p))
+			TOTAL_FAILED=$((TOTAL_FAILED + f))
+			SUMMARY+=("package: $p passed, $f failed")
+		fi
+		;;
 	*)
-		echo "unknown phase '$phase' (NLASSP_PHASES: main asan fuzz trixie)"
+		echo "unknown phase '$phase' (NLASSP_PHASES: main asan fuzz package trixie)"
 		TOTAL_FAILED=$((TOTAL_FAILED + 1))
 		;;
 	esac
