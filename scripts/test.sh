@@ -10,7 +10,7 @@
 #   5. packaging (packaging/ci-check.sh): builds the Debian packages (lintian: no errors) and the
 #      source RPM, extracts them with dpkg-deb -x and logs in with xfreerdp3 and nlassp-probe
 #      through the packaged module. The unit tests already ran in step 2, so the .debs are built
-#      with DEB_BUILD_OPTIONS=nocheck here (about 6 minutes on 2 cores).
+#      with DEB_BUILD_OPTIONS=nocheck here (1.2 to 6 minutes on 2 cores, depending on load).
 # Prints a final line "N passed, N failed" over all phases (a configure or build step that fails
 # counts as a failure) and exits non-zero if anything failed.
 #
