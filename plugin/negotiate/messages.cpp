@@ -146,6 +146,22 @@ bool read_octets_field(Reader& inner, Bytes& out)
 	return true;
 }
 
+// An optional [n] field whose only content is an OCTET STRING; absent leaves `out` unset.
+bool read_optional_octets(Reader& seq, uint32_t n, std::optional<Bytes>& out)
+{
+	bool present = false;
+	Reader inner;
+	if (!der::read_optional(seq, der::tag::context(n), present, inner))
+		return false;
+	if (!present)
+		return true;
+	Bytes v;
+	if (!read_octets_field(inner, v))
+		return false;
+	out = std::move(v);
+	return true;
+}
+
 bool valid_bit_string(ByteView v)
 {
 	if (v.empty() || v[0] > 7)
@@ -222,14 +238,8 @@ bool decode_init(Reader& seq, SpnegoNegTokenInit& out)
 		out.req_flags = copy(bits.rest());
 	}
 
-	if (!der::read_optional(seq, der::tag::context(2), present, inner))
+	if (!read_optional_octets(seq, 2, out.mech_token))
 		return false;
-	if (present) {
-		Bytes token;
-		if (!read_octets_field(inner, token))
-			return false;
-		out.mech_token = std::move(token);
-	}
 
 	if (!der::read_optional(seq, der::tag::context(3), present, inner))
 		return false;
@@ -248,14 +258,8 @@ bool decode_init(Reader& seq, SpnegoNegTokenInit& out)
 			if (!decode_neg_hints(inner, hints))
 				return false;
 			out.neg_hints = std::move(hints);
-			if (!der::read_optional(seq, der::tag::context(4), present, inner))
+			if (!read_optional_octets(seq, 4, out.mech_list_mic))
 				return false;
-			if (present) {
-				Bytes mic;
-				if (!read_octets_field(inner, mic))
-					return false;
-				out.mech_list_mic = std::move(mic);
-			}
 		}
 	}
 	return seq.empty();
@@ -283,23 +287,9 @@ bool decode_resp(Reader& seq, SpnegoNegTokenResp& out)
 		out.supported_mech = std::move(mech);
 	}
 
-	if (!der::read_optional(seq, der::tag::context(2), present, inner))
+	if (!read_optional_octets(seq, 2, out.response_token) ||
+	    !read_optional_octets(seq, 3, out.mech_list_mic))
 		return false;
-	if (present) {
-		Bytes token;
-		if (!read_octets_field(inner, token))
-			return false;
-		out.response_token = std::move(token);
-	}
-
-	if (!der::read_optional(seq, der::tag::context(3), present, inner))
-		return false;
-	if (present) {
-		Bytes mic;
-		if (!read_octets_field(inner, mic))
-			return false;
-		out.mech_list_mic = std::move(mic);
-	}
 	return seq.empty();
 }
 
