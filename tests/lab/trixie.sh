@@ -31,7 +31,7 @@
 
 TRIXIE_ROOT="${TRIXIE_ROOT:-/var/cache/nlassp/trixie}"
 # What the tree must hold; changing the list (or the stamp version) rebuilds the tree.
-TRIXIE_PACKAGES="${TRIXIE_PACKAGES:-freerdp3-x11 freerdp3-shadow-x11 winpr3-utils xvfb krb5-user}"
+TRIXIE_PACKAGES="${TRIXIE_PACKAGES:-freerdp3-x11 freerdp3-shadow-x11 winpr3-utils xvfb krb5-user krb5-pkinit krb5-k5tls softhsm2 opensc}"
 _TRIXIE_STAMP_VERSION=1
 TRIXIE_BUILD_SECONDS=""
 
