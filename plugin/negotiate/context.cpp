@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "negotiate/messages.h"
 #include "negotiate/policy.h"
+#include "negotiate/report.h"
 
 #include <algorithm>
 #include <string>
@@ -68,6 +69,24 @@ public:
 	NegotiateContext(Role role, CredentialPtr cred, std::vector<Mechanism> mechs)
 	    : role_(role), cred_(std::move(cred)), allowed_(std::move(mechs))
 	{
+	}
+
+	// An initiator deleted while it waits for the acceptor's verdict on its final mechanism
+	// token: over HTTP (an RD Gateway) a refusal is often a bare 401 that never reaches us, so
+	// this is the one place that can tell the user which logon went unanswered.
+	~NegotiateContext() override
+	{
+		if (role_ != Role::Initiator || !awaiting_verdict_ || state_ != State::Negotiating)
+			return;
+		try {
+			NLASSP_LOG(logger, Info,
+			           "Negotiate initiator: the %s logon of %s to %s ended before the server answered our "
+			           "final token; if the connection failed there, the server most likely refused these "
+			           "credentials: %s",
+			           mech_name(), logon_name(*cred_).c_str(), target_text(target_).c_str(),
+			           refusal_hint(target_).c_str());
+		} catch (...) { // NOLINT(bugprone-empty-catch): a destructor must not throw
+		}
 	}
 
 	Error step(const StepInput& in, StepOutput& out) override
@@ -205,6 +224,7 @@ private:
 
 	Error fail(Error e)
 	{
+		awaiting_verdict_ = false;
 		state_ = State::Failed;
 		return e;
 	}
@@ -292,6 +312,7 @@ private:
 
 	Error finish(StepOutput& out)
 	{
+		awaiting_verdict_ = false;
 		if (mic_sent_ || mic_received_)
 			mech()->negotiation_mic_complete();
 		state_ = State::Done;
@@ -305,6 +326,7 @@ private:
 
 	Error initiator_first(const StepInput& in, StepOutput& out)
 	{
+		target_ = in.target;
 		if (!in.token.empty()) {
 			// A Windows acceptor may speak first with a NegTokenInit2 carrying hints; they say
 			// nothing we use.
@@ -358,8 +380,10 @@ private:
 			if (!may_fall_back(e)) {
 				NLASSP_LOG(logger, Info,
 				           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
-				           "them, so that a wrong password counts once toward an account lockout",
-				           package_name(m.id), error_name(e));
+				           "them, so that a wrong password counts once toward an account lockout (the logon "
+				           "of %s to %s: %s)",
+				           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
+				           target_text(in.target).c_str(), refusal_hint(in.target).c_str());
 				return fail(e);
 			}
 			std::string& list = trying ? passed_over : not_offered;
@@ -375,7 +399,8 @@ private:
 		}
 		// The one line that says why the mechanism in use is not the first choice.
 		if (!passed_over.empty())
-			NLASSP_LOG(logger, Info, "Negotiate: using %s because %s", mech_name(), passed_over.c_str());
+			NLASSP_LOG(logger, Info, "Negotiate: using %s for %s because %s", mech_name(),
+			           target_text(in.target).c_str(), passed_over.c_str());
 		if (!not_offered.empty())
 			NLASSP_LOG(logger, Info, "Negotiate: using %s, not offering more because %s", mech_name(),
 			           not_offered.c_str());
@@ -397,6 +422,7 @@ private:
 		NLASSP_LOG(logger, Debug, "Negotiate initiator: offering %zu mechanism(s), optimistic token from %s",
 		           slots_.size(), mech_name());
 		state_ = State::Negotiating;
+		awaiting_verdict_ = mech_complete_;
 		return Error::None;
 	}
 
@@ -414,8 +440,11 @@ private:
 				if (e != Error::None)
 					return fail(e);
 			}
-			NLASSP_LOG(logger, Info, "Negotiate initiator: the acceptor rejected the authentication (%s)",
-			           mech_name());
+			NLASSP_LOG(logger, Info,
+			           "Negotiate initiator: the acceptor rejected the authentication (%s): %s refused the "
+			           "logon of %s; %s",
+			           mech_name(), target_text(target_).c_str(), logon_name(*cred_).c_str(),
+			           refusal_hint(target_).c_str());
 			return fail(Error::LogonDenied);
 		}
 		if (r.neg_state == NegState::RequestMic)
@@ -493,6 +522,7 @@ private:
 			reply.neg_state = NegState::AcceptIncomplete;
 			if (!encode_neg_token_resp(reply, out.token))
 				return fail(Error::Internal);
+			awaiting_verdict_ = true;
 			return Error::None;
 		}
 		if (sending || made_mic) {
@@ -727,6 +757,8 @@ private:
 	bool mic_required_ = false;
 	bool mic_sent_ = false;
 	bool mic_received_ = false;
+	std::u16string target_;          // initiator: the SPN, for log lines
+	bool awaiting_verdict_ = false;  // initiator: our final mechanism token is out, no answer yet
 };
 
 } // namespace
