@@ -148,6 +148,7 @@ rdg_enter_netns() {
 		rdg_log "unshare or ip (util-linux, iproute2) missing"
 		return 1
 	fi
+	unshare --net -- true 2>/dev/null || { rdg_log "unshare --net is not permitted here"; return 1; }
 	RDG_IN_NETNS=1 exec unshare --net -- "$BASH" "$0" "$@"
 }
 
