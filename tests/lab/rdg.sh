@@ -66,11 +66,18 @@ rdg_available() {
 	rdg_python >/dev/null && rdg_ntlmssp_so >/dev/null && lab_require openssl
 }
 
-# rdg_add_ntlm_user USER PASSWORD [DOMAIN] — a line of gss-ntlmssp's users file
-# (DOMAIN:USER:PASSWORD, Heimdal's format); an empty DOMAIN matches any domain the client sends.
+# rdg_add_ntlm_user USER PASSWORD [DOMAIN] — a line of gss-ntlmssp's users file in smbpasswd
+# form (DOMAIN\USER:0:no LM hash:NT hash:...), so the file holds no cleartext password; the NT
+# hash comes from winpr-hash3. gss-ntlmssp matches the user by name, and the domain when both the
+# line and the client name one.
 rdg_add_ntlm_user() {
+	lab_require winpr-hash3 || return 1
+	local nt name="$1"
+	nt="$(winpr-hash3 -u "$1" -p "$2")" || { rdg_log "winpr-hash3 failed"; return 1; }
+	[ -n "${3:-}" ] && name="$3\\$1"
 	RDG_USERS="${RDG_USERS:-$LAB_DIR/rdg-ntlm-users}"
-	printf '%s:%s:%s\n' "${3:-}" "$1" "$2" >>"$RDG_USERS" || return 1
+	printf '%s:0:%s:%s:[U          ]:LCT-00000000:\n' "$name" XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX "$nt" \
+		>>"$RDG_USERS" || return 1
 	chmod 600 "$RDG_USERS"
 }
 
