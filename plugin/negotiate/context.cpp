@@ -25,9 +25,10 @@
 #include "common/failure.h"
 #include "common/log.h"
 #include "negotiate/messages.h"
+#include "negotiate/policy.h"
+#include "negotiate/report.h"
 
 #include <algorithm>
-#include <cctype>
 #include <string>
 
 namespace nlassp::negotiate {
@@ -41,23 +42,6 @@ constexpr size_t kNone = static_cast<size_t>(-1);
 const char* role_name(Role role)
 {
 	return role == Role::Initiator ? "initiator" : "acceptor";
-}
-
-std::string lower(std::string_view s)
-{
-	std::string out(s);
-	for (char& c : out)
-		c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-	return out;
-}
-
-std::string_view trim(std::string_view s)
-{
-	while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
-		s.remove_prefix(1);
-	while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
-		s.remove_suffix(1);
-	return s;
 }
 
 std::string describe(const std::vector<Mechanism>& mechs)
@@ -80,58 +64,29 @@ bool names_mechanism(ByteView offered, const Mechanism& m)
 	return m.id == PackageId::Kerberos && oid::is_kerberos(offered) && oid::is_kerberos(m.oid);
 }
 
-// The initiator's fallback rule. A mechanism that fails before it has sent anything (its
-// context cannot be created, or its first step fails) is passed over for the next one only when
-// the failure means "this mechanism cannot work here": no realm or KDC (NoAuthority), no ticket
-// or key (NoCredentials), unknown service principal (TargetUnknown, e.g. connecting by IP),
-// clock skew, a missing provider, its own setup failing (InvalidToken, Internal, ...). When the
-// mechanism's authority has judged the user's credentials (LogonDenied: wrong password, unknown
-// or locked user; PasswordExpired), Negotiate stops with that error instead: trying the same
-// password again with the next mechanism would count twice toward an account lockout and could
-// not succeed anyway. Decided on the Error value alone, so that Negotiate stays
-// mechanism-neutral. Every Error is listed, so that a new one must be classified here.
-bool may_fall_back(Error e) noexcept
-{
-	switch (e) {
-	case Error::LogonDenied:
-	case Error::PasswordExpired:
-		return false;
-	case Error::None:
-	case Error::InvalidToken:
-	case Error::InvalidParameter:
-	case Error::InvalidHandle:
-	case Error::NoCredentials:
-	case Error::MessageAltered:
-	case Error::OutOfSequence:
-	case Error::OutputTooSmall:
-	case Error::BufferTooSmall:
-	case Error::InsufficientMemory:
-	case Error::Unsupported:
-	case Error::PackageUnavailable:
-	case Error::Internal:
-	case Error::TargetUnknown:
-	case Error::WrongPrincipal:
-	case Error::TimeSkew:
-	case Error::NoAuthority:
-	case Error::BadBindings:
-	case Error::MutualAuthFailed:
-	case Error::ContextExpired:
-	case Error::IncompleteMessage:
-	case Error::IncompleteCredentials:
-	case Error::DelegationPolicy:
-	case Error::PolicyNtlmOnly:
-	case Error::DowngradeDetected:
-	case Error::NotEstablished:
-		return true;
-	}
-	return true;
-}
-
 class NegotiateContext final : public SecurityContext {
 public:
 	NegotiateContext(Role role, CredentialPtr cred, std::vector<Mechanism> mechs)
 	    : role_(role), cred_(std::move(cred)), allowed_(std::move(mechs))
 	{
+	}
+
+	// An initiator deleted while it waits for the acceptor's verdict on its final mechanism
+	// token: over HTTP (an RD Gateway) a refusal is often a bare 401 that never reaches us, so
+	// this is the one place that can tell the user which logon went unanswered.
+	~NegotiateContext() override
+	{
+		if (role_ != Role::Initiator || !awaiting_verdict_ || state_ != State::Negotiating)
+			return;
+		try {
+			NLASSP_LOG(logger, Info,
+			           "Negotiate initiator: the %s logon of %s to %s ended before the server answered our "
+			           "final token; if the connection failed there, the server most likely refused these "
+			           "credentials: %s",
+			           mech_name(), logon_name(*cred_).c_str(), target_text(target_).c_str(),
+			           refusal_hint(target_).c_str());
+		} catch (...) { // NOLINT(bugprone-empty-catch): a destructor must not throw
+		}
 	}
 
 	Error step(const StepInput& in, StepOutput& out) override
@@ -269,6 +224,7 @@ private:
 
 	Error fail(Error e)
 	{
+		awaiting_verdict_ = false;
 		state_ = State::Failed;
 		return e;
 	}
@@ -356,6 +312,7 @@ private:
 
 	Error finish(StepOutput& out)
 	{
+		awaiting_verdict_ = false;
 		if (mic_sent_ || mic_received_)
 			mech()->negotiation_mic_complete();
 		state_ = State::Done;
@@ -369,6 +326,7 @@ private:
 
 	Error initiator_first(const StepInput& in, StepOutput& out)
 	{
+		target_ = in.target;
 		if (!in.token.empty()) {
 			// A Windows acceptor may speak first with a NegTokenInit2 carrying hints; they say
 			// nothing we use.
@@ -422,8 +380,10 @@ private:
 			if (!may_fall_back(e)) {
 				NLASSP_LOG(logger, Info,
 				           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
-				           "them, so that a wrong password counts once toward an account lockout",
-				           package_name(m.id), error_name(e));
+				           "them, so that a wrong password counts once toward an account lockout (the logon "
+				           "of %s to %s: %s)",
+				           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
+				           target_text(in.target).c_str(), refusal_hint(in.target).c_str());
 				return fail(e);
 			}
 			std::string& list = trying ? passed_over : not_offered;
@@ -439,7 +399,8 @@ private:
 		}
 		// The one line that says why the mechanism in use is not the first choice.
 		if (!passed_over.empty())
-			NLASSP_LOG(logger, Info, "Negotiate: using %s because %s", mech_name(), passed_over.c_str());
+			NLASSP_LOG(logger, Info, "Negotiate: using %s for %s because %s", mech_name(),
+			           target_text(in.target).c_str(), passed_over.c_str());
 		if (!not_offered.empty())
 			NLASSP_LOG(logger, Info, "Negotiate: using %s, not offering more because %s", mech_name(),
 			           not_offered.c_str());
@@ -461,6 +422,7 @@ private:
 		NLASSP_LOG(logger, Debug, "Negotiate initiator: offering %zu mechanism(s), optimistic token from %s",
 		           slots_.size(), mech_name());
 		state_ = State::Negotiating;
+		awaiting_verdict_ = mech_complete_;
 		return Error::None;
 	}
 
@@ -478,8 +440,11 @@ private:
 				if (e != Error::None)
 					return fail(e);
 			}
-			NLASSP_LOG(logger, Info, "Negotiate initiator: the acceptor rejected the authentication (%s)",
-			           mech_name());
+			NLASSP_LOG(logger, Info,
+			           "Negotiate initiator: the acceptor rejected the authentication (%s): %s refused the "
+			           "logon of %s; %s",
+			           mech_name(), target_text(target_).c_str(), logon_name(*cred_).c_str(),
+			           refusal_hint(target_).c_str());
 			return fail(Error::LogonDenied);
 		}
 		if (r.neg_state == NegState::RequestMic)
@@ -557,6 +522,7 @@ private:
 			reply.neg_state = NegState::AcceptIncomplete;
 			if (!encode_neg_token_resp(reply, out.token))
 				return fail(Error::Internal);
+			awaiting_verdict_ = true;
 			return Error::None;
 		}
 		if (sending || made_mic) {
@@ -791,63 +757,11 @@ private:
 	bool mic_required_ = false;
 	bool mic_sent_ = false;
 	bool mic_received_ = false;
+	std::u16string target_;          // initiator: the SPN, for log lines
+	bool awaiting_verdict_ = false;  // initiator: our final mechanism token is out, no answer yet
 };
 
-std::optional<PackageId> package_by_name(std::string_view name)
-{
-	const std::string n = lower(name);
-	if (n == "ntlm")
-		return PackageId::Ntlm;
-	if (n == "kerberos")
-		return PackageId::Kerberos;
-	return std::nullopt;
-}
-
 } // namespace
-
-std::vector<Mechanism> apply_package_list(std::vector<Mechanism> mechanisms, std::string_view list)
-{
-	std::vector<PackageId> wanted;
-	std::vector<PackageId> excluded;
-	while (!list.empty()) {
-		const size_t comma = list.find(',');
-		std::string_view item = trim(list.substr(0, comma));
-		list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-		if (item.empty())
-			continue;
-		const bool exclude = item.front() == '!';
-		if (exclude)
-			item = trim(item.substr(1));
-		const std::optional<PackageId> id = package_by_name(item);
-		if (!id) {
-			NLASSP_LOG(logger, Warn, "Negotiate: unknown package \"%.*s\" in the package list (known: ntlm, kerberos)",
-			           static_cast<int>(item.size()), item.data());
-			continue;
-		}
-		auto& target = exclude ? excluded : wanted;
-		if (std::find(target.begin(), target.end(), *id) == target.end())
-			target.push_back(*id);
-	}
-
-	auto is_excluded = [&](PackageId id) {
-		return std::find(excluded.begin(), excluded.end(), id) != excluded.end();
-	};
-	std::vector<Mechanism> result;
-	if (wanted.empty()) {
-		for (Mechanism& m : mechanisms)
-			if (!is_excluded(m.id))
-				result.push_back(std::move(m));
-		return result;
-	}
-	for (PackageId id : wanted) {
-		if (is_excluded(id))
-			continue;
-		for (Mechanism& m : mechanisms)
-			if (m.id == id && m.create)
-				result.push_back(m);
-	}
-	return result;
-}
 
 ContextPtr create_context(Role role, const CredentialPtr& cred, std::vector<Mechanism> mechanisms, Error& err)
 {

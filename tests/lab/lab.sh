@@ -397,6 +397,21 @@ lab_localhost_is_ipv4_loopback() {
 	[ "$(getent ahosts localhost 2>/dev/null | awk '{print $1}' | sort -u | tr '\n' ' ')" = "127.0.0.1 " ]
 }
 
+# lab_mask_secrets ARGS... — the arguments joined by blanks, with every password replaced by ***:
+# /p:, /gp:, and p: inside /gateway:... (FreeRDP's gateway credentials).
+lab_mask_secrets() {
+	local a out=()
+	for a in "$@"; do
+		case "$a" in
+		/p:*) a='/p:***' ;;
+		/gp:*) a='/gp:***' ;;
+		/gateway:*) a="$(printf '%s' "$a" | sed -E 's/(^\/gateway:|,)p:[^,]*/\1p:***/g')" ;;
+		esac
+		out+=("$a")
+	done
+	printf '%s' "${out[*]}"
+}
+
 # lab_connect PORT PASSWORD [EXTRA XFREERDP ARGS...] — one `xfreerdp3 +auth-only` NLA login as
 # LAB_DOMAIN\LAB_USER to 127.0.0.1:PORT (or LAB_HOST=localhost when that is 127.0.0.1 only),
 # bounded by LAB_CLIENT_TIMEOUT. Sets LAB_CLIENT_RC,
@@ -423,9 +438,7 @@ lab_connect() {
 	local cmd=(xfreerdp3 "/v:$host:$port" "/u:$LAB_USER" "/d:$LAB_DOMAIN" "/p:$pass"
 		/cert:ignore /sec:nla +auth-only "$@")
 	{
-		printf '# command:'
-		printf ' %q' "${cmd[@]/#\/p:*//p:***}"
-		printf '\n'
+		printf '# command: %s\n' "$(lab_mask_secrets "${cmd[@]}")"
 	} >"$LAB_CLIENT_LOG"
 	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_CLIENT_TIMEOUT:-60}" "${cmd[@]}" \
 		>>"$LAB_CLIENT_LOG" 2>&1 </dev/null
@@ -450,7 +463,7 @@ lab_connect() {
 		*) LAB_CLIENT_WHY="exit $LAB_CLIENT_RC, success line: $ok_line" ;;
 		esac
 	fi
-	lab_log "xfreerdp3 -> $host:$port $*: $LAB_CLIENT_OUTCOME ($LAB_CLIENT_WHY)"
+	lab_log "xfreerdp3 -> $host:$port $(lab_mask_secrets "$@"): $LAB_CLIENT_OUTCOME ($LAB_CLIENT_WHY)"
 	[ "$LAB_CLIENT_OUTCOME" = success ]
 }
 

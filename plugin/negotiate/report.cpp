@@ -1,0 +1,60 @@
+// How Negotiate's log lines name who logs on to which server (negotiate/report.h).
+#include "negotiate/report.h"
+
+#include "wire/utf16.h"
+
+namespace nlassp::negotiate {
+
+namespace {
+
+std::string utf8(std::u16string_view s)
+{
+	std::string out;
+	if (!wire::utf16_to_utf8(s, out))
+		return "(a name that is not valid UTF-16)";
+	return out;
+}
+
+} // namespace
+
+std::string logon_name(const Credential& cred)
+{
+	if (!cred.identity || cred.identity->user.empty())
+		return "the default credentials";
+	const std::string user = utf8(cred.identity->user);
+	if (cred.identity->domain.empty() || user.find_first_of("@\\") != std::string::npos)
+		return user;
+	return utf8(cred.identity->domain) + "\\" + user;
+}
+
+bool is_http_target(std::u16string_view target) noexcept
+{
+	constexpr std::u16string_view kHttp = u"HTTP/";
+	if (target.size() <= kHttp.size())
+		return false;
+	for (size_t i = 0; i < kHttp.size(); ++i) {
+		char16_t c = target[i];
+		if (c >= u'a' && c <= u'z')
+			c = static_cast<char16_t>(c - u'a' + u'A');
+		if (c != kHttp[i])
+			return false;
+	}
+	return true;
+}
+
+std::string target_text(std::u16string_view target)
+{
+	if (target.empty())
+		return "the server";
+	return utf8(target) + (is_http_target(target) ? " (the RD Gateway)" : "");
+}
+
+std::string refusal_hint(std::u16string_view target)
+{
+	if (is_http_target(target))
+		return "check the gateway's user name, domain and password: FreeRDP takes them from "
+		       "/gateway:u:USER,d:DOMAIN,p:PASSWORD, or from /u: /d: /p: when the gateway gets none of its own";
+	return "check the user name, domain and password";
+}
+
+} // namespace nlassp::negotiate

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2119 # lab functions take optional arguments
+# RD Gateway, NTLM at the gateway: the unmodified xfreerdp3 logs in through the test gateway
+# (tests/e2e/rdg_gateway.py: MIT SPNEGO + gss-ntlmssp, channel bindings required) to
+# freerdp-shadow-cli3, with gateway credentials (GW\gwuser) that differ from the target's
+# (LAB\alice), no Kerberos realm anywhere. Each case runs with nlassp (asserted) and with WinPR's
+# built-in packages (shown side by side):
+#   - /gateway:g:localhost,u:gwuser,d:GW,p:...,usage-method:direct, over the WebSocket transport;
+#   - the gateway user without a domain (u:gwuser,p:...);
+#   - a wrong gateway password, the gateway answering with SPNEGO's reject token;
+#   - a wrong gateway password, the gateway answering a bare 401 (as IIS / HTTP.sys do).
+# Proof: the gateway's log (user, mechanism, channel bindings), the target's completed NLA, and
+# the module's own lines on the client.
+source "$(dirname "$0")/e2e_lib.sh"
+# shellcheck source=gateway_lib.sh
+source "$(dirname "$0")/gateway_lib.sh"
+gw_enter "$@"
+e2e_setup "$@"
+e2e_need_module
+gw_require
+gw_start_target
+rdg_add_ntlm_user gwuser 'GwPassw0rd!' GW
+rdg_start --require-channel-bindings || { e2e_fail "the gateway did not start" "$RDG_LOG"; e2e_finish; }
+
+case_name="NTLM at the gateway as GW\\gwuser (no realm), WebSocket"
+gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,d:GW,p:GwPassw0rd!,usage-method:direct"
+gw_login nlassp "$case_name" success "/gateway:g:localhost,u:gwuser,d:GW,p:GwPassw0rd!,usage-method:direct"
+gw_expect_gateway "RDG_OUT_DATA: authenticated 'GW\\gwuser' with NTLM (HTTP Negotiate, channel bindings verified)"
+gw_expect_gateway "upgraded to WebSocket"
+gw_expect_client "Negotiate: using NTLM for HTTP/localhost (the RD Gateway) because Kerberos cannot work here: no KDC for realm GW"
+gw_expect_client "Negotiate: using NTLM for TERMSRV/127.0.0.1 because Kerberos cannot work here: no KDC for realm LAB"
+e2e_expect_no_grep "$LAB_CLIENT_LOG" '[ERROR][com.nlassp' "$case_name: no ERROR from nlassp"
+
+case_name="NTLM at the gateway as gwuser without a domain"
+gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,p:GwPassw0rd!"
+gw_login nlassp "$case_name" success "/gateway:g:localhost,u:gwuser,p:GwPassw0rd!"
+gw_expect_gateway "authenticated 'gwuser' with NTLM (HTTP Negotiate, channel bindings verified)"
+
+case_name="wrong gateway password (the gateway sends SPNEGO's reject)"
+gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
+gw_login nlassp "$case_name" refused "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
+gw_expect_gateway "authentication FAILED with NTLM (HTTP Negotiate)"
+gw_expect_no_gateway_auth
+gw_expect_client "the acceptor rejected the authentication (NTLM): HTTP/localhost (the RD Gateway) refused the logon of GW\\gwuser; check the gateway's user name, domain and password"
+
+rdg_stop
+rdg_start --require-channel-bindings --error-token off || { e2e_fail "the gateway did not restart" "$RDG_LOG"; e2e_finish; }
+case_name="wrong gateway password (a bare 401, as IIS answers)"
+gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
+gw_login nlassp "$case_name" refused "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
+gw_expect_gateway "authentication FAILED with NTLM (HTTP Negotiate)"
+gw_expect_client "the NTLM logon of GW\\gwuser to HTTP/localhost (the RD Gateway) ended before the server answered our final token"
+
+gw_table
+e2e_finish

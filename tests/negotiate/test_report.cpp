@@ -1,0 +1,328 @@
+// What Negotiate's log lines say when a server refuses a logon, for the two logons FreeRDP makes
+// through an RD Gateway (HTTP/<gateway> with the gateway's credentials, then TERMSRV/<host>):
+// the reject line and the Kerberos-refused line name the user, the server and where FreeRDP takes
+// the gateway's credentials from; an initiator deleted while its final token is unanswered (an
+// HTTP 401 without a token never reaches the module) says so once, and only then. The lines are
+// read back from WLog's FILE appender.
+#include "negotiate/context.h"
+#include "negotiate/messages.h"
+#include "negotiate/report.h"
+
+#include "check.h"
+#include "fake_mech.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+extern "C" {
+#include <cmocka.h>
+}
+// clang-format on
+
+using namespace nlassp;
+using namespace nlassp::negotiate;
+using nlassp::test::FakeConfig;
+using nlassp::test::FakeStats;
+
+namespace {
+
+std::string g_log;
+size_t g_mark = 0;
+
+const char16_t* const kGateway = u"HTTP/gw.example";
+const char16_t* const kTermsrv = u"TERMSRV/host.example";
+
+// The log lines written since the previous call.
+std::vector<std::string> new_lines()
+{
+	std::ifstream f(g_log, std::ios::binary);
+	std::stringstream ss;
+	ss << f.rdbuf();
+	const std::string text = ss.str();
+	std::vector<std::string> lines;
+	std::istringstream in(text.size() > g_mark ? text.substr(g_mark) : std::string());
+	g_mark = text.size();
+	for (std::string l; std::getline(in, l);)
+		lines.push_back(l);
+	return lines;
+}
+
+int count_with(const std::vector<std::string>& lines, const std::string& needle)
+{
+	int n = 0;
+	for (const std::string& l : lines)
+		n += l.find(needle) != std::string::npos ? 1 : 0;
+	return n;
+}
+
+CredentialPtr cred(CredentialUse use, std::u16string user = u"gwuser", std::u16string domain = u"GW")
+{
+	auto c = std::make_shared<Credential>();
+	c->use = use;
+	Identity id;
+	id.user = std::move(user);
+	id.domain = std::move(domain);
+	c->identity = id;
+	return c;
+}
+
+FakeConfig fake_ntlm()
+{
+	FakeConfig c;
+	c.id = PackageId::Ntlm;
+	c.magic = "NTLMSSP";
+	c.legs = 3;
+	c.require_mic = true;
+	return c;
+}
+
+// An NTLM-only initiator and acceptor over Negotiate, stepped by hand like FreeRDP's rdg.c does.
+struct Pair {
+	FakeConfig init_ntlm = fake_ntlm();
+	FakeConfig acc_ntlm = fake_ntlm();
+	std::u16string target = kGateway;
+	ContextPtr init;
+	ContextPtr acc;
+	Bytes to_acc;
+	Bytes to_init;
+
+	bool create()
+	{
+		Error e = Error::None;
+		auto stats = std::make_shared<FakeStats>();
+		init = create_context(Role::Initiator, cred(CredentialUse::Outbound),
+		                      {test::fake_mechanism(init_ntlm, stats, oid::ntlmssp())}, e);
+		CHECK(init && e == Error::None);
+		acc = create_context(Role::Acceptor, cred(CredentialUse::Inbound),
+		                     {test::fake_mechanism(acc_ntlm, stats, oid::ntlmssp())}, e);
+		CHECK(acc && e == Error::None);
+		return true;
+	}
+	StepInput in(ByteView token) const
+	{
+		StepInput i;
+		i.token = token;
+		i.requested = ctx::MutualAuth | ctx::Confidentiality;
+		i.target = target;
+		return i;
+	}
+	// The initiator's next token (first call: no input).
+	Error init_step(bool first = false)
+	{
+		StepOutput o;
+		const Error e = init->step(in(first ? ByteView() : ByteView(to_init)), o);
+		to_acc = std::move(o.token);
+		return e;
+	}
+	Error acc_step()
+	{
+		StepOutput o;
+		const Error e = acc->step(in(to_acc), o);
+		to_init = std::move(o.token);
+		return e;
+	}
+};
+
+bool helpers()
+{
+	Credential c;
+	CHECK(logon_name(c) == "the default credentials");
+	c.identity = Identity{};
+	c.identity->user = u"gwuser";
+	CHECK(logon_name(c) == "gwuser");
+	c.identity->domain = u"GW";
+	CHECK(logon_name(c) == "GW\\gwuser");
+	c.identity->user = u"gwuser@LAB.TEST";
+	CHECK(logon_name(c) == "gwuser@LAB.TEST");
+	c.identity->user = u"OTHER\\gwuser";
+	CHECK(logon_name(c) == "OTHER\\gwuser");
+
+	CHECK(is_http_target(u"HTTP/gw.example"));
+	CHECK(is_http_target(u"http/gw.example"));
+	CHECK(!is_http_target(u"HTTP/"));
+	CHECK(!is_http_target(u"HTTPS/gw.example"));
+	CHECK(!is_http_target(u"TERMSRV/host"));
+	CHECK(!is_http_target(u""));
+	CHECK(target_text(u"HTTP/gw.example") == "HTTP/gw.example (the RD Gateway)");
+	CHECK(target_text(u"TERMSRV/host") == "TERMSRV/host");
+	CHECK(target_text(u"") == "the server");
+	CHECK(refusal_hint(u"HTTP/gw.example").find("/gateway:u:USER,d:DOMAIN,p:PASSWORD") != std::string::npos);
+	CHECK(refusal_hint(u"TERMSRV/host") == "check the user name, domain and password");
+	return true;
+}
+
+// The gateway's SPNEGO acceptor refuses the AUTHENTICATE and sends a reject.
+bool gateway_reject_names_the_logon()
+{
+	Pair p;
+	p.acc_ntlm.fail_step = 1;
+	p.acc_ntlm.fail_error = Error::LogonDenied;
+	CHECK(p.create());
+	new_lines();
+	CHECK(p.init_step(true) == Error::None);
+	CHECK(p.acc_step() == Error::None);
+	CHECK(p.init_step() == Error::None);          // AUTHENTICATE (+ MIC) goes out
+	CHECK(p.acc_step() == Error::LogonDenied);    // refused, with a reject token
+	CHECK(!p.to_init.empty());
+	CHECK(p.init_step() == Error::LogonDenied);
+	p.init.reset();
+	const auto lines = new_lines();
+	CHECK(count_with(lines, "Negotiate initiator: the acceptor rejected the authentication (NTLM): "
+	                        "HTTP/gw.example (the RD Gateway) refused the logon of GW\\gwuser; check the "
+	                        "gateway's user name, domain and password: FreeRDP takes them from "
+	                        "/gateway:u:USER,d:DOMAIN,p:PASSWORD") == 1);
+	// Reported once: the deleted context adds nothing.
+	CHECK(count_with(lines, "ended before the server answered") == 0);
+	return true;
+}
+
+// The same refusal from an RDP server's NLA names TERMSRV and the plain hint.
+bool nla_reject_has_the_plain_hint()
+{
+	Pair p;
+	p.target = kTermsrv;
+	p.acc_ntlm.fail_step = 1;
+	CHECK(p.create());
+	new_lines();
+	CHECK(p.init_step(true) == Error::None);
+	CHECK(p.acc_step() == Error::None);
+	CHECK(p.init_step() == Error::None);
+	CHECK(p.acc_step() == Error::LogonDenied);
+	CHECK(p.init_step() == Error::LogonDenied);
+	const auto lines = new_lines();
+	CHECK(count_with(lines, "TERMSRV/host.example refused the logon of GW\\gwuser; check the user name, "
+	                        "domain and password") == 1);
+	CHECK(count_with(lines, "/gateway:") == 0);
+	return true;
+}
+
+// A bare 401 (IIS, HTTP.sys): the token never comes, FreeRDP deletes the context.
+bool unanswered_final_token_is_reported_once()
+{
+	Pair p;
+	CHECK(p.create());
+	new_lines();
+	CHECK(p.init_step(true) == Error::None);
+	CHECK(p.acc_step() == Error::None);
+	CHECK(p.init_step() == Error::None);   // AUTHENTICATE is out; now the 401 arrives
+	CHECK(!p.init->established());
+	p.init.reset();
+	const auto lines = new_lines();
+	CHECK(count_with(lines, "[INFO][com.nlassp.negotiate]") >= 1);
+	CHECK(count_with(lines, "Negotiate initiator: the NTLM logon of GW\\gwuser to HTTP/gw.example (the RD "
+	                        "Gateway) ended before the server answered our final token; if the connection "
+	                        "failed there, the server most likely refused these credentials: check the "
+	                        "gateway's user name") == 1);
+	return true;
+}
+
+// Nothing is said when no verdict was due: after the first token, after success, or by an acceptor.
+bool no_report_without_a_pending_verdict()
+{
+	{
+		Pair p;
+		CHECK(p.create());
+		new_lines();
+		CHECK(p.init_step(true) == Error::None);   // NEGOTIATE only: not a verdict on credentials
+		p.init.reset();
+		p.acc.reset();
+	}
+	{
+		Pair p;
+		CHECK(p.create());
+		CHECK(p.init_step(true) == Error::None);
+		CHECK(p.acc_step() == Error::None);
+		CHECK(p.init_step() == Error::None);
+		CHECK(p.acc_step() == Error::None);        // accept-completed + the acceptor's MIC
+		CHECK(p.init_step() == Error::None);
+		CHECK(p.init->established() && p.acc->established());
+		p.init.reset();
+		p.acc.reset();
+	}
+	{
+		Pair p;
+		CHECK(p.create());
+		CHECK(p.init_step(true) == Error::None);
+		CHECK(p.acc_step() == Error::None);        // CHALLENGE out; the initiator never answers
+		p.acc.reset();                             // an acceptor abandoned mid-way
+	}
+	CHECK(count_with(new_lines(), "ended before the server answered") == 0);
+	return true;
+}
+
+// Kerberos refuses the gateway's password before anything is sent: the line names the logon.
+bool kerberos_refusal_names_the_logon()
+{
+	FakeConfig krb;
+	krb.id = PackageId::Kerberos;
+	krb.magic = "FAKEKRB";
+	krb.legs = 2;
+	krb.fail_step = 0;
+	krb.fail_error = Error::LogonDenied;
+	Error e = Error::None;
+	auto stats = std::make_shared<FakeStats>();
+	ContextPtr init = create_context(Role::Initiator, cred(CredentialUse::Outbound, u"gwuser@LAB.TEST", u""),
+	                                 {test::fake_mechanism(krb, stats, oid::kerberos()),
+	                                  test::fake_mechanism(fake_ntlm(), stats, oid::ntlmssp())},
+	                                 e);
+	CHECK(init && e == Error::None);
+	new_lines();
+	StepInput in;
+	in.requested = ctx::MutualAuth | ctx::Confidentiality;
+	in.target = kGateway;
+	StepOutput o;
+	CHECK(init->step(in, o) == Error::LogonDenied);
+	CHECK(o.token.empty());
+	init.reset();
+	const auto lines = new_lines();
+	CHECK(count_with(lines, "Negotiate: Kerberos refused the credentials (logon denied); not trying another "
+	                        "mechanism with them, so that a wrong password counts once toward an account "
+	                        "lockout (the logon of gwuser@LAB.TEST to HTTP/gw.example (the RD Gateway): "
+	                        "check the gateway's user name") == 1);
+	CHECK(count_with(lines, "ended before the server answered") == 0);
+	return true;
+}
+
+} // namespace
+
+static void test_helpers(void**) { assert_true(helpers()); }
+static void test_gateway_reject(void**) { assert_true(gateway_reject_names_the_logon()); }
+static void test_nla_reject(void**) { assert_true(nla_reject_has_the_plain_hint()); }
+static void test_unanswered(void**) { assert_true(unanswered_final_token_is_reported_once()); }
+static void test_no_report(void**) { assert_true(no_report_without_a_pending_verdict()); }
+static void test_kerberos_refusal(void**) { assert_true(kerberos_refusal_names_the_logon()); }
+
+int main()
+{
+	char tmpl[] = "/tmp/nlassp-test-report.XXXXXX";
+	if (!mkdtemp(tmpl))
+		return 1;
+	const std::string dir = tmpl;
+	g_log = dir + "/wlog.txt";
+	setenv("WLOG_APPENDER", "FILE", 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_PATH", dir.c_str(), 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_NAME", "wlog.txt", 1);
+	setenv("WLOG_LEVEL", "INFO", 1);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_gateway_reject),
+	    cmocka_unit_test(test_nla_reject),
+	    cmocka_unit_test(test_unanswered),
+	    cmocka_unit_test(test_no_report),
+	    cmocka_unit_test(test_kerberos_refusal),
+	};
+	const int rc = cmocka_run_group_tests_name("negotiate log lines for refused logons", tests, nullptr, nullptr);
+	std::error_code ec;
+	std::filesystem::remove_all(dir, ec);
+	return rc;
+}
