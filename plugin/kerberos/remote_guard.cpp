@@ -71,8 +71,13 @@ struct SecretData {
 };
 
 constexpr const char* kForwardableFix =
-    "run kinit -f (or set forwardable = true in krb5.conf [libdefaults]) and allow forwardable tickets "
-    "for the user in the realm";
+    "run kinit -f (or set forwardable = true in krb5.conf [libdefaults]); if the ticket is still not "
+    "forwardable, the realm forbids it for this user (MIT: modprinc +allow_forwardable; Active Directory: "
+    "\"Account is sensitive and cannot be delegated\" or Protected Users)";
+constexpr const char* kRealmPolicyFix =
+    "the realm's policy forbids forwarding this user's ticket (MIT: +allow_forwardable on the user, "
+    "+allow_tgs_req on krbtgt; Active Directory: \"Account is sensitive and cannot be delegated\" or Protected "
+    "Users); with a plain kinit, run kinit -f (or set forwardable = true in krb5.conf [libdefaults])";
 
 } // namespace
 
@@ -186,7 +191,7 @@ Error KerberosContext::ticket_logon(TicketLogon& out)
 	if (code == KRB5KDC_ERR_BADOPTION || code == KRB5KDC_ERR_POLICY)
 		return fail_remote_guard(Error::DelegationPolicy,
 		                         "the KDC refused to forward the ticket-granting ticket (" +
-		                             gss::describe_krb5(k, code) + "); " + kForwardableFix);
+		                             gss::describe_krb5(k, code) + "): " + kRealmPolicyFix);
 	if (code)
 		return fail_krb5("Remote Credential Guard: forwarding the ticket-granting ticket", code);
 	t.ticket_granting_ticket = SecretBytes(reinterpret_cast<const uint8_t*>(cred.d.data), cred.d.length);
