@@ -12,6 +12,8 @@
 #                             # (--remote-guard RCG_PROOF_SPN) and looking for the password in the
 #                             # decrypted TSCredentials (--absent); sets RCG_CSS_PORT and RCG_CSS_OUT
 #   rcg_css_lines_since N     # its result lines after the first N ("OK ..." / "FAIL ...")
+#   rcg_expect_proof WHAT N SERVICE   # a line after the first N proves alice's ticket logon for SERVICE
+#   rcg_probe OUT.json PORT [ARGS...] # nlassp-probe through the module as alice, Kerberos only
 #   rcg_expect_no_password WHAT FILE...   # none of the files holds the password in any form
 #
 # Stock xfreerdp3 connects, authenticates, then finds no RDP behind credssp_test_server and retries
@@ -88,4 +90,28 @@ rcg_expect_no_password() {
 	else
 		e2e_fail "$what: the password appears in: $hits"
 	fi
+}
+
+# rcg_expect_proof WHAT N SERVICE — among the credssp_test_server lines after the first N, one that
+# proves alice's Remote Credential Guard logon with a ticket for SERVICE, and no password inside.
+rcg_expect_proof() {
+	local what="$1" n="$2" service="$3" lines
+	lines="$(rcg_css_lines_since "$n")"
+	e2e_say "$what: server: $(printf '%s' "$lines" | head -n1)"
+	if printf '%s\n' "$lines" |
+		grep -q "^OK .*remote-guard=$KDC_USER@$KDC_REALM service=$service flags=0x2 krb-cred=unsealed tgt=forwarded proof=$RCG_PROOF_SPN .*text-in-credentials=no"; then
+		e2e_ok "$what: the server decoded the KERB_TICKET_LOGON, decrypted the $service ticket and used the forwarded TGT; no password in the TSCredentials"
+	else
+		e2e_fail "$what: the server did not prove a Remote Credential Guard logon: $lines" "$LAB_CLIENT_LOG"
+	fi
+}
+
+# rcg_probe OUT.json PORT [PROBE ARGS...] — nlassp-probe --json through the module's SSPI table as
+# alice@LAB.TEST with Kerberos only; its log next to OUT (.log).
+rcg_probe() {
+	local out="$1" port="$2"
+	shift 2
+	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout 60 "$E2E_PROBE" --json --timeout 20 --module "$E2E_MODULE" \
+		--user "$KDC_USER" --domain "$KDC_REALM" --auth-pkg-list '!ntlm' "$@" "127.0.0.1:$port" \
+		>"$out" 2>"${out%.json}.log"
 }

@@ -37,22 +37,12 @@ NO_NTLM='/auth-pkg-list:!ntlm'
 
 # --- 1. stock xfreerdp3 -> our CREDSSP acceptor, from a kinit -f ccache, no password ------------
 rcg_kinit -f
-check_css_login() { # WHAT BEFORE_LINES CLIENT_SERVICE
-	local what="$1" n="$2" service="$3" lines
-	lines="$(rcg_css_lines_since "$n")"
-	e2e_say "$what: server: $(printf '%s' "$lines" | head -n1)"
-	if printf '%s\n' "$lines" | grep -q "^OK .*remote-guard=$KDC_USER@$KDC_REALM service=$service flags=0x2 krb-cred=unsealed tgt=forwarded proof=$RCG_PROOF_SPN .*text-in-credentials=no"; then
-		e2e_ok "$what: the server decoded the KERB_TICKET_LOGON, decrypted the $service ticket and used the forwarded TGT; no password in the TSCredentials"
-	else
-		e2e_fail "$what: the server did not prove a Remote Credential Guard logon: $lines" "$LAB_CLIENT_LOG"
-	fi
-}
 n="$(rcg_css_count)"; proofs="$(kdc_count_tgs "$RCG_PROOF_SPN")"
 lab_connect "$RCG_CSS_PORT" "" +remoteGuard "$NO_NTLM" "/sspi-module:$E2E_MODULE"
 e2e_expect_module_used "$LAB_CLIENT_LOG" "xfreerdp3 +remoteGuard loaded the module"
 e2e_expect_grep "$LAB_CLIENT_LOG" "Remote Credential Guard: a ticket for host/127.0.0.1 and $KDC_USER@$KDC_REALM's forwarded ticket-granting ticket" \
 	"nlassp made the ticket logon (host/127.0.0.1 + forwarded TGT)"
-check_css_login "xfreerdp3 + nlassp +remoteGuard, no password -> CREDSSP acceptor" "$n" "host/127.0.0.1@$KDC_REALM"
+rcg_expect_proof "xfreerdp3 + nlassp +remoteGuard, no password -> CREDSSP acceptor" "$n" "host/127.0.0.1@$KDC_REALM"
 if [ "$(kdc_count_tgs "$RCG_PROOF_SPN")" -gt "$proofs" ]; then
 	e2e_ok "the KDC log shows $KDC_USER's forwarded TGT at work: TGS_REQ for $RCG_PROOF_SPN ($proofs -> $(kdc_count_tgs "$RCG_PROOF_SPN"))"
 else
@@ -61,7 +51,7 @@ fi
 if lab_localhost_is_ipv4_loopback; then
 	n="$(rcg_css_count)"
 	LAB_HOST=localhost lab_connect "$RCG_CSS_PORT" "" +remoteGuard "$NO_NTLM"
-	check_css_login "side by side: xfreerdp3 with WinPR's built-in Kerberos +remoteGuard (/v:localhost)" "$n" \
+	rcg_expect_proof "side by side: xfreerdp3 with WinPR's built-in Kerberos +remoteGuard (/v:localhost)" "$n" \
 		"HOST/localhost@$KDC_REALM"
 else
 	e2e_say "note: localhost is not 127.0.0.1 only here; WinPR's built-in side is not run"
@@ -89,16 +79,9 @@ if lab_localhost_is_ipv4_loopback; then
 	LAB_HOST=localhost freerdp_server_refuses "side by side: xfreerdp3 with WinPR's built-in Kerberos -> FreeRDP 3.10 server"
 fi
 
-probe_rcg() { # OUT_JSON_FILE PORT [PROBE ARGS...]
-	local out="$1" port="$2"
-	shift 2
-	WLOG_LEVEL="$LAB_WLOG_LEVEL" timeout 60 "$E2E_PROBE" --json --timeout 20 --module "$E2E_MODULE" \
-		--user "$KDC_USER" --domain "$KDC_REALM" --auth-pkg-list '!ntlm' "$@" "127.0.0.1:$port" \
-		>"$out" 2>"${out%.json}.log"
-}
 proofs="$(kdc_count_tgs "$RCG_PROOF_SPN")"
 if lab_start_nla_server "$E2E_SERVER" "${E2E_SERVER_ARGS[@]}" --max-connections 1 --timeout 60; then
-	probe_rcg "$LAB_DIR/logs/probe_rcg.json" "$LAB_NLA_PORT" --remote-guard-freerdp-compat
+	rcg_probe "$LAB_DIR/logs/probe_rcg.json" "$LAB_NLA_PORT" --remote-guard-freerdp-compat
 	e2e_expect_server_exit 0 "nlassp-probe --remote-guard (module) -> FreeRDP 3.10 server: nla_server exited 0"
 	e2e_expect_grep "$LAB_DIR/logs/probe_rcg.json" '"success":true' "nlassp-probe --remote-guard: logged in" \
 		"$LAB_DIR/logs/probe_rcg.log"
@@ -131,7 +114,7 @@ if rcg_css_lines_since "$n" | grep -q '^OK'; then
 else
 	e2e_ok "not forwardable: no credentials reached the server"
 fi
-probe_rcg "$LAB_DIR/logs/probe_noforward.json" "$RCG_CSS_PORT" --remote-guard
+rcg_probe "$LAB_DIR/logs/probe_noforward.json" "$RCG_CSS_PORT" --remote-guard
 e2e_expect_grep "$LAB_DIR/logs/probe_noforward.json" '"status":"SEC_E_DELEGATION_POLICY"' \
 	"not forwardable: nlassp-probe --remote-guard reports SEC_E_DELEGATION_POLICY" "$LAB_DIR/logs/probe_noforward.log"
 
@@ -141,7 +124,7 @@ sed 's/forwardable = true/forwardable = false/' "$KRB5_CONFIG" >"$LAB_DIR/krb5.n
 n="$(rcg_css_count)"
 KRB5_CONFIG="$LAB_DIR/krb5.noforward.conf" lab_connect "$RCG_CSS_PORT" "$KDC_PASSWORD" +remoteGuard "$NO_NTLM" \
 	"/sspi-module:$E2E_MODULE"
-check_css_login "password logon (forwardable = false in krb5.conf) + nlassp +remoteGuard" "$n" "host/127.0.0.1@$KDC_REALM"
+rcg_expect_proof "password logon (forwardable = false in krb5.conf) + nlassp +remoteGuard" "$n" "host/127.0.0.1@$KDC_REALM"
 if lab_localhost_is_ipv4_loopback; then
 	n="$(rcg_css_count)"
 	KRB5_CONFIG="$LAB_DIR/krb5.noforward.conf" LAB_HOST=localhost lab_connect "$RCG_CSS_PORT" "$KDC_PASSWORD" \
