@@ -132,12 +132,13 @@ extern "C" {
  * is sent. The delegation target policy (DelegateTargets) applies as to a password. An RDP client
  * also sets REDIRECTED_AUTHENTICATION_MODE_REQUIRED in its RDP_NEG_REQ (MS-RDPBCGR 2.2.1.1.1). */
 #define NLASSP_CREDSSP_REMOTE_GUARD 0x00000004u
-/* With NLASSP_CREDSSP_REMOTE_GUARD: also send the supplemental credential FreeRDP's servers 3.10 to
- * 3.19 insist on - one NTLM TSRemoteGuardPackageCred carrying no key (an
- * MSV1_0_REMOTE_SUPPLEMENTAL_CREDENTIAL of version 0xffff0002, InvalidCredKey, no encrypted
- * credentials). Those servers refuse TSRemoteGuardCreds whose optional supplementalCreds is
- * absent or empty (FreeRDP issue 12007). Off by default: MS-CSSP makes it optional and FreeRDP's
- * own newer clients leave it out. */
+/* With NLASSP_CREDSSP_REMOTE_GUARD: also send a supplemental credential for FreeRDP's servers -
+ * one NTLM TSRemoteGuardPackageCred carrying no key (an MSV1_0_REMOTE_SUPPLEMENTAL_CREDENTIAL of
+ * version 0xffff0002, InvalidCredKey, no encrypted credentials). FreeRDP's servers (3.10 to at
+ * least 3.30) refuse TSRemoteGuardCreds whose optional supplementalCreds is left out ("invalid
+ * supplementalCreds"), and 3.10 to 3.18 also one whose list is empty (FreeRDP issue 12007), so
+ * without it no client reaches their peer->RemoteCredentials. Off by default: MS-CSSP makes it
+ * optional. */
 #define NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT 0x00000008u
 
 typedef struct nlassp_credssp_params {

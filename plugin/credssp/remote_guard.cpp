@@ -2,7 +2,8 @@
 // of credType 6 carrying TSRemoteGuardCreds whose logonCred is the inner Kerberos context's
 // KERB_TICKET_LOGON (kerberos/ticket_logon.h) for the package "Kerberos", instead of a password.
 // supplementalCreds is left out (MS-CSSP: OPTIONAL), unless the caller asked for the keyless NTLM
-// credential FreeRDP's servers 3.10-3.19 require (NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT).
+// credential FreeRDP's servers require (NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT: they refuse
+// supplementalCreds left out, and before 3.19 also an empty list).
 #include "credssp/context.h"
 
 #include "common/log.h"

@@ -12,7 +12,7 @@
 #   2. to FreeRDP 3.10's own server (nla_server on libfreerdp-server3, Remote Credential Guard on,
 #      nlassp as its SSPI module): it refuses - with WinPR's built-in client exactly as with the
 #      module - because its parser rejects the empty supplementalCreds FreeRDP's 3.10 client always
-#      sends (FreeRDP issue 12007; fixed in FreeRDP 3.20). Recorded as what it is.
+#      sends (FreeRDP issue 12007; accepted from FreeRDP 3.19 on). Recorded as what it is.
 # nlassp-probe (our CREDSSP initiator through the module, --remote-guard-freerdp-compat) reaches the
 # same FreeRDP server's peer->RemoteCredentials: nla_server proves alice's TGT there and the login
 # completes as alice, no password delegated.

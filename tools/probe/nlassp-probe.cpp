@@ -91,7 +91,7 @@ void usage(FILE* f)
 	             "  --remote-guard         Remote Credential Guard: send a Kerberos ticket logon (a host/\n"
 	             "                         ticket and the forwarded TGT; kinit -f) instead of a password\n"
 	             "  --remote-guard-freerdp-compat   with --remote-guard: add the keyless NTLM supplemental\n"
-	             "                         credential FreeRDP's servers 3.10-3.19 require\n"
+	             "                         credential FreeRDP's servers require (issue 12007)\n"
 	             "  --restricted-admin     ask for restricted admin mode; send empty credentials\n"
 	             "  --verify               verify the server certificate and host name\n"
 	             "  --timeout SECONDS      per network read/write (default 15)\n"
