@@ -41,11 +41,10 @@ SECURITY_STATUS query_ticket_logon(SecurityContext& ctx, Role role, void* buffer
 		NLASSP_LOG(logger, Warn, "SECPKG_CRED_ATTR_TICKET_LOGON: only a client context makes a ticket logon");
 		return SEC_E_UNSUPPORTED_FUNCTION;
 	}
-	if (ctx.established() && ctx.package() != PackageId::Kerberos) {
+	if (ctx.established() && ctx.package() == PackageId::Ntlm) {
 		NLASSP_LOG(logger, Error,
-		           "Remote Credential Guard needs Kerberos, but this logon used %s: connect by the host name the "
-		           "realm knows, with a Kerberos ticket (kinit -f) or '/auth-pkg-list:!ntlm'",
-		           package_name(ctx.package()));
+		           "Remote Credential Guard needs Kerberos, but this logon used NTLM: connect by the host name the "
+		           "realm knows, with a Kerberos ticket (kinit -f) or '/auth-pkg-list:!ntlm'");
 		return SEC_E_UNSUPPORTED_FUNCTION;
 	}
 	TicketLogon t;
