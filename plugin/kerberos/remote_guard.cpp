@@ -57,6 +57,13 @@ struct OwnedAuthContext {
 	}
 };
 
+// The private MEMORY ccache: a MEMORY cache lives in the process until destroyed, so it is
+// destroyed (not just closed) whatever happens.
+struct DestroyCcache {
+	gss::Ccache& cc;
+	~DestroyCcache() { cc.destroy(); }
+};
+
 // A krb5_data that may hold a session key in clear (an unsealed KRB-CRED): wiped before freeing.
 struct SecretData {
 	krb5_context k = nullptr;
@@ -171,6 +178,7 @@ Error KerberosContext::ticket_logon(TicketLogon& out)
 	}
 	krb5_context k = krb5_.get();
 	gss::Ccache mem;
+	const DestroyCcache destroy_mem{mem};
 	gss::Principal client;
 	if (const Error e = remote_guard_ccache(mem, client); e != Error::None)
 		return e;
