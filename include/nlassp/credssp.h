@@ -124,6 +124,22 @@ extern "C" {
  * default delegation over NTLM is allowed, as RDP clients do once the user accepted the
  * server's TLS certificate. */
 #define NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION 0x00000002u
+/* Initiator: Remote Credential Guard. Send TSRemoteGuardCreds (credType 6) instead of a password:
+ * a Kerberos KERB_TICKET_LOGON holding a service ticket for host/<target host> and the user's
+ * forwarded TGT (the TGT must be forwardable: kinit -f). Needs Kerberos: after an NTLM logon the
+ * call fails with SEC_E_UNSUPPORTED_FUNCTION, a TGT that cannot be forwarded gives
+ * SEC_E_DELEGATION_POLICY, in both cases before anything is sent. No password is needed and none
+ * is sent. The delegation target policy (DelegateTargets) applies as to a password. An RDP client
+ * also sets REDIRECTED_AUTHENTICATION_MODE_REQUIRED in its RDP_NEG_REQ (MS-RDPBCGR 2.2.1.1.1). */
+#define NLASSP_CREDSSP_REMOTE_GUARD 0x00000004u
+/* With NLASSP_CREDSSP_REMOTE_GUARD: also send a supplemental credential for FreeRDP's servers -
+ * one NTLM TSRemoteGuardPackageCred carrying no key (an MSV1_0_REMOTE_SUPPLEMENTAL_CREDENTIAL of
+ * version 0xffff0002, InvalidCredKey, no encrypted credentials). FreeRDP's servers (3.10 to at
+ * least 3.30) refuse TSRemoteGuardCreds whose optional supplementalCreds is left out ("invalid
+ * supplementalCreds"), and 3.10 to 3.18 also one whose list is empty (FreeRDP issue 12007), so
+ * without it no client reaches their peer->RemoteCredentials. Off by default: MS-CSSP makes it
+ * optional. */
+#define NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT 0x00000008u
 
 typedef struct nlassp_credssp_params {
 	uint32_t cbSize;                 /* sizeof(NLASSP_CREDSSP_PARAMS) */
@@ -151,6 +167,7 @@ typedef struct nlassp_credssp_params {
 #define NLASSP_CREDSSP_INFO_DELEGATED 0x00000002u        /* non-empty credentials were sent/received */
 #define NLASSP_CREDSSP_INFO_ECHO_DEFECT_SEEN 0x00000004u /* FreeRDP's v2-4 echo defect was tolerated */
 #define NLASSP_CREDSSP_INFO_ECHO_DEFECT_REFUSED 0x00000008u /* ... was seen and refused (strict) */
+#define NLASSP_CREDSSP_INFO_REMOTE_GUARD 0x00000010u     /* Remote Credential Guard credentials sent/received */
 
 typedef struct nlassp_credssp_info {
 	uint32_t Version;        /* negotiated TSRequest version (0 until the peer's is known) */

@@ -42,5 +42,6 @@ Error SecurityContext::names(ContextNames&) const { return Error::Unsupported; }
 Error SecurityContext::set_workstation(std::u16string) { return Error::Unsupported; }
 Error SecurityContext::make_negotiation_mic(ByteView, Bytes&) { return Error::Unsupported; }
 Error SecurityContext::verify_negotiation_mic(ByteView, ByteView) { return Error::Unsupported; }
+Error SecurityContext::ticket_logon(TicketLogon&) { return Error::Unsupported; }
 
 } // namespace nlassp

@@ -173,6 +173,15 @@ struct ContextNames {
 	std::u16string workstation;             // NTLM: the client's workstation, if known
 };
 
+// Remote Credential Guard (MS-CSSP TSRemoteGuardCreds): what a Kerberos initiator hands the
+// server instead of a password - the two buffers of a KERB_TICKET_LOGON (LsaLogonUser's Kerberos
+// ticket logon). plugin/kerberos/ticket_logon.h encodes it as TSRemoteGuardPackageCred carries it.
+struct TicketLogon {
+	uint32_t flags = 0;                  // KERB_TICKET_LOGON.Flags (KERB_LOGON_FLAG_REDIRECTED)
+	SecretBytes service_ticket;          // DER Ticket ([APPLICATION 1]) for host/<target>
+	SecretBytes ticket_granting_ticket;  // DER KRB-CRED ([APPLICATION 22]) holding the forwarded TGT
+};
+
 class SecurityContext {
 public:
 	virtual ~SecurityContext() = default;
@@ -203,6 +212,10 @@ public:
 	virtual Error verify_negotiation_mic(ByteView mech_types_der, ByteView mic);
 	// Called once both mechListMICs are done (NTLM resets its RC4 sealing states here).
 	virtual void negotiation_mic_complete() {}
+
+	// Remote Credential Guard: on an established initiator, a KERB_TICKET_LOGON for the target's
+	// host (Kerberos, and Negotiate when it chose Kerberos). Error::Unsupported otherwise.
+	virtual Error ticket_logon(TicketLogon& out);
 };
 using ContextPtr = std::unique_ptr<SecurityContext>;
 

@@ -160,12 +160,15 @@ Error parse_params(ByteView buffer, Params& out)
 		           o.min_version, o.max_version);
 		return Error::InvalidParameter;
 	}
-	if (p.Flags & ~(NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT | NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION)) {
+	if (p.Flags & ~(NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT | NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION |
+	                NLASSP_CREDSSP_REMOTE_GUARD | NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT)) {
 		NLASSP_LOG(logger, Warn, "CredSSP: unknown NLASSP_CREDSSP_PARAMS flags 0x%08" PRIx32, p.Flags);
 		return Error::InvalidParameter;
 	}
 	o.tolerate_freerdp_echo_defect = p.Flags & NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT;
 	o.allow_ntlm_only_delegation = !(p.Flags & NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION);
+	o.remote_guard = p.Flags & NLASSP_CREDSSP_REMOTE_GUARD;
+	o.remote_guard_freerdp_compat = p.Flags & NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT;
 
 	ByteView key;
 	if (!wire::Reader::field(buffer, p.PublicKeyOffset, p.PublicKeyLength, key)) {
@@ -250,7 +253,7 @@ void CredSspContext::reset()
 	have_nonce_ = false;
 	sent_pub_key_auth_.clear();
 	last_nego_token_.clear();
-	delegated_ = echo_defect_seen_ = echo_defect_refused_ = mutual_ = false;
+	delegated_ = remote_guard_ = echo_defect_seen_ = echo_defect_refused_ = mutual_ = false;
 	received_.reset();
 	// key_ stays: re-authentication runs over the same TLS connection.
 }
@@ -516,6 +519,8 @@ Error CredSspContext::verify_pub_key_auth(ByteView wire_in)
 
 Error CredSspContext::make_credentials(Bytes& auth_info)
 {
+	if (options_.remote_guard)
+		return make_remote_guard_credentials(auth_info);
 	TsPasswordCreds pc;
 	if (requested_ & ctx::Delegate) {
 		const Identity* id = supplied_ ? &*supplied_ : (cred_ && cred_->identity ? &*cred_->identity : nullptr);
@@ -580,6 +585,7 @@ Error CredSspContext::read_credentials(ByteView auth_info)
 			NLASSP_LOG(logger, Warn, "CredSSP acceptor: malformed TSRemoteGuardCreds");
 			return Error::InvalidToken;
 		}
+		remote_guard_ = true;
 		break;
 	}
 	default:
@@ -627,7 +633,8 @@ Error CredSspContext::initiator_start(const StepInput& in, StepOutput& out)
 		}
 		const Identity* id = in.supplied_identity ? in.supplied_identity
 		                                          : (cred_ && cred_->identity ? &*cred_->identity : nullptr);
-		if (!id || !id->has_password) {
+		// Remote Credential Guard delegates a forwarded TGT, not a password.
+		if (!options_.remote_guard && (!id || !id->has_password)) {
 			NLASSP_LOG(logger, Warn,
 			           "CredSSP initiator: ISC_REQ_DELEGATE without a password to delegate; supply one "
 			           "(ISC_REQ_USE_SUPPLIED_CREDS) or do not ask for delegation");
@@ -949,6 +956,7 @@ Info CredSspContext::info() const
 	i.delegated = delegated_;
 	i.echo_defect_seen = echo_defect_seen_;
 	i.echo_defect_refused = echo_defect_refused_;
+	i.remote_guard = remote_guard_;
 	i.mechanism = inner_ ? inner_->package() : PackageId::Negotiate;
 	return i;
 }

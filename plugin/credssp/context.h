@@ -56,6 +56,7 @@ private:
 	Error make_pub_key_auth(Bytes& out);
 	Error verify_pub_key_auth(ByteView wire);
 	Error make_credentials(Bytes& auth_info);
+	Error make_remote_guard_credentials(Bytes& auth_info);
 	Error read_credentials(ByteView auth_info);
 	Error send(TsRequest& req, StepOutput& out);
 	Error fail(Error e);
@@ -84,6 +85,7 @@ private:
 	Bytes sent_pub_key_auth_;            // initiator: what we sent (a refusal may echo it back)
 	Bytes last_nego_token_;              // initiator: the server's last negoToken (FreeRDP repeats it)
 	bool delegated_ = false;
+	bool remote_guard_ = false;          // TSRemoteGuardCreds sent (initiator) / received (acceptor)
 	bool echo_defect_seen_ = false;
 	bool echo_defect_refused_ = false;
 	bool mutual_ = false;

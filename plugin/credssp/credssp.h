@@ -20,6 +20,8 @@ struct Options {
 	uint32_t max_version = 6;
 	bool tolerate_freerdp_echo_defect = false;
 	bool allow_ntlm_only_delegation = true;
+	bool remote_guard = false;      // initiator: send TSRemoteGuardCreds (NLASSP_CREDSSP_REMOTE_GUARD)
+	bool remote_guard_freerdp_compat = false;  // ... with a keyless NTLM supplemental credential
 	// SPN patterns credentials may be delegated to ('*' = any run, ASCII case-insensitive).
 	std::vector<std::u16string> delegate_targets = {u"TERMSRV/*"};
 };
@@ -56,6 +58,7 @@ struct Info {
 	bool delegated = false;
 	bool echo_defect_seen = false;     // FreeRDP's v2-4 echo defect, tolerated
 	bool echo_defect_refused = false;  // FreeRDP's v2-4 echo defect, refused (strict)
+	bool remote_guard = false;         // TSRemoteGuardCreds were sent (initiator) or received (acceptor)
 	PackageId mechanism = PackageId::Negotiate;
 };
 

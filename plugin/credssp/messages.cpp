@@ -391,4 +391,48 @@ bool decode_ts_remote_guard_creds(ByteView der_bytes, TsRemoteGuardCreds& out)
 	return true;
 }
 
+namespace {
+// TSRemoteGuardPackageCred ::= SEQUENCE { packageName [0] OCTET STRING, credBuffer [1] OCTET STRING }
+size_t package_cred_size(const TsRemoteGuardPackageCred& p) noexcept
+{
+	return element_size(explicit_octets_size(p.package_name.size()) + explicit_octets_size(p.cred_buffer.size()));
+}
+void put_package_cred(SecretBytes& out, const TsRemoteGuardPackageCred& p)
+{
+	put_header(out, static_cast<uint8_t>(der::tag::Sequence),
+	           explicit_octets_size(p.package_name.size()) + explicit_octets_size(p.cred_buffer.size()));
+	put_explicit_octets(out, 0, p.package_name);
+	put_explicit_octets(out, 1, p.cred_buffer.view());
+}
+} // namespace
+
+bool encode_ts_remote_guard_creds(const TsRemoteGuardCreds& creds, SecretBytes& out)
+{
+	size_t total = package_cred_size(creds.logon_cred);
+	size_t list = 0;
+	for (const auto& p : creds.supplemental_creds)
+		list += package_cred_size(p);
+	const bool supplemental = creds.has_supplemental || !creds.supplemental_creds.empty();
+	if (total > kMaxSecretElement || list > kMaxSecretElement)
+		return false;
+	const size_t logon_field = element_size(total);
+	const size_t supp_field = supplemental ? element_size(element_size(list)) : 0;
+	try {
+		SecretBytes s;
+		put_header(s, static_cast<uint8_t>(der::tag::Sequence), logon_field + supp_field);
+		put_header(s, static_cast<uint8_t>(der::tag::context(0)), total);
+		put_package_cred(s, creds.logon_cred);
+		if (supplemental) {
+			put_header(s, static_cast<uint8_t>(der::tag::context(1)), element_size(list));
+			put_header(s, static_cast<uint8_t>(der::tag::Sequence), list);
+			for (const auto& p : creds.supplemental_creds)
+				put_package_cred(s, p);
+		}
+		out = std::move(s);
+	} catch (const std::bad_alloc&) {
+		return false;
+	}
+	return true;
+}
+
 } // namespace nlassp::credssp

@@ -106,5 +106,8 @@ struct TsRemoteGuardCreds {
 	bool has_supplemental = false;         // the optional SEQUENCE OF was present (maybe empty)
 };
 [[nodiscard]] bool decode_ts_remote_guard_creds(ByteView der, TsRemoteGuardCreds& out);
+// supplementalCreds is written when has_supplemental or the list is non-empty (MS-CSSP makes it
+// OPTIONAL; none means absent: FreeRDP's 3.10/3.15 clients send an empty SEQUENCE OF instead).
+[[nodiscard]] bool encode_ts_remote_guard_creds(const TsRemoteGuardCreds& creds, SecretBytes& out);
 
 } // namespace nlassp::credssp

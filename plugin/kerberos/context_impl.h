@@ -7,6 +7,7 @@
 //   kdc_url.cpp      a per-logon KDC URL / KDC proxy through a private krb5 profile
 //   protect.cpp      message protection (wrap/unwrap, MIC) and SPNEGO's mechListMIC
 //   names.cpp        the pure principal / target-name helpers of kerberos/context.h
+//   remote_guard.cpp Remote Credential Guard: the KERB_TICKET_LOGON (host ticket + forwarded TGT)
 #pragma once
 
 #include "common/log.h"
@@ -65,6 +66,7 @@ public:
 	Error names(ContextNames& names) const override;
 	Error make_negotiation_mic(ByteView mech_types_der, Bytes& mic) override;
 	Error verify_negotiation_mic(ByteView mech_types_der, ByteView mic) override;
+	Error ticket_logon(TicketLogon& out) override;
 
 private:
 	enum class State : uint8_t { Start, InProgress, Established, Failed };
@@ -86,6 +88,10 @@ private:
 	Error fail_gss(const char* what, OM_uint32 major, OM_uint32 minor);
 	Error fail_krb5(const char* what, krb5_error_code code);
 	void log_failure(const char* what, Error e, const std::string& detail) const;
+	Error fail_remote_guard(Error e, const std::string& detail);
+	Error remote_guard_ccache(gss::Ccache& mem, gss::Principal& client);
+	Error remote_guard_host_ticket(const std::string& host, krb5_ccache cc, krb5_principal client,
+	                               gss::Principal& server, SecretBytes& ticket);
 
 	Role role_;
 	CredentialPtr cred_;

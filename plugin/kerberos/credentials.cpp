@@ -86,7 +86,9 @@ Error KerberosContext::init_initiator()
 		}
 	}
 
-	if (id && id->has_password && !principal.empty())
+	// An empty password is none: FreeRDP's "/p:" (which +auth-only needs) logs on from the ticket
+	// cache, as WinPR's Kerberos does when the cache holds a ticket for the user.
+	if (id && id->has_password && !id->password.empty() && !principal.empty())
 		return acquire_with_password(principal, id->password.view());
 	return acquire_from_ccache(principal);
 }
@@ -131,6 +133,10 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 		krb5_get_init_creds_opt_set_tkt_life(opt, ks.life_time);
 	if (ks.renew_life_time > 0)
 		krb5_get_init_creds_opt_set_renew_life(opt, ks.renew_life_time);
+	// A private cache's TGT is asked forwardable, so that Remote Credential Guard can forward it
+	// (remote_guard.cpp); it never leaves this context otherwise.
+	if (private_ccache_)
+		krb5_get_init_creds_opt_set_forwardable(opt, 1);
 	if (!ks.armor_cache.empty())
 		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, opt, ks.armor_cache.c_str());
 	if (code == 0)

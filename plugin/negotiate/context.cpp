@@ -162,6 +162,11 @@ public:
 	{
 		return established() ? mech()->names(n) : Error::NotEstablished;
 	}
+	// Remote Credential Guard: the chosen mechanism's answer (Kerberos makes one; NTLM cannot).
+	Error ticket_logon(TicketLogon& out) override
+	{
+		return established() ? mech()->ticket_logon(out) : Error::NotEstablished;
+	}
 
 	// Remembered and given to every mechanism context, so that a switch to NTLM after the first
 	// call still sends it; the answer is the current mechanism's.

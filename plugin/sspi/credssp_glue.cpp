@@ -72,7 +72,8 @@ std::optional<SECURITY_STATUS> query_credssp_attribute(const SecurityContext& ct
 		out->Flags = (info->established ? NLASSP_CREDSSP_INFO_ESTABLISHED : 0u) |
 		             (info->delegated ? NLASSP_CREDSSP_INFO_DELEGATED : 0u) |
 		             (info->echo_defect_seen ? NLASSP_CREDSSP_INFO_ECHO_DEFECT_SEEN : 0u) |
-		             (info->echo_defect_refused ? NLASSP_CREDSSP_INFO_ECHO_DEFECT_REFUSED : 0u);
+		             (info->echo_defect_refused ? NLASSP_CREDSSP_INFO_ECHO_DEFECT_REFUSED : 0u) |
+		             (info->remote_guard ? NLASSP_CREDSSP_INFO_REMOTE_GUARD : 0u);
 		std::strncpy(out->Mechanism, package_name(info->mechanism), sizeof(out->Mechanism) - 1);
 		return SEC_E_OK;
 	}

@@ -10,6 +10,7 @@
 #include "sspi/identity.h"
 #include "sspi/packages.h"
 #include "sspi/status.h"
+#include "sspi/ticket_logon.h"
 #include "wire/reader.h"
 #include "wire/utf16.h"
 
@@ -619,6 +620,9 @@ SECURITY_STATUS query_context_attributes(PCtxtHandle h, ULONG attr, void* pBuffe
 			}
 			return SEC_E_OK;
 		}
+		case SECPKG_CRED_ATTR_TICKET_LOGON:
+			// Remote Credential Guard (FreeRDP's +remoteGuard asks the context, not the credential).
+			return query_ticket_logon(ctx, e.role, pBuffer);
 		default:
 			// CREDSSP's attributes (nlassp/credssp.h), else unsupported.
 			if (auto s = query_credssp_attribute(ctx, attr, pBuffer))

@@ -5,11 +5,22 @@
 // QueryContextAttributes(NLASSP_ATTR_CREDSSP_DELEGATED_CREDENTIALS) at the end).
 //
 //   credssp_test_server --port N --cert server.crt --key server.key --sam SAM [--max-version V]
-//                       [--connections K] [--keytab FILE]
+//                       [--connections K] [--keytab FILE] [--remote-guard PROOF_SPN] [--absent TEXT]
 //
 // Prints one line per connection on stdout:
 //   OK version=6 mechanism=NTLM user=LAB\alice delegated=yes
 //   FAIL status=SEC_E_LOGON_DENIED
+// With --remote-guard, Remote Credential Guard credentials (TSRemoteGuardCreds, as stock xfreerdp3
+// +remoteGuard sends them) are decoded with our decoders and proved with libkrb5 as a server would
+// use them (tests/e2e/rcg_proof.c: the host/ ticket decrypted with the keytab, the KRB-CRED read, its
+// forwarded TGT used for a ticket to PROOF_SPN); the OK line then ends with
+//   remote-guard=alice@LAB.TEST service=host/127.0.0.1@LAB.TEST flags=0x2 krb-cred=unsealed
+//   tgt=forwarded proof=HTTP/proof.lab.test@LAB.TEST supplemental=empty
+// or "remote-guard=refused(<why>)". With --absent TEXT the line also says whether TEXT (UTF-8 or
+// UTF-16LE) occurs anywhere in the decrypted TSCredentials: " text-in-credentials=no".
+#include "../e2e/rcg_proof.h"
+#include "credssp/messages.h"
+#include "kerberos/ticket_logon.h"
 #include "nlassp/credssp.h"
 #include "sspi/packages.h"
 #include "sspi/status.h"
@@ -29,6 +40,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -36,6 +48,43 @@
 using namespace nlassp;
 
 namespace {
+
+struct Checks {
+	std::string keytab;
+	std::string proof_spn;   // --remote-guard
+	std::string absent;      // --absent
+};
+
+bool contains(ByteView hay, ByteView needle)
+{
+	return !needle.empty() && std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+}
+
+// " remote-guard=..." for TSRemoteGuardCreds (credType 6) as received.
+std::string remote_guard_report(ByteView raw, const Checks& c)
+{
+	credssp::TsRemoteGuardCreds rg;
+	if (!credssp::decode_ts_remote_guard_creds(raw, rg))
+		return " remote-guard=refused(malformed TSRemoteGuardCreds)";
+	if (rg.logon_cred.package_name != wire::utf16le_bytes(u"Kerberos"))
+		return " remote-guard=refused(logonCred is not for the Kerberos package)";
+	TicketLogon t;
+	if (const Error e = kerberos::decode_ticket_logon(rg.logon_cred.cred_buffer.view(), t); e != Error::None)
+		return std::string(" remote-guard=refused(KERB_TICKET_LOGON: ") + error_name(e) + ")";
+	rcg_proof proof{};
+	if (rcg_prove(c.keytab.empty() ? nullptr : c.keytab.c_str(), t.service_ticket.data(), t.service_ticket.size(),
+	              t.ticket_granting_ticket.data(), t.ticket_granting_ticket.size(), c.proof_spn.c_str(), &proof) != 0)
+		return std::string(" remote-guard=refused(") + proof.error + ")";
+	char flags[16];
+	std::snprintf(flags, sizeof(flags), "0x%x", t.flags);
+	const std::string supplemental = !rg.has_supplemental              ? "absent"
+	                                 : rg.supplemental_creds.empty() ? "empty"
+	                                                                 : std::to_string(rg.supplemental_creds.size());
+	return std::string(" remote-guard=") + proof.client + " service=" + proof.service + " flags=" + flags +
+	       " krb-cred=" + (proof.krb_cred_sealed ? "sealed" : "unsealed") +
+	       " tgt=" + (proof.tgt_forwarded ? "forwarded" : "not-forwarded") + " proof=" + proof.proof_service +
+	       " supplemental=" + supplemental;
+}
 
 bool recv_all(int fd, uint8_t* p, size_t n)
 {
@@ -85,7 +134,7 @@ bool x224(int fd)
 }
 
 std::string serve(int fd, SSL_CTX* sctx, const std::vector<uint8_t>& params, SecurityFunctionTableA* t,
-                  CredHandle* cred)
+                  CredHandle* cred, const Checks& checks)
 {
 	if (!x224(fd))
 		return "FAIL x224";
@@ -154,6 +203,15 @@ std::string serve(int fd, SSL_CTX* sctx, const std::vector<uint8_t>& params, Sec
 		                          domain);
 		result = "OK version=" + std::to_string(info.Version) + " mechanism=" + info.Mechanism + " user=" + domain +
 		         "\\" + user + " delegated=" + (d.Credentials->Empty ? "no" : "yes");
+		const ByteView raw(d.Credentials->Raw, d.Credentials->RawLength);
+		if (!checks.proof_spn.empty() && d.Credentials->CredType == NLASSP_CREDSSP_CRED_REMOTE_GUARD)
+			result += remote_guard_report(raw, checks);
+		if (!checks.absent.empty()) {
+			std::u16string wide;
+			(void)wire::utf8_to_utf16(checks.absent, wide);
+			const bool found = contains(raw, as_bytes(checks.absent)) || contains(raw, wire::utf16le_bytes(wide));
+			result += std::string(" text-in-credentials=") + (found ? "yes" : "no");
+		}
 		(void)t->FreeContextBuffer(d.Credentials);
 		break;
 	}
@@ -170,6 +228,7 @@ done:
 int main(int argc, char** argv)
 {
 	std::string cert, key, sam, keytab;
+	Checks checks;
 	int port = 0, connections = 1;
 	uint32_t max_version = 0;
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -188,7 +247,12 @@ int main(int argc, char** argv)
 			keytab = argv[i + 1];
 		else if (o == "--connections")
 			connections = std::atoi(argv[i + 1]);
+		else if (o == "--remote-guard")
+			checks.proof_spn = argv[i + 1];
+		else if (o == "--absent")
+			checks.absent = argv[i + 1];
 	}
+	checks.keytab = keytab;
 	if (!port || cert.empty() || key.empty() || sam.empty()) {
 		std::fprintf(stderr, "usage: credssp_test_server --port N --cert C --key K --sam SAM [--max-version V] "
 		                     "[--connections K]\n");
@@ -262,7 +326,7 @@ int main(int argc, char** argv)
 			break;
 		timeval tv{20, 0};
 		(void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		std::printf("%s\n", serve(fd, sctx, params, t, &cred).c_str());
+		std::printf("%s\n", serve(fd, sctx, params, t, &cred, checks).c_str());
 		::close(fd);
 	}
 	::close(ls);

@@ -235,6 +235,43 @@ bool remote_guard_creds()
 	       c.supplemental_creds.empty();
 }
 
+// The encoder: logonCred alone (supplementalCreds absent, as MS-CSSP allows), the empty SEQUENCE OF
+// FreeRDP's 3.10/3.15 clients send when asked for one, and a list; each decodes back.
+bool remote_guard_creds_encode()
+{
+	TsRemoteGuardCreds c;
+	c.logon_cred.package_name = {'K', 0, 'e', 0, 'r', 0};
+	c.logon_cred.cred_buffer = SecretBytes(ByteView(Bytes{0xaa, 0xbb}));
+	const Bytes logon_only = {
+	    0x30, 0x14, 0xa0, 0x12, 0x30, 0x10,                               // TSRemoteGuardCreds, logonCred
+	    0xa0, 0x08, 0x04, 0x06, 'K', 0, 'e', 0, 'r', 0,                   //   packageName
+	    0xa1, 0x04, 0x04, 0x02, 0xaa, 0xbb,                               //   credBuffer
+	};
+	SecretBytes out;
+	if (!encode_ts_remote_guard_creds(c, out) || !eq("logonCred only", out.view(), logon_only))
+		return false;
+	c.has_supplemental = true;
+	const Bytes with_empty = {
+	    0x30, 0x18, 0xa0, 0x12, 0x30, 0x10, 0xa0, 0x08, 0x04, 0x06, 'K', 0, 'e', 0, 'r', 0,
+	    0xa1, 0x04, 0x04, 0x02, 0xaa, 0xbb, 0xa1, 0x02, 0x30, 0x00,
+	};
+	if (!encode_ts_remote_guard_creds(c, out) || !eq("empty supplementalCreds", out.view(), with_empty))
+		return false;
+	TsRemoteGuardPackageCred ntlm;
+	ntlm.package_name = {'N', 0, 'T', 0, 'L', 0, 'M', 0};
+	ntlm.cred_buffer = SecretBytes(ByteView(Bytes{0x02, 0x00, 0xff, 0xff}));
+	c.supplemental_creds = {ntlm, ntlm};
+	TsRemoteGuardCreds back;
+	if (!encode_ts_remote_guard_creds(c, out) || !decode_ts_remote_guard_creds(out.view(), back))
+		return false;
+	if (!back.has_supplemental || back.supplemental_creds.size() != 2 ||
+	    back.supplemental_creds[1].package_name != ntlm.package_name ||
+	    !eq("supplemental credBuffer", back.supplemental_creds[1].cred_buffer.view(), ntlm.cred_buffer.view()))
+		return false;
+	SecretBytes again;
+	return encode_ts_remote_guard_creds(back, again) && eq("re-encoded", again.view(), out.view());
+}
+
 bool framing_every_split()
 {
 	// Both a short-form and a long-form (0x82) TSRequest.
@@ -409,6 +446,7 @@ static void test_ts_credentials_known_answer(void**) { assert_true(credentials()
 static void test_empty_password_creds(void**) { assert_true(empty_password_creds()); }
 static void test_smart_card_creds_decode(void**) { assert_true(smart_card_creds()); }
 static void test_remote_guard_creds_decode(void**) { assert_true(remote_guard_creds()); }
+static void test_remote_guard_creds_encode(void**) { assert_true(remote_guard_creds_encode()); }
 static void test_split_ts_request_reports_missing_bytes(void**) { assert_true(framing_every_split()); }
 static void test_framing_refuses_garbage(void**) { assert_true(framing_refuses_garbage()); }
 static void test_ts_request_is_strict(void**) { assert_true(ts_request_strictness()); }
@@ -429,6 +467,7 @@ int main()
 		cmocka_unit_test(test_empty_password_creds),
 		cmocka_unit_test(test_smart_card_creds_decode),
 		cmocka_unit_test(test_remote_guard_creds_decode),
+		cmocka_unit_test(test_remote_guard_creds_encode),
 		cmocka_unit_test(test_split_ts_request_reports_missing_bytes),
 		cmocka_unit_test(test_framing_refuses_garbage),
 		cmocka_unit_test(test_ts_request_is_strict),

@@ -13,18 +13,23 @@ source "$E2E_DIR/../lab/lab.sh"
 E2E_NAME="$(basename "${0%.sh}")"
 E2E_MODULE="${NLASSP_MODULE:-}"
 E2E_SERVER="${NLASSP_NLA_SERVER:-}"
+E2E_CREDSSP_SERVER="${NLASSP_CREDSSP_SERVER:-}"   # tests/credssp/credssp_test_server (our CREDSSP acceptor)
+E2E_PROBE="${NLASSP_PROBE:-}"                     # tools/probe/nlassp-probe
 E2E_FAILURES=()
 E2E_CHECKS=0
 E2E_MODULE_STATE=""
 
 e2e_say() { printf '%s: %s\n' "$E2E_NAME" "$*"; }
 
-# e2e_setup "$@" — parses --module/--server, starts the lab (temp dir, trap).
+# e2e_setup "$@" — parses --module/--server (and --credssp-server/--probe), starts the lab (temp
+# dir, trap).
 e2e_setup() {
 	while [ $# -gt 0 ]; do
 		case "$1" in
 		--module) E2E_MODULE="$2"; shift 2 ;;
 		--server) E2E_SERVER="$2"; shift 2 ;;
+		--credssp-server) E2E_CREDSSP_SERVER="$2"; shift 2 ;;
+		--probe) E2E_PROBE="$2"; shift 2 ;;
 		*) e2e_say "unknown argument $1"; exit 2 ;;
 		esac
 	done
@@ -131,7 +136,10 @@ e2e_expect_module_used() {
 # e2e_expect_server_exit STATUS WHAT — nla_server (LAB_NLA_PID) must end by itself with STATUS.
 e2e_expect_server_exit() {
 	local want="$1" what="$2" rc
-	rc="$(lab_wait_exit "$LAB_NLA_PID" 15)"
+	# In this shell, not in $(...): a subshell cannot wait for its parent's child and reports -1
+	# when the server exits while it waits (a race seen after fast clients such as nlassp-probe).
+	lab_wait_exit "$LAB_NLA_PID" 15 >"$LAB_DIR/.server_exit_status"
+	rc="$(cat "$LAB_DIR/.server_exit_status")"
 	if [ "$rc" = "$want" ]; then
 		e2e_ok "$what"
 	else

@@ -6,8 +6,22 @@
  * FreeRDP_SspiModule), lets the connection reach activation so that a stock
  * `xfreerdp3 +auth-only` client completes, and prints one result line per connection:
  *
- *   nla_server: connection 1: NLA succeeded for LAB\alice (activated: yes)
+ *   nla_server: connection 1: NLA succeeded for LAB\alice (activated: yes; delegated: password)
  *   nla_server: connection 2: NLA failed (client not authenticated)
+ *
+ * "delegated" says what the client's TSCredentials carried: a password, nothing (restricted
+ * admin: empty TSPasswordCreds), or a Remote Credential Guard ticket logon ("remote guard").
+ *
+ * With --remote-guard PROOF_SPN the server enables Remote Credential Guard and implements FreeRDP's
+ * peer->RemoteCredentials callback: it decrypts the KERB_TICKET_LOGON's service ticket with the
+ * keytab, reads its KRB-CRED and uses the forwarded TGT to get a ticket for PROOF_SPN from the KDC
+ * (rcg_proof.c), and prints
+ *
+ *   nla_server: connection 1: remote guard: alice@LAB.TEST, ticket for host/127.0.0.1@LAB.TEST
+ *     decrypted with the keytab, KRB-CRED unsealed, TGT krbtgt/LAB.TEST@LAB.TEST forwarded, used
+ *     for HTTP/proof.lab.test@LAB.TEST
+ *
+ * (one line), or "remote guard refused: <why>" and a failed login.
  *
  * Exit status: 0 when every handled connection authenticated, 1 when at least one did not,
  * 2 on a usage or setup error, 3 when the time limit passed before --max-connections clients
@@ -35,6 +49,8 @@
 #include <freerdp/crypto/certificate.h>
 #include <freerdp/crypto/privatekey.h>
 
+#include "rcg_proof.h"
+
 #define MAX_PENDING 8
 
 struct server_config
@@ -44,6 +60,7 @@ struct server_config
 	const char* cert;
 	const char* key;
 	const char* keytab;
+	const char* proof_spn; /* --remote-guard: Remote Credential Guard on, the TGT's proof */
 	unsigned long port;
 	unsigned long max_connections;
 	unsigned long timeout_s;
@@ -56,6 +73,10 @@ struct nla_peer_context
 	BOOL activated;
 	char* user;
 	char* domain;
+	const char* delegated;
+	char* rcg_client; /* the Remote Credential Guard client principal, once proved */
+	unsigned long index;
+	const struct server_config* cfg;
 };
 
 static volatile sig_atomic_t g_stop = 0;
@@ -73,7 +94,10 @@ static void usage(const char* argv0)
 	fprintf(stderr,
 	        "usage: %s --port N --cert FILE --key FILE [--sam FILE] [--module PATH]\n"
 	        "          [--keytab FILE] [--max-connections N] [--timeout SECONDS]\n"
-	        "  Listens on 127.0.0.1:N. Without --module FreeRDP's built-in NLA is used.\n",
+	        "          [--remote-guard PROOF_SPN]\n"
+	        "  Listens on 127.0.0.1:N. Without --module FreeRDP's built-in NLA is used.\n"
+	        "  --remote-guard allows Remote Credential Guard and proves the forwarded TGT by getting\n"
+	        "  a ticket for PROOF_SPN with it.\n",
 	        argv0);
 }
 
@@ -129,6 +153,8 @@ static int parse_args(int argc, char** argv, struct server_config* cfg)
 			cfg->key = val;
 		else if (strcmp(opt, "--keytab") == 0)
 			cfg->keytab = val;
+		else if (strcmp(opt, "--remote-guard") == 0)
+			cfg->proof_spn = val;
 		else
 		{
 			fprintf(stderr, "nla_server: unknown option %s\n", opt);
@@ -159,12 +185,59 @@ static BOOL on_logon(freerdp_peer* client, const SEC_WINNT_AUTH_IDENTITY* identi
 	const rdpSettings* settings = client->context->settings;
 	const char* user = freerdp_settings_get_string(settings, FreeRDP_Username);
 	const char* domain = freerdp_settings_get_string(settings, FreeRDP_Domain);
+	const char* password = freerdp_settings_get_string(settings, FreeRDP_Password);
 	free(ctx->user);
 	free(ctx->domain);
-	ctx->user = _strdup(user ? user : "");
-	ctx->domain = _strdup(domain ? domain : "");
-	ctx->logged_on = TRUE;
-	return TRUE;
+	ctx->user = NULL;
+	ctx->domain = NULL;
+	if (ctx->rcg_client)
+	{
+		/* Remote Credential Guard: no password, the user is the proved ticket's client. */
+		char* at = strrchr(ctx->rcg_client, '@');
+		ctx->user = at ? strndup(ctx->rcg_client, (size_t)(at - ctx->rcg_client)) : _strdup(ctx->rcg_client);
+		ctx->domain = _strdup(at ? at + 1 : "");
+		ctx->delegated = "remote guard";
+	}
+	else
+	{
+		ctx->user = _strdup(user ? user : "");
+		ctx->domain = _strdup(domain ? domain : "");
+		ctx->delegated = (password && *password) ? "password" : "none";
+	}
+	ctx->logged_on = ctx->user && ctx->domain;
+	return ctx->logged_on;
+}
+
+/* FreeRDP's server calls this with the client's TSRemoteGuardCreds (nla.c). */
+static BOOL on_remote_credentials(freerdp_peer* client, KERB_TICKET_LOGON* logon,
+                                  MSV1_0_SUPPLEMENTAL_CREDENTIAL* supplemental)
+{
+	struct nla_peer_context* ctx = (struct nla_peer_context*)client->context;
+	(void)supplemental;
+	struct rcg_proof proof;
+	if (!logon || logon->MessageType != KerbTicketLogon)
+	{
+		printf("nla_server: connection %lu: remote guard refused: not a KERB_TICKET_LOGON\n", ctx->index);
+		fflush(stdout);
+		return FALSE;
+	}
+	if (rcg_prove(ctx->cfg->keytab, logon->ServiceTicket, logon->ServiceTicketLength,
+	              logon->TicketGrantingTicket, logon->TicketGrantingTicketLength, ctx->cfg->proof_spn,
+	              &proof) != 0)
+	{
+		printf("nla_server: connection %lu: remote guard refused: %s\n", ctx->index, proof.error);
+		fflush(stdout);
+		return FALSE;
+	}
+	printf("nla_server: connection %lu: remote guard: %s, flags 0x%" PRIx32 ", ticket for %s decrypted with "
+	       "the keytab, KRB-CRED %s, TGT %s %s, used for %s\n",
+	       ctx->index, proof.client, (uint32_t)logon->Flags, proof.service,
+	       proof.krb_cred_sealed ? "sealed with the ticket's session key" : "unsealed",
+	       proof.tgt_server, proof.tgt_forwarded ? "forwarded" : "not forwarded", proof.proof_service);
+	fflush(stdout);
+	free(ctx->rcg_client);
+	ctx->rcg_client = _strdup(proof.client);
+	return ctx->rcg_client != NULL;
 }
 
 static BOOL on_post_connect(freerdp_peer* client)
@@ -188,8 +261,10 @@ static void peer_context_free(freerdp_peer* client, rdpContext* context)
 		return;
 	free(ctx->user);
 	free(ctx->domain);
+	free(ctx->rcg_client);
 	ctx->user = NULL;
 	ctx->domain = NULL;
+	ctx->rcg_client = NULL;
 }
 
 static BOOL configure_peer(freerdp_peer* client, const struct server_config* cfg)
@@ -234,6 +309,12 @@ static BOOL configure_peer(freerdp_peer* client, const struct server_config* cfg
 	if (cfg->keytab &&
 	    !freerdp_settings_set_string(settings, FreeRDP_KerberosKeytab, cfg->keytab))
 		return FALSE;
+	if (cfg->proof_spn)
+	{
+		if (!freerdp_settings_set_bool(settings, FreeRDP_RemoteCredentialGuard, TRUE))
+			return FALSE;
+		client->RemoteCredentials = on_remote_credentials;
+	}
 
 	client->Logon = on_logon;
 	client->PostConnect = on_post_connect;
@@ -259,6 +340,8 @@ static BOOL serve_peer(freerdp_peer* client, const struct server_config* cfg, un
 		return FALSE;
 	}
 	struct nla_peer_context* ctx = (struct nla_peer_context*)client->context;
+	ctx->index = index;
+	ctx->cfg = cfg;
 
 	if (!configure_peer(client, cfg) || !client->Initialize(client))
 		goto out;
@@ -302,9 +385,9 @@ static BOOL serve_peer(freerdp_peer* client, const struct server_config* cfg, un
 
 out:
 	if (ok)
-		printf("nla_server: connection %lu: NLA succeeded for %s\\%s (activated: %s)\n", index,
+		printf("nla_server: connection %lu: NLA succeeded for %s\\%s (activated: %s; delegated: %s)\n", index,
 		       ctx->domain ? ctx->domain : "", ctx->user ? ctx->user : "",
-		       ctx->activated ? "yes" : "no");
+		       ctx->activated ? "yes" : "no", ctx->delegated ? ctx->delegated : "?");
 	else
 		printf("nla_server: connection %lu: NLA failed (%s)\n", index, why);
 	fflush(stdout);

@@ -1,7 +1,9 @@
 // Fuzzes the TSCredentials decoder and, on its credentials, each TS*Creds decoder that the
 // acceptor applies after decrypting authInfo. Whatever decodes as TSCredentials re-encodes to
-// the same bytes (DER is canonical).
+// the same bytes (DER is canonical), and so does a TSRemoteGuardCreds; the KERB_TICKET_LOGON
+// decoder runs on its logonCred.
 #include "credssp/messages.h"
+#include "kerberos/ticket_logon.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -24,6 +26,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 	TsRemoteGuardCreds rg;
 	(void)decode_ts_password_creds(c.credentials.view(), pc);
 	(void)decode_ts_smart_card_creds(c.credentials.view(), sc);
-	(void)decode_ts_remote_guard_creds(c.credentials.view(), rg);
+	if (decode_ts_remote_guard_creds(c.credentials.view(), rg)) {
+		SecretBytes rg_again;
+		const ByteView creds = c.credentials.view();
+		if (!encode_ts_remote_guard_creds(rg, rg_again) || rg_again.size() != creds.size() ||
+		    std::memcmp(rg_again.data(), creds.data(), creds.size()) != 0)
+			std::abort();
+		TicketLogon t;
+		(void)kerberos::decode_ticket_logon(rg.logon_cred.cred_buffer.view(), t);
+	}
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include "interop/harness.h"
 
 #include <winpr/ntlm.h>
+#include <winpr/secapi.h>
 #include <winpr/ssl.h>
 
 #include <dlfcn.h>
@@ -747,6 +748,26 @@ void establish(const Config& c, Result& r, Party& client, Party& server)
 
 } // namespace
 
+// FreeRDP's nla_get_KERB_TICKET_LOGON: the pointers start NULL and are free()d afterwards,
+// whatever the status.
+static void query_ticket_logon(Party& p, TicketLogonQuery& q)
+{
+	KERB_TICKET_LOGON t;
+	std::memset(&t, 0, sizeof(t));
+	q.status = p.table->QueryContextAttributesA(&p.context, SECPKG_CRED_ATTR_TICKET_LOGON, &t);
+	if (q.status == SEC_E_OK) {
+		q.message_type = static_cast<uint32_t>(t.MessageType);
+		q.flags = t.Flags;
+		if (t.ServiceTicket)
+			q.service_ticket.assign(t.ServiceTicket, t.ServiceTicket + t.ServiceTicketLength);
+		if (t.TicketGrantingTicket)
+			q.ticket_granting_ticket.assign(t.TicketGrantingTicket,
+			                                t.TicketGrantingTicket + t.TicketGrantingTicketLength);
+	}
+	free(t.ServiceTicket);
+	free(t.TicketGrantingTicket);
+}
+
 void run_login(const Config& c, Result& r)
 {
 	Party client, server;
@@ -775,6 +796,12 @@ void run_login(const Config& c, Result& r)
 	}
 	if (c.query_server)
 		query_server(server, r);
+	if (c.query_ticket_logon) {
+		query_ticket_logon(client, r.ticket_logon);
+		TicketLogonQuery s;
+		query_ticket_logon(server, s);
+		r.server_ticket_logon_status = s.status;
+	}
 }
 
 void measure_throughput(const Config& c, size_t message_size, int count, Throughput& out)

@@ -105,6 +105,19 @@ struct Config {
 	int messages = 3;                    // sealed messages in each direction after the login
 	bool query_server = true;            // NAMES / AUTH_IDENTITY / PACKAGE_INFO / Impersonate
 	bool query_packages = false;         // PACKAGE_INFO + NEGOTIATION_INFO on both sides (below)
+	// QueryContextAttributes(SECPKG_CRED_ATTR_TICKET_LOGON) on the client context after the
+	// messages, as FreeRDP's nla.c asks for it with +remoteGuard (Result::ticket_logon); and the
+	// same on the server context (Result::server_ticket_logon_status).
+	bool query_ticket_logon = false;
+};
+
+// What SECPKG_CRED_ATTR_TICKET_LOGON gave (both buffers copied, then free()d as FreeRDP does).
+struct TicketLogonQuery {
+	SECURITY_STATUS status = SEC_E_INTERNAL_ERROR;
+	uint32_t message_type = 0;
+	uint32_t flags = 0;
+	Bytes service_ticket;
+	Bytes ticket_granting_ticket;   // the KRB-CRED
 };
 
 struct Step {
@@ -181,6 +194,10 @@ struct Result {
 
 	// Both sides' PACKAGE_INFO / NEGOTIATION_INFO (only with Config::query_packages).
 	PackageQuery client_query, server_query;
+
+	// Config::query_ticket_logon.
+	TicketLogonQuery ticket_logon;
+	SECURITY_STATUS server_ticket_logon_status = SEC_E_INTERNAL_ERROR;
 
 	// The status of the last call a side made (SEC_E_INTERNAL_ERROR if it made none).
 	[[nodiscard]] SECURITY_STATUS last_status(Side side) const;

@@ -115,6 +115,19 @@ public:
 		const Bytes want = checksum(msg, recv_dir());
 		return constant_time_equal(want, token) ? Error::None : Error::MessageAltered;
 	}
+	Error ticket_logon(TicketLogon& out) override
+	{
+		if (id_ != PackageId::Kerberos || role_ != Role::Initiator)
+			return Error::Unsupported;
+		if (!done_)
+			return Error::NotEstablished;
+		if (g_fake.ticket_logon_error != Error::None)
+			return g_fake.ticket_logon_error;
+		out.flags = 0x2;
+		out.service_ticket = SecretBytes(ByteView(kFakeTicket));
+		out.ticket_granting_ticket = SecretBytes(ByteView(kFakeKrbCred));
+		return Error::None;
+	}
 	Error session_key(SecretBytes& key) const override
 	{
 		if (!done_)

@@ -26,11 +26,17 @@ struct FakeState {
 	// Knobs.
 	size_t first_token_size = 0;    // 0: "NEG"
 	Error fail_error = Error::LogonDenied;
+	// A Kerberos initiator's ticket_logon(): this error, or (None) a fixed TicketLogon
+	// (kFakeTicket / kFakeKrbCred, Flags 0x2).
+	Error ticket_logon_error = Error::None;
 	std::atomic<int> contexts_alive{0};
 	std::atomic<int> sam_requests{0};
 	std::string sam_path;           // last path given to the SAM store factory
 };
 extern FakeState g_fake;
+
+inline const Bytes kFakeTicket = {0x61, 0x03, 0x02, 0x01, 0x07};
+inline const Bytes kFakeKrbCred = {0x76, 0x03, 0x02, 0x01, 0x09};
 
 // Registers the fake as Negotiate, NTLM and Kerberos (each reports its own PackageId; the
 // Negotiate fake reports NTLM once complete), plus a SAM store factory that records the path.

@@ -67,6 +67,9 @@ struct Args {
 	bool verify = false;
 	bool json = false;
 	bool delegate = true;
+	bool remote_guard = false;       // --remote-guard: Remote Credential Guard (no password sent)
+	bool remote_guard_compat = false; // --remote-guard-freerdp-compat
+	bool restricted_admin = false;   // --restricted-admin: restricted admin mode, nothing delegated
 	int timeout = 15;
 	std::string module;   // --module: drive CREDSSP through this SSPI module (dlopen), as a caller would
 };
@@ -85,6 +88,11 @@ void usage(FILE* f)
 	             "  --min-credssp-version N   refuse a server below version N (default 2)\n"
 	             "  --tolerate-freerdp-echo-bug   accept FreeRDP's defective v2-4 public-key echo\n"
 	             "  --no-delegate          send empty credentials (restricted-admin style)\n"
+	             "  --remote-guard         Remote Credential Guard: send a Kerberos ticket logon (a host/\n"
+	             "                         ticket and the forwarded TGT; kinit -f) instead of a password\n"
+	             "  --remote-guard-freerdp-compat   with --remote-guard: add the keyless NTLM supplemental\n"
+	             "                         credential FreeRDP's servers require (issue 12007)\n"
+	             "  --restricted-admin     ask for restricted admin mode; send empty credentials\n"
 	             "  --verify               verify the server certificate and host name\n"
 	             "  --timeout SECONDS      per network read/write (default 15)\n"
 	             "  --module PATH          use CREDSSP through the SSPI table of this module (dlopen,\n"
@@ -125,6 +133,13 @@ int parse_args(int argc, char** argv, Args& a)
 		} else if (o == "--tolerate-freerdp-echo-bug") {
 			a.tolerate = true;
 		} else if (o == "--no-delegate") {
+			a.delegate = false;
+		} else if (o == "--remote-guard") {
+			a.remote_guard = true;
+		} else if (o == "--remote-guard-freerdp-compat") {
+			a.remote_guard = a.remote_guard_compat = true;
+		} else if (o == "--restricted-admin") {
+			a.restricted_admin = true;
 			a.delegate = false;
 		} else if (o == "--user" && value(v)) {
 			a.user = v;
@@ -220,6 +235,7 @@ struct Report {
 	std::string tls_version, tls_cipher;
 	std::string via = "built-in";     // "built-in" or the module path
 	bool delegated = false;
+	bool remote_guard = false;        // Remote Credential Guard credentials were sent
 	bool echo_defect_tolerated = false;
 	std::vector<Phase> phases;
 };
@@ -255,13 +271,14 @@ void print_report(const Report& r, bool json)
 		std::printf("{\"host\":\"%s\",\"port\":\"%s\",\"success\":%s,\"refused\":%s,\"stage\":\"%s\","
 		            "\"protocol\":\"%s\",\"credssp_version\":%" PRIu32 ",\"server_credssp_version\":%" PRIu32 ","
 		            "\"mechanism\":\"%s\",\"status\":\"%s\",\"status_code\":\"0x%08" PRIX32 "\",\"error\":\"%s\","
-		            "\"reason\":\"%s\",\"tls\":\"%s\",\"cipher\":\"%s\",\"delegated\":%s,"
+		            "\"reason\":\"%s\",\"tls\":\"%s\",\"cipher\":\"%s\",\"delegated\":%s,\"remote_guard\":%s,"
 		            "\"freerdp_echo_defect_tolerated\":%s,\"via\":\"%s\",\"phases_ms\":{",
 		            json_escape(r.host).c_str(), json_escape(r.port).c_str(), r.success ? "true" : "false",
 		            r.refused ? "true" : "false", r.stage.c_str(), r.protocol.c_str(), r.credssp_version,
 		            r.server_version, r.mechanism.c_str(), r.status.c_str(), r.status_value, r.error.c_str(),
 		            json_escape(r.reason).c_str(), r.tls_version.c_str(), r.tls_cipher.c_str(),
-		            r.delegated ? "true" : "false", r.echo_defect_tolerated ? "true" : "false",
+		            r.delegated ? "true" : "false", r.remote_guard ? "true" : "false",
+		            r.echo_defect_tolerated ? "true" : "false",
 		            json_escape(r.via).c_str());
 		for (size_t i = 0; i < r.phases.size(); ++i)
 			std::printf("%s\"%s\":%.3f", i ? "," : "", r.phases[i].name, r.phases[i].ms);
@@ -282,7 +299,10 @@ void print_report(const Report& r, bool json)
 	            r.status.empty() ? "" : "  ", r.status.c_str(), r.status_value);
 	std::printf("  reason      %s\n", r.reason.c_str());
 	if (r.success)
-		std::printf("  delegated   %s%s\n", r.delegated ? "yes" : "no (empty credentials)",
+		std::printf("  delegated   %s%s\n",
+		            r.remote_guard ? "Remote Credential Guard (a Kerberos ticket logon, no password)"
+		            : r.delegated  ? "yes"
+		                           : "no (empty credentials)",
 		            r.echo_defect_tolerated ? "  [FreeRDP v2-4 echo defect tolerated]" : "");
 	std::printf("  time        ");
 	for (const auto& p : r.phases)
@@ -308,9 +328,13 @@ const char* plain_reason(Error e, const credssp::Info& info)
 	case Error::NoAuthority: return "no Kerberos KDC or domain controller could be reached";
 	case Error::TargetUnknown: return "the KDC does not know the service principal (try --target or NTLM)";
 	case Error::WrongPrincipal: return "the server is not the principal we asked for";
-	case Error::DelegationPolicy: return "the delegation policy does not allow sending credentials to this target";
+	case Error::DelegationPolicy:
+		return "credentials may not be delegated here: the delegation policy refuses this target, or (--remote-guard) "
+		       "the Kerberos TGT cannot be forwarded (kinit -f)";
 	case Error::PolicyNtlmOnly: return "only NTLM authenticated the server and the policy forbids delegating then";
-	case Error::Unsupported: return "the server's CredSSP version is below --min-credssp-version, or an option is unsupported";
+	case Error::Unsupported:
+		return "the server's CredSSP version is below --min-credssp-version, or an option is unsupported "
+		       "(--remote-guard needs Kerberos)";
 	case Error::InvalidToken: return "the server sent a malformed or unexpected CredSSP message";
 	case Error::DowngradeDetected: return "the SPNEGO mechanism list was tampered with (downgrade)";
 	case Error::PackageUnavailable: return "the mechanism cannot work here (e.g. no MD4/RC4 for NTLM)";
@@ -392,7 +416,7 @@ std::string connect_tcp(const Args& a, int timeout, Fd& out)
 }
 
 // X.224 Connection Request with RDP_NEG_REQ; the Connection Confirm's selected protocol.
-std::string x224_negotiate(int fd, const std::string& user, uint32_t& selected)
+std::string x224_negotiate(int fd, const std::string& user, uint8_t request_flags, uint32_t& selected)
 {
 	wire::Writer x;
 	const std::string cookie = "Cookie: mstshash=" + (user.empty() ? std::string("probe") : user.substr(0, 9)) + "\r\n";
@@ -407,7 +431,7 @@ std::string x224_negotiate(int fd, const std::string& user, uint32_t& selected)
 	x.u8(0);         // class 0
 	x.bytes(as_bytes(cookie));
 	x.u8(0x01);      // TYPE_RDP_NEG_REQ
-	x.u8(0x00);
+	x.u8(request_flags);  // RESTRICTED_ADMIN_MODE_REQUIRED 0x1, REDIRECTED_AUTHENTICATION_MODE_REQUIRED 0x2
 	x.u16le(8);
 	x.u32le(PROTOCOL_HYBRID | PROTOCOL_HYBRID_EX);
 	if (!x.ok() || !send_all(fd, x.view()))
@@ -553,7 +577,9 @@ Bytes params_buffer(const Args& a, ByteView spki)
 	NLASSP_CREDSSP_PARAMS p{};
 	p.cbSize = sizeof(p);
 	p.Version = NLASSP_CREDSSP_PARAMS_VERSION;
-	p.Flags = a.tolerate ? NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT : 0;
+	p.Flags = (a.tolerate ? NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT : 0u) |
+	          (a.remote_guard ? NLASSP_CREDSSP_REMOTE_GUARD : 0u) |
+	          (a.remote_guard_compat ? NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT : 0u);
 	p.MinVersion = a.min_version;
 	p.MaxVersion = a.max_version;
 	p.KeyFormat = NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY_INFO;
@@ -731,6 +757,7 @@ Error run_credssp_module(const Args& a, SSL* ssl, ByteView spki, Report& rep, st
 			i.delegated = ni.Flags & NLASSP_CREDSSP_INFO_DELEGATED;
 			i.echo_defect_seen = ni.Flags & NLASSP_CREDSSP_INFO_ECHO_DEFECT_SEEN;
 			i.echo_defect_refused = ni.Flags & NLASSP_CREDSSP_INFO_ECHO_DEFECT_REFUSED;
+			i.remote_guard = ni.Flags & NLASSP_CREDSSP_INFO_REMOTE_GUARD;
 			const std::string m = ni.Mechanism;
 			i.mechanism = m == "NTLM" ? PackageId::Ntlm : m == "Kerberos" ? PackageId::Kerberos : PackageId::Negotiate;
 			info = i;
@@ -823,7 +850,8 @@ int main(int argc, char** argv)
 	lap("tcp");
 	rep.stage = "x224";
 	uint32_t selected = 0;
-	if (std::string err = x224_negotiate(fd.fd, a.user, selected); !err.empty()) {
+	const uint8_t neg_flags = static_cast<uint8_t>((a.restricted_admin ? 0x1 : 0) | (a.remote_guard ? 0x2 : 0));
+	if (std::string err = x224_negotiate(fd.fd, a.user, neg_flags, selected); !err.empty()) {
 		rep.reason = err;
 		lap("x224");
 		return finish(2);
@@ -858,6 +886,7 @@ int main(int argc, char** argv)
 		rep.server_version = info->peer_version;
 		rep.mechanism = package_name(info->mechanism);
 		rep.delegated = info->delegated;
+		rep.remote_guard = info->remote_guard;
 		rep.echo_defect_tolerated = info->echo_defect_seen;
 	}
 	const SECURITY_STATUS st = sspi::to_status(e);
