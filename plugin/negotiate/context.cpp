@@ -95,6 +95,14 @@ bool may_fall_back(Error e) noexcept
 	switch (e) {
 	case Error::LogonDenied:
 	case Error::PasswordExpired:
+	// The account itself may not log on (disabled, locked out, expired, logon hours, workstation):
+	// the same verdict awaits every mechanism, and NTLM would count another failed attempt.
+	case Error::AccountRevoked:
+	case Error::AccountDisabled:
+	case Error::AccountLockedOut:
+	case Error::AccountExpired:
+	case Error::InvalidLogonHours:
+	case Error::InvalidWorkstation:
 		return false;
 	case Error::None:
 	case Error::InvalidToken:
@@ -420,10 +428,16 @@ private:
 			if (first_error == Error::None)
 				first_error = e;
 			if (!may_fall_back(e)) {
-				NLASSP_LOG(logger, Info,
-				           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
-				           "them, so that a wrong password counts once toward an account lockout",
-				           package_name(m.id), error_name(e));
+				if (e == Error::LogonDenied || e == Error::PasswordExpired)
+					NLASSP_LOG(logger, Info,
+					           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
+					           "them, so that a wrong password counts once toward an account lockout",
+					           package_name(m.id), error_name(e));
+				else
+					NLASSP_LOG(logger, Info,
+					           "Negotiate: %s says the account may not log on (%s); not trying another "
+					           "mechanism, which would be refused too and count another failed logon",
+					           package_name(m.id), error_name(e));
 				return fail(e);
 			}
 			std::string& list = trying ? passed_over : not_offered;
