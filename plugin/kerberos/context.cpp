@@ -1,6 +1,7 @@
 #include "kerberos/context_impl.h"
 
 #include "common/failure.h"
+#include "kerberos/ext_error.h"
 #include "kerberos/kerberos.h"
 #include "wire/utf16.h"
 
@@ -102,6 +103,12 @@ const char* advice(Error e)
 	case Error::NoCredentials: return "run kinit or give a user name and password";
 	case Error::TimeSkew: return "synchronise this machine's clock with the KDC (see clockskew in krb5.conf)";
 	case Error::WrongPrincipal: return "the keytab has no key for the service principal the client asked for";
+	case Error::AccountRevoked:
+	case Error::AccountDisabled:
+	case Error::AccountLockedOut:
+	case Error::AccountExpired:
+	case Error::InvalidLogonHours:
+	case Error::InvalidWorkstation: return account_advice(e);
 	default: return "";
 	}
 }
@@ -137,9 +144,9 @@ bool utf16_to_utf8_str(const std::u16string& in, std::string& out)
 	return wire::utf16_to_utf8(in, out);
 }
 
-void KerberosContext::log_failure(const char* what, Error e, const std::string& detail) const
+void KerberosContext::log_failure(const char* what, Error e, const std::string& detail, const std::string& fix) const
 {
-	const char* hint = advice(e);
+	const char* hint = fix.empty() ? advice(e) : fix.c_str();
 	// The reason and its fix, for a caller that reports the failure in its own line (Negotiate,
 	// when it moves on to another mechanism: common/failure.h).
 	failure::record(*hint ? detail + "; " + hint : detail);

@@ -3,7 +3,8 @@
 //
 // The context's work is split by responsibility:
 //   context.cpp      construction, the handshake steps, names, logging of failures
-//   credentials.cpp  initiator credentials: realm checks, password (AS exchange), ccache
+//   credentials.cpp  initiator credentials: realm checks, password logon, ccache
+//   as_exchange.cpp  the password's one AS exchange and the KDC's reasons for refusing an account
 //   kdc_url.cpp      a per-logon KDC URL / KDC proxy through a private krb5 profile
 //   protect.cpp      message protection (wrap/unwrap, MIC) and SPNEGO's mechListMIC
 //   names.cpp        the pure principal / target-name helpers of kerberos/context.h
@@ -73,6 +74,8 @@ private:
 	Error init_acceptor();
 	Error acquire_with_password(const std::string& principal, ByteView password_utf16le);
 	Error acquire_from_ccache(const std::string& principal);
+	Error password_as_exchange(krb5_principal client, const SecretBytes& password, const std::string& principal);
+	Error fail_as_exchange(krb5_init_creds_context icc, krb5_error_code code, const std::string& principal);
 	[[nodiscard]] bool kdc_url_wanted() const noexcept
 	{
 		return !cred_->kerberos.kdc_url.empty() || !cred_->kdc_proxy_server.empty();
@@ -85,7 +88,8 @@ private:
 	void finish_establishment();
 	Error fail_gss(const char* what, OM_uint32 major, OM_uint32 minor);
 	Error fail_krb5(const char* what, krb5_error_code code);
-	void log_failure(const char* what, Error e, const std::string& detail) const;
+	// One line: what failed, why (detail), and the fix (`fix`, else the advice for `e`).
+	void log_failure(const char* what, Error e, const std::string& detail, const std::string& fix = {}) const;
 
 	Role role_;
 	CredentialPtr cred_;

@@ -86,7 +86,9 @@ Error KerberosContext::init_initiator()
 		}
 	}
 
-	if (id && id->has_password && !principal.empty())
+	// An empty password is no password: a ticket for that user from the ccache, never an AS
+	// exchange that the KDC would count as a failed logon toward a lockout.
+	if (id && id->has_password && !principal.empty() && !id->password.empty())
 		return acquire_with_password(principal, id->password.view());
 	return acquire_from_ccache(principal);
 }
@@ -124,28 +126,8 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 	if (code)
 		return fail_krb5("logon", code);
 
-	krb5_get_init_creds_opt* opt = nullptr;
-	if ((code = krb5_get_init_creds_opt_alloc(k, &opt)) != 0)
-		return fail_krb5("logon", code);
-	if (ks.life_time > 0)
-		krb5_get_init_creds_opt_set_tkt_life(opt, ks.life_time);
-	if (ks.renew_life_time > 0)
-		krb5_get_init_creds_opt_set_renew_life(opt, ks.renew_life_time);
-	if (!ks.armor_cache.empty())
-		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, opt, ks.armor_cache.c_str());
-	if (code == 0)
-		code = krb5_get_init_creds_opt_set_out_ccache(k, opt, ccache_.get());
-	krb5_creds creds;
-	std::memset(&creds, 0, sizeof(creds));
-	if (code == 0) {
-		code = krb5_get_init_creds_password(k, &creds, client.get(), reinterpret_cast<const char*>(password.data()),
-		                                    nullptr, nullptr, ks.start_time > 0 ? ks.start_time : 0, nullptr, opt);
-		if (code == 0)
-			krb5_free_cred_contents(k, &creds);
-	}
-	krb5_get_init_creds_opt_free(k, opt);
-	if (code)
-		return fail_krb5("logon", code);
+	if (Error e = password_as_exchange(client.get(), password, principal); e != Error::None)
+		return e;
 
 	char* full = nullptr;
 	if ((code = krb5_cc_get_full_name(k, ccache_.get(), &full)) != 0)
@@ -191,6 +173,14 @@ Error KerberosContext::acquire_from_ccache(const std::string& principal)
 		Error e = gss::map_gss(major, minor);
 		if (e != Error::NoAuthority && e != Error::TimeSkew)
 			e = Error::NoCredentials;
+		if (e == Error::NoCredentials && !principal.empty()) {
+			// A user name without a password: say so, and what would work.
+			log_failure("logon", e,
+			            "no password (or an empty one) for " + principal +
+			                " and no ticket for it in the credential cache; nothing was sent to the KDC",
+			            "give a password or kinit " + principal);
+			return e;
+		}
 		log_failure("logon", e, "no usable ticket in the credential cache: " + gss::describe(major, minor));
 		return e;
 	}
