@@ -312,7 +312,8 @@ Error KerberosContext::step_initiator(const StepInput& in, StepOutput& out)
 		state_ = State::InProgress;
 		return Error::None;
 	}
-	finish_establishment();
+	if (Error e = finish_establishment(); e != Error::None)
+		return e;
 	out.complete = true;
 	return Error::None;
 }
@@ -350,15 +351,27 @@ Error KerberosContext::step_acceptor(const StepInput& in, StepOutput& out)
 	gss::Buffer text;
 	if (!GSS_ERROR(gss_display_name(&minor, source.get(), text.out(), nullptr)))
 		client_ = text.str();
-	finish_establishment();
+	if (Error e = finish_establishment(); e != Error::None)
+		return e;
 	out.complete = true;
 	NLASSP_LOG(logger, Debug, "Kerberos: accepted %s", client_.c_str());
 	return Error::None;
 }
 
-void KerberosContext::finish_establishment()
+Error KerberosContext::finish_establishment()
 {
+	// An RC4-HMAC key: our own tokens in the layouts SSPI peers use (rc4_protect.h).
+	if (Error e = Rc4Protection::create(ctx_.get(), ret_flags_, rc4_); e != Error::None)
+		return e;
 	state_ = State::Established;
+	if (rc4_) {
+		sizes_.security_trailer = Rc4Protection::max_trailer();
+		sizes_.max_signature = Rc4Protection::max_signature();
+		sizes_.block_size = 1;
+		NLASSP_LOG(logger, Debug, "Kerberos: the session key is RC4-HMAC; messages are protected in %s layout",
+		           rc4_->layout() == Rc4Protection::Layout::Rfc4757 ? "RFC 4757's" : "WinPR's RFC 4121");
+		return Error::None;
+	}
 	OM_uint32 minor = 0;
 	// What gss_wrap_iov will really put into the token buffer (header + rotated trailer).
 	gss_iov_buffer_desc iov[3] = {{GSS_IOV_BUFFER_TYPE_HEADER, {0, nullptr}},
@@ -372,6 +385,7 @@ void KerberosContext::finish_establishment()
 	if (!GSS_ERROR(gss_get_mic_iov_length(&minor, ctx_.get(), GSS_C_QOP_DEFAULT, mic, 2)))
 		sizes_.max_signature = static_cast<uint32_t>(mic[1].buffer.length);
 	sizes_.block_size = 1;
+	return Error::None;
 }
 
 Error KerberosContext::session_key(SecretBytes& key) const

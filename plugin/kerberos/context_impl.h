@@ -7,6 +7,7 @@
 //   as_exchange.cpp  the password's one AS exchange and the KDC's reasons for refusing an account
 //   kdc_url.cpp      a per-logon KDC URL / KDC proxy through a private krb5 profile
 //   protect.cpp      message protection (wrap/unwrap, MIC) and SPNEGO's mechListMIC
+//   rc4_protect.cpp  ... when the per-message key is RC4-HMAC (WinPR's and RFC 4757's layouts)
 //   names.cpp        the pure principal / target-name helpers of kerberos/context.h
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "common/package.h"
 #include "kerberos/context.h"
 #include "kerberos/gss.h"
+#include "kerberos/rc4_protect.h"
 
 #include <string>
 #include <string_view>
@@ -40,6 +42,7 @@ public:
 	KerberosContext(Role role, CredentialPtr cred) : role_(role), cred_(std::move(cred)) {}
 	~KerberosContext() override
 	{
+		rc4_.reset();
 		ctx_.reset();
 		gcred_.reset();
 		if (private_ccache_)
@@ -85,7 +88,7 @@ private:
 	Error check_realm(const std::string& realm);
 	Error step_initiator(const StepInput& in, StepOutput& out);
 	Error step_acceptor(const StepInput& in, StepOutput& out);
-	void finish_establishment();
+	Error finish_establishment();
 	Error fail_gss(const char* what, OM_uint32 major, OM_uint32 minor);
 	Error fail_krb5(const char* what, krb5_error_code code);
 	// One line: what failed, why (detail), and the fix (`fix`, else the advice for `e`).
@@ -101,6 +104,7 @@ private:
 	bool private_ccache_ = false;
 	gss::Cred gcred_;
 	gss::Ctx ctx_;
+	std::unique_ptr<Rc4Protection> rc4_;   // the per-message key is RC4-HMAC (rc4_protect.h)
 	gss::Name target_;
 	std::string target_text_;
 	std::string client_;       // "alice@LAB.TEST" (initiator: us; acceptor: the peer)

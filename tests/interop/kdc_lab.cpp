@@ -273,6 +273,12 @@ bool kdc_lab_kadmin(const KdcLab& lab, const std::string& query)
 	return run_logged({ "bash", "-c", script, "kadmin", lab.kdc_sh, lab.dir, query }, lab.dir + "/kadmin.out") == 0;
 }
 
+bool kdc_lab_run(const KdcLab& lab, const std::string& script)
+{
+	const std::string wrapper = ". \"$1\" && KDC_DIR=\"$2\" && KDC_KEYTAB=\"$2/termsrv.keytab\" && KDC_LOG=\"$2/kdc.log\" && eval \"$3\"";
+	return run_logged({ "bash", "-c", wrapper, "kdc-lab", lab.kdc_sh, lab.dir, script }, lab.dir + "/run.out") == 0;
+}
+
 int kdc_lab_count_lines(const KdcLab& lab, std::initializer_list<const char*> needles)
 {
 	std::ifstream f(lab.log());
