@@ -177,6 +177,8 @@ Error KerberosContext::fail_gss(const char* what, OM_uint32 major, OM_uint32 min
 
 Error KerberosContext::fail_krb5(const char* what, krb5_error_code code)
 {
+	if (Error e = explain_kdc_proxy_failure(what, code); e != Error::None)
+		return e;
 	Error e = gss::map_krb5(code);
 	log_failure(what, e, gss::describe_krb5(krb5_.get(), code));
 	return e;

@@ -17,8 +17,10 @@
 #include "kerberos/gss.h"
 #include "kerberos/rc4_protect.h"
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nlassp::kerberos::detail {
 
@@ -36,6 +38,12 @@ const char* advice(Error e);
 ContextFlags from_gss(OM_uint32 f);
 OM_uint32 to_gss(ContextFlags f);
 bool utf16_to_utf8_str(const std::u16string& in, std::string& out);
+
+// Trace lines of MIT's sendto_kdc / k5tls about a KDC proxy (kdc_url.cpp), for the failure line.
+struct KdcTrace {
+	std::vector<std::string> lines;
+	static void KRB5_CALLCONV callback(krb5_context, const krb5_trace_info* info, void* data);
+};
 
 class KerberosContext final : public SecurityContext {
 public:
@@ -84,6 +92,11 @@ private:
 		return !cred_->kerberos.kdc_url.empty() || !cred_->kdc_proxy_server.empty();
 	}
 	Error use_kdc_url(const std::string& realm);
+	// The realm's KDC is an MS-KKDCP proxy at `url`: trace our krb5 context's traffic to it, so
+	// that a failure can say why (TLS trust, k5tls missing).
+	void watch_kdc_proxy(const std::string& url, const std::string& realm);
+	// Error::None unless the trace explains `code` (then the one line is logged).
+	Error explain_kdc_proxy_failure(const char* what, krb5_error_code code);
 	Error prefetch_service_ticket(const std::string& spn);
 	Error check_realm(const std::string& realm);
 	Error step_initiator(const StepInput& in, StepOutput& out);
@@ -97,6 +110,9 @@ private:
 	Role role_;
 	CredentialPtr cred_;
 	State state_ = State::Start;
+	std::unique_ptr<KdcTrace> trace_;   // outlives krb5_, whose trace callback points at it
+	std::string proxy_url_;
+	std::string proxy_realm_;
 	gss::Krb5Context krb5_;
 	std::string private_config_;   // krb5.conf fragment naming the KDC URL (removed on destruction)
 	bool prefetch_ = false;         // KDC traffic must go through krb5_ (KDC URL in force)

@@ -26,6 +26,12 @@ Error KerberosContext::check_realm(const std::string& realm)
 	const char* path[] = {"realms", realm.c_str(), "kdc", nullptr};
 	char** values = nullptr;
 	const bool have_kdc = profile_get_values(profile, path, &values) == 0 && values && values[0];
+	std::string proxy;   // the 3.10 workaround: kdc = https://proxy/KdcProxy in the realm's stanza
+	for (char** v = have_kdc ? values : nullptr; v && *v; ++v)
+		if (std::strncmp(*v, "https://", 8) == 0 || std::strncmp(*v, "http://", 7) == 0) {
+			proxy = *v;
+			break;
+		}
 	profile_free_list(values);
 	int dns = 1;
 	int dns_fallback = 1;
@@ -37,6 +43,12 @@ Error KerberosContext::check_realm(const std::string& realm)
 	    configured_default && *configured_default;
 	profile_release_string(configured_default);
 	profile_release(profile);
+	if (!proxy.empty()) {
+		// Our krb5 context does every KDC exchange (the TGS too), so that a proxy that cannot be
+		// reached is explained (kdc_url.cpp).
+		watch_kdc_proxy(proxy, realm);
+		prefetch_ = true;
+	}
 	if (have_kdc)
 		return Error::None;
 	if (!dns) {
@@ -199,10 +211,11 @@ Error KerberosContext::acquire_from_ccache(const std::string& principal)
 	split_principal(client_, user, realm);
 	if (Error e = check_realm(realm); e != Error::None)
 		return e;
-	if (!kdc_url_wanted())
+	if (!kdc_url_wanted() && !prefetch_)
 		return Error::None;
-	if (Error e = use_kdc_url(realm); e != Error::None)
-		return e;
+	if (kdc_url_wanted())
+		if (Error e = use_kdc_url(realm); e != Error::None)
+			return e;
 	// Service tickets will be fetched through our context into the same cache GSSAPI reads.
 	krb5_context k = krb5_.get();
 	krb5_error_code code = ks.cache.empty() ? krb5_cc_default(k, ccache_.out(k)) : krb5_cc_resolve(k, ks.cache.c_str(), ccache_.out(k));
