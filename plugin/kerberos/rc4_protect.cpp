@@ -50,26 +50,6 @@ void put_header(uint8_t* h, uint16_t tok, uint8_t flags, uint64_t seq)
 		h[8 + i] = static_cast<uint8_t>(seq >> (56 - 8 * i));
 }
 
-struct Header {
-	uint16_t tok = 0;
-	uint8_t flags = 0;
-	uint8_t filler[5] = {};
-	uint16_t ec = 0, rrc = 0;
-	uint64_t seq = 0;
-};
-
-bool read_header(ByteView token, Header& h)
-{
-	wire::Reader r(token);
-	uint32_t hi = 0, lo = 0;
-	if (!r.u16be(h.tok) || !r.u8(h.flags) || !r.copy(std::span<uint8_t>(h.filler, 5)) || !r.u32be(hi) || !r.u32be(lo))
-		return false;
-	h.ec = static_cast<uint16_t>(h.filler[1] << 8 | h.filler[2]);
-	h.rrc = static_cast<uint16_t>(h.filler[3] << 8 | h.filler[4]);
-	h.seq = static_cast<uint64_t>(hi) << 32 | lo;
-	return true;
-}
-
 krb5_crypto_iov iov_of(const MessageBuffer& b)
 {
 	krb5_crypto_iov v{};
@@ -109,6 +89,21 @@ void place(std::vector<krb5_crypto_iov>& iov, uint8_t* t)
 }
 
 } // namespace
+
+bool read_rfc4121_header(ByteView token, Rfc4121Header& h) noexcept
+{
+	wire::Reader r(token);
+	uint32_t hi = 0, lo = 0;
+	Rfc4121Header out;
+	if (!r.u16be(out.tok) || !r.u8(out.flags) || !r.copy(std::span<uint8_t>(out.filler, 5)) || !r.u32be(hi) ||
+	    !r.u32be(lo))
+		return false;
+	out.ec = static_cast<uint16_t>(out.filler[1] << 8 | out.filler[2]);
+	out.rrc = static_cast<uint16_t>(out.filler[3] << 8 | out.filler[4]);
+	out.seq = static_cast<uint64_t>(hi) << 32 | lo;
+	h = out;
+	return true;
+}
 
 Error Rc4Protection::create(gss_ctx_id_t ctx, OM_uint32 ret_flags, std::unique_ptr<Rc4Protection>& out)
 {
@@ -252,8 +247,8 @@ Error Rc4Protection::decrypt(krb5_context k, gss_ctx_id_t ctx, std::span<Message
 
 Error Rc4Protection::unwrap_4121(krb5_context k, std::span<MessageBuffer> msg, ByteView token)
 {
-	Header h;
-	if (!read_header(token, h) || h.tok != kTokWrap || h.filler[0] != 0xff)
+	Rfc4121Header h;
+	if (!read_rfc4121_header(token, h) || h.tok != kTokWrap || h.filler[0] != 0xff)
 		return fail("decrypt", Error::InvalidToken, "not a Kerberos wrap token");
 	if (!(h.flags & kSealed))
 		return fail("decrypt", Error::InvalidToken, "the peer's message was not encrypted");
@@ -360,8 +355,8 @@ Error Rc4Protection::verify(krb5_context k, gss_ctx_id_t ctx, std::span<const Me
 
 Error Rc4Protection::verify_mic_4121(krb5_context k, std::span<const MessageBuffer> msg, ByteView token)
 {
-	Header h;
-	if (!read_header(token, h) || h.tok != kTokMic)
+	Rfc4121Header h;
+	if (!read_rfc4121_header(token, h) || h.tok != kTokMic)
 		return fail("verify", Error::InvalidToken, "not a Kerberos MIC token");
 	for (uint8_t f : h.filler)
 		if (f != 0xff)

@@ -28,6 +28,17 @@
 
 namespace nlassp::kerberos::detail {
 
+// The 16-byte header of an RFC 4121 wrap (05 04) or MIC (04 04) token, as read from a peer.
+struct Rfc4121Header {
+	uint16_t tok = 0;
+	uint8_t flags = 0;
+	uint8_t filler[5] = {};   // a MIC's ff x5; a wrap token's ff, EC (2), RRC (2)
+	uint16_t ec = 0, rrc = 0;
+	uint64_t seq = 0;
+};
+// False if fewer than 16 bytes; reads only the header (untrusted bytes: fuzz_kerberos_rc4_token).
+[[nodiscard]] bool read_rfc4121_header(ByteView token, Rfc4121Header& h) noexcept;
+
 class Rc4Protection {
 public:
 	enum class Layout : uint8_t { Rfc4121Layout, Rfc4757 };
