@@ -123,6 +123,8 @@ Error KerberosContext::password_as_exchange(krb5_principal client, const SecretB
 		code = krb5_init_creds_set_password(k, ic.icc, reinterpret_cast<const char*>(password.data()));
 	if (code)
 		return fail_krb5("logon", code);
+	if (trace_)
+		trace_->lines.clear();   // a KDC proxy's trouble, if any, is this exchange's
 	code = krb5_init_creds_get(k, ic.icc);
 	if (code)
 		return fail_as_exchange(ic.icc, code, principal);

@@ -251,6 +251,8 @@ Error KerberosContext::use_kdc_url(const std::string& realm)
 Error KerberosContext::prefetch_service_ticket(const std::string& spn)
 {
 	krb5_context k = krb5_.get();
+	if (trace_)
+		trace_->lines.clear();   // explain this exchange only
 	TargetName t;
 	if (!target_name(spn, t))
 		return Error::TargetUnknown;

@@ -285,7 +285,9 @@ int main()
 	setenv("WLOG_APPENDER", "FILE", 1);
 	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_PATH", g_log_dir.c_str(), 1);
 	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_NAME", "wlog.txt", 1);
-	setenv("WLOG_LEVEL", "INFO", 1);
+	// NLASSP_TEST_WLOG_LEVEL=TRACE (for the check that no secret is logged) keeps the log too.
+	const char* level = std::getenv("NLASSP_TEST_WLOG_LEVEL");
+	setenv("WLOG_LEVEL", level && *level ? level : "INFO", 1);
 
 	const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, account_setup, account_teardown)
@@ -299,6 +301,9 @@ int main()
 	};
 	const int rc = cmocka_run_group_tests_name("kerberos account states", tests, group_setup, group_teardown);
 	std::error_code ec;
-	std::filesystem::remove_all(g_log_dir, ec);
+	if (level && *level)
+		std::fprintf(stderr, "log kept in %s\n", g_log_dir.c_str());
+	else
+		std::filesystem::remove_all(g_log_dir, ec);
 	return rc;
 }

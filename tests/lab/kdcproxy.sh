@@ -37,7 +37,10 @@ kdcproxy_available() {
 }
 
 kdcproxy_setup() {
-	[ -n "${KDC_DIR:-}" ] && [ -n "${KDC_PORT:-}" ] || { echo "kdcproxy.sh: kdc_setup first" >&2; return 1; }
+	if [ -z "${KDC_DIR:-}" ] || [ -z "${KDC_PORT:-}" ]; then
+		echo "kdcproxy.sh: kdc_setup first" >&2
+		return 1
+	fi
 	KDCPROXY_DIR="${1:-$KDC_DIR/kdcproxy}"
 	mkdir -p "$KDCPROXY_DIR" || return 1
 	KDCPROXY_PORT=$(kdc_free_port) || return 1
@@ -103,11 +106,11 @@ kdcproxy_start() {
 }
 
 kdcproxy_stop() {
-	local i pid=${KDCPROXY_PID:-}
+	local _ pid=${KDCPROXY_PID:-}
 	KDCPROXY_PID=""
 	[ -n "$pid" ] || return 0
 	kill "$pid" 2>/dev/null || true
-	for i in $(seq 1 50); do
+	for _ in $(seq 1 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
 	done
