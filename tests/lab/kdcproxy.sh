@@ -79,7 +79,7 @@ EOF
 }
 
 kdcproxy_start() {
-	local py i
+	local py _
 	[ -n "${KDCPROXY_DIR:-}" ] || { echo "kdcproxy.sh: kdcproxy_setup first" >&2; return 1; }
 	py=$(_kdcproxy_python) || return 1
 	KDCPROXY_CONFIG="$KDCPROXY_DIR/kdcproxy.conf" "$py" -u "$(dirname "${BASH_SOURCE[0]}")/kdcproxy_server.py" \
@@ -88,7 +88,7 @@ kdcproxy_start() {
 		>>"$KDCPROXY_LOG" 2>&1 </dev/null &
 	KDCPROXY_PID=$!
 	export KDCPROXY_PID
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		if ! kill -0 "$KDCPROXY_PID" 2>/dev/null; then
 			echo "kdcproxy.sh: the proxy exited:" >&2
 			cat "$KDCPROXY_LOG" >&2
