@@ -59,6 +59,7 @@ ExtErrorParse parse_kerb_error_data(Reader body, uint32_t& status) noexcept
 ExtErrorParse parse_method_data(Reader list, uint32_t& status) noexcept
 {
 	bool found = false;
+	uint32_t first = 0;   // written to `status` only once the whole list has been read
 	for (size_t n = 0; !list.empty(); ++n) {
 		Reader item;
 		if (n == kMaxElements || !der::read(list, der::tag::Sequence, item))
@@ -71,11 +72,14 @@ ExtErrorParse parse_method_data(Reader list, uint32_t& status) noexcept
 		// A PA-PW-SALT that is a real salt (any other length) is not an extended error.
 		uint32_t s = 0;
 		if (!found && type == kPaPwSalt && have_value && read_ext_error(value, s)) {
-			status = s;
+			first = s;
 			found = true;
 		}
 	}
-	return found ? ExtErrorParse::Found : ExtErrorParse::Absent;
+	if (!found)
+		return ExtErrorParse::Absent;
+	status = first;
+	return ExtErrorParse::Found;
 }
 
 } // namespace

@@ -139,6 +139,12 @@ void test_oversized_and_garbage_are_malformed(void**)
 	assert_int_equal(parse_hex("300ba109020701000000000003", status), ExtErrorParse::Absent);
 	// Random bytes.
 	assert_int_equal(parse_hex("deadbeef", status), ExtErrorParse::Malformed);
+	// A good PA-PW-SALT followed by a broken PA-DATA: Malformed, and the status left alone
+	// (found by fuzz_kerberos_ext_error).
+	status = 7;
+	assert_int_equal(parse_hex("30273015a103020103a20e040c340200c00000000001000000a20e048c6f0000c00020000001000000", status),
+	                 ExtErrorParse::Malformed);
+	assert_int_equal(status, 7u);
 }
 
 void test_account_error_mapping(void**)
