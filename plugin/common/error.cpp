@@ -33,6 +33,12 @@ const char* error_name(Error e) noexcept
 	case Error::PolicyNtlmOnly: return "policy: NTLM only";
 	case Error::DowngradeDetected: return "downgrade detected";
 	case Error::NotEstablished: return "context not established";
+	case Error::AccountRevoked: return "account disabled or locked out";
+	case Error::AccountDisabled: return "account disabled";
+	case Error::AccountLockedOut: return "account locked out";
+	case Error::AccountExpired: return "account expired";
+	case Error::InvalidLogonHours: return "outside the account's logon hours";
+	case Error::InvalidWorkstation: return "not allowed from this workstation";
 	}
 	return "unknown error";
 }

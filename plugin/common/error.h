@@ -35,6 +35,14 @@ enum class Error : uint8_t {
 	PolicyNtlmOnly,
 	DowngradeDetected,     // SPNEGO mechListMIC missing or mismatched
 	NotEstablished,        // message protection asked before the context is complete
+	// The account itself may not log on (the KDC's verdict, not the password's): Negotiate never
+	// falls back on these, and no other mechanism is tried with the same password.
+	AccountRevoked,        // KDC_ERR_CLIENT_REVOKED with no reason given: disabled or locked out
+	AccountDisabled,       // STATUS_ACCOUNT_DISABLED (AD's KERB-EXT-ERROR)
+	AccountLockedOut,      // STATUS_ACCOUNT_LOCKED_OUT
+	AccountExpired,        // KDC_ERR_NAME_EXP, STATUS_ACCOUNT_EXPIRED
+	InvalidLogonHours,     // STATUS_INVALID_LOGON_HOURS: outside the account's logon hours
+	InvalidWorkstation,    // STATUS_INVALID_WORKSTATION: not allowed from this computer
 };
 
 // A stable, lower-case name for log lines ("invalid token", "logon denied", ...).

@@ -174,6 +174,15 @@ Error md5(ByteView data, std::span<uint8_t, kMd5Size> out) noexcept
 	return e == Error::PackageUnavailable ? Error::Internal : e;
 }
 
+Error md5(std::span<const ByteView> parts, std::span<uint8_t, kMd5Size> out) noexcept
+{
+	const State* s = state();
+	if (!s)
+		return Error::Internal;
+	const Error e = digest(s->md5.get(), parts, out);
+	return e == Error::PackageUnavailable ? Error::Internal : e;
+}
+
 Error sha256(std::span<const ByteView> parts, std::span<uint8_t, kSha256Size> out) noexcept
 {
 	const State* s = state();

@@ -25,6 +25,8 @@ constexpr size_t kMd4Size = 16, kMd5Size = 16, kSha256Size = 32;
 
 [[nodiscard]] Error md4(ByteView data, std::span<uint8_t, kMd4Size> out) noexcept;
 [[nodiscard]] Error md5(ByteView data, std::span<uint8_t, kMd5Size> out) noexcept;
+// MD5 over the concatenation of parts.
+[[nodiscard]] Error md5(std::span<const ByteView> parts, std::span<uint8_t, kMd5Size> out) noexcept;
 [[nodiscard]] Error sha256(std::span<const ByteView> parts, std::span<uint8_t, kSha256Size> out) noexcept;
 // HMAC-MD5 over the concatenation of parts.
 [[nodiscard]] Error hmac_md5(ByteView key, std::span<const ByteView> parts,

@@ -1,6 +1,7 @@
 #include "kerberos/context_impl.h"
 
 #include "common/failure.h"
+#include "kerberos/ext_error.h"
 #include "kerberos/kerberos.h"
 #include "wire/utf16.h"
 
@@ -102,6 +103,12 @@ const char* advice(Error e)
 	case Error::NoCredentials: return "run kinit or give a user name and password";
 	case Error::TimeSkew: return "synchronise this machine's clock with the KDC (see clockskew in krb5.conf)";
 	case Error::WrongPrincipal: return "the keytab has no key for the service principal the client asked for";
+	case Error::AccountRevoked:
+	case Error::AccountDisabled:
+	case Error::AccountLockedOut:
+	case Error::AccountExpired:
+	case Error::InvalidLogonHours:
+	case Error::InvalidWorkstation: return account_advice(e);
 	default: return "";
 	}
 }
@@ -137,9 +144,9 @@ bool utf16_to_utf8_str(const std::u16string& in, std::string& out)
 	return wire::utf16_to_utf8(in, out);
 }
 
-void KerberosContext::log_failure(const char* what, Error e, const std::string& detail) const
+void KerberosContext::log_failure(const char* what, Error e, const std::string& detail, const std::string& fix) const
 {
-	const char* hint = advice(e);
+	const char* hint = fix.empty() ? advice(e) : fix.c_str();
 	// The reason and its fix, for a caller that reports the failure in its own line (Negotiate,
 	// when it moves on to another mechanism: common/failure.h).
 	failure::record(*hint ? detail + "; " + hint : detail);
@@ -170,6 +177,8 @@ Error KerberosContext::fail_gss(const char* what, OM_uint32 major, OM_uint32 min
 
 Error KerberosContext::fail_krb5(const char* what, krb5_error_code code)
 {
+	if (Error e = explain_kdc_proxy_failure(what, code); e != Error::None)
+		return e;
 	Error e = gss::map_krb5(code);
 	log_failure(what, e, gss::describe_krb5(krb5_.get(), code));
 	return e;
@@ -305,7 +314,8 @@ Error KerberosContext::step_initiator(const StepInput& in, StepOutput& out)
 		state_ = State::InProgress;
 		return Error::None;
 	}
-	finish_establishment();
+	if (Error e = finish_establishment(); e != Error::None)
+		return e;
 	out.complete = true;
 	return Error::None;
 }
@@ -343,15 +353,27 @@ Error KerberosContext::step_acceptor(const StepInput& in, StepOutput& out)
 	gss::Buffer text;
 	if (!GSS_ERROR(gss_display_name(&minor, source.get(), text.out(), nullptr)))
 		client_ = text.str();
-	finish_establishment();
+	if (Error e = finish_establishment(); e != Error::None)
+		return e;
 	out.complete = true;
 	NLASSP_LOG(logger, Debug, "Kerberos: accepted %s", client_.c_str());
 	return Error::None;
 }
 
-void KerberosContext::finish_establishment()
+Error KerberosContext::finish_establishment()
 {
+	// An RC4-HMAC key: our own tokens in the layouts SSPI peers use (rc4_protect.h).
+	if (Error e = Rc4Protection::create(ctx_.get(), ret_flags_, rc4_); e != Error::None)
+		return e;
 	state_ = State::Established;
+	if (rc4_) {
+		sizes_.security_trailer = Rc4Protection::max_trailer();
+		sizes_.max_signature = Rc4Protection::max_signature();
+		sizes_.block_size = 1;
+		NLASSP_LOG(logger, Debug, "Kerberos: the session key is RC4-HMAC; messages are protected in %s layout",
+		           rc4_->layout() == Rc4Protection::Layout::Rfc4757 ? "RFC 4757's" : "WinPR's RFC 4121");
+		return Error::None;
+	}
 	OM_uint32 minor = 0;
 	// What gss_wrap_iov will really put into the token buffer (header + rotated trailer).
 	gss_iov_buffer_desc iov[3] = {{GSS_IOV_BUFFER_TYPE_HEADER, {0, nullptr}},
@@ -365,6 +387,7 @@ void KerberosContext::finish_establishment()
 	if (!GSS_ERROR(gss_get_mic_iov_length(&minor, ctx_.get(), GSS_C_QOP_DEFAULT, mic, 2)))
 		sizes_.max_signature = static_cast<uint32_t>(mic[1].buffer.length);
 	sizes_.block_size = 1;
+	return Error::None;
 }
 
 Error KerberosContext::session_key(SecretBytes& key) const

@@ -3,9 +3,11 @@
 //
 // The context's work is split by responsibility:
 //   context.cpp      construction, the handshake steps, names, logging of failures
-//   credentials.cpp  initiator credentials: realm checks, password (AS exchange), ccache
+//   credentials.cpp  initiator credentials: realm checks, password logon, ccache
+//   as_exchange.cpp  the password's one AS exchange and the KDC's reasons for refusing an account
 //   kdc_url.cpp      a per-logon KDC URL / KDC proxy through a private krb5 profile
 //   protect.cpp      message protection (wrap/unwrap, MIC) and SPNEGO's mechListMIC
+//   rc4_protect.cpp  ... when the per-message key is RC4-HMAC (WinPR's and RFC 4757's layouts)
 //   names.cpp        the pure principal / target-name helpers of kerberos/context.h
 //   remote_guard.cpp Remote Credential Guard: the KERB_TICKET_LOGON (host ticket + forwarded TGT)
 #pragma once
@@ -14,9 +16,12 @@
 #include "common/package.h"
 #include "kerberos/context.h"
 #include "kerberos/gss.h"
+#include "kerberos/rc4_protect.h"
 
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nlassp::kerberos::detail {
 
@@ -35,11 +40,18 @@ ContextFlags from_gss(OM_uint32 f);
 OM_uint32 to_gss(ContextFlags f);
 bool utf16_to_utf8_str(const std::u16string& in, std::string& out);
 
+// Trace lines of MIT's sendto_kdc / k5tls about a KDC proxy (kdc_url.cpp), for the failure line.
+struct KdcTrace {
+	std::vector<std::string> lines;
+	static void KRB5_CALLCONV callback(krb5_context, const krb5_trace_info* info, void* data);
+};
+
 class KerberosContext final : public SecurityContext {
 public:
 	KerberosContext(Role role, CredentialPtr cred) : role_(role), cred_(std::move(cred)) {}
 	~KerberosContext() override
 	{
+		rc4_.reset();
 		ctx_.reset();
 		gcred_.reset();
 		if (private_ccache_)
@@ -75,19 +87,27 @@ private:
 	Error init_acceptor();
 	Error acquire_with_password(const std::string& principal, ByteView password_utf16le);
 	Error acquire_from_ccache(const std::string& principal);
+	Error password_as_exchange(krb5_principal client, const SecretBytes& password, const std::string& principal);
+	Error fail_as_exchange(krb5_init_creds_context icc, krb5_error_code code, const std::string& principal);
 	[[nodiscard]] bool kdc_url_wanted() const noexcept
 	{
 		return !cred_->kerberos.kdc_url.empty() || !cred_->kdc_proxy_server.empty();
 	}
 	Error use_kdc_url(const std::string& realm);
+	// The realm's KDC is an MS-KKDCP proxy at `url`: trace our krb5 context's traffic to it, so
+	// that a failure can say why (TLS trust, k5tls missing).
+	void watch_kdc_proxy(const std::string& url, const std::string& realm);
+	// Error::None unless the trace explains `code` (then the one line is logged).
+	Error explain_kdc_proxy_failure(const char* what, krb5_error_code code);
 	Error prefetch_service_ticket(const std::string& spn);
 	Error check_realm(const std::string& realm);
 	Error step_initiator(const StepInput& in, StepOutput& out);
 	Error step_acceptor(const StepInput& in, StepOutput& out);
-	void finish_establishment();
+	Error finish_establishment();
 	Error fail_gss(const char* what, OM_uint32 major, OM_uint32 minor);
 	Error fail_krb5(const char* what, krb5_error_code code);
-	void log_failure(const char* what, Error e, const std::string& detail) const;
+	// One line: what failed, why (detail), and the fix (`fix`, else the advice for `e`).
+	void log_failure(const char* what, Error e, const std::string& detail, const std::string& fix = {}) const;
 	Error fail_remote_guard(Error e, const std::string& detail);
 	Error remote_guard_ccache(gss::Ccache& mem, gss::Principal& client);
 	Error remote_guard_host_ticket(const std::string& host, krb5_ccache cc, krb5_principal client,
@@ -96,6 +116,9 @@ private:
 	Role role_;
 	CredentialPtr cred_;
 	State state_ = State::Start;
+	std::unique_ptr<KdcTrace> trace_;   // outlives krb5_, whose trace callback points at it
+	std::string proxy_url_;
+	std::string proxy_realm_;
 	gss::Krb5Context krb5_;
 	std::string private_config_;   // krb5.conf fragment naming the KDC URL (removed on destruction)
 	bool prefetch_ = false;         // KDC traffic must go through krb5_ (KDC URL in force)
@@ -103,6 +126,7 @@ private:
 	bool private_ccache_ = false;
 	gss::Cred gcred_;
 	gss::Ctx ctx_;
+	std::unique_ptr<Rc4Protection> rc4_;   // the per-message key is RC4-HMAC (rc4_protect.h)
 	gss::Name target_;
 	std::string target_text_;
 	std::string client_;       // "alice@LAB.TEST" (initiator: us; acceptor: the peer)

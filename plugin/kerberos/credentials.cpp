@@ -26,6 +26,12 @@ Error KerberosContext::check_realm(const std::string& realm)
 	const char* path[] = {"realms", realm.c_str(), "kdc", nullptr};
 	char** values = nullptr;
 	const bool have_kdc = profile_get_values(profile, path, &values) == 0 && values && values[0];
+	std::string proxy;   // the 3.10 workaround: kdc = https://proxy/KdcProxy in the realm's stanza
+	for (char** v = have_kdc ? values : nullptr; v && *v; ++v)
+		if (std::strncmp(*v, "https://", 8) == 0 || std::strncmp(*v, "http://", 7) == 0) {
+			proxy = *v;
+			break;
+		}
 	profile_free_list(values);
 	int dns = 1;
 	int dns_fallback = 1;
@@ -37,6 +43,12 @@ Error KerberosContext::check_realm(const std::string& realm)
 	    configured_default && *configured_default;
 	profile_release_string(configured_default);
 	profile_release(profile);
+	if (!proxy.empty()) {
+		// Our krb5 context does every KDC exchange (the TGS too), so that a proxy that cannot be
+		// reached is explained (kdc_url.cpp).
+		watch_kdc_proxy(proxy, realm);
+		prefetch_ = true;
+	}
 	if (have_kdc)
 		return Error::None;
 	if (!dns) {
@@ -86,9 +98,9 @@ Error KerberosContext::init_initiator()
 		}
 	}
 
-	// An empty password is none: FreeRDP's "/p:" (which +auth-only needs) logs on from the ticket
-	// cache, as WinPR's Kerberos does when the cache holds a ticket for the user.
-	if (id && id->has_password && !id->password.empty() && !principal.empty())
+	// An empty password is no password: a ticket for that user from the ccache, never an AS
+	// exchange that the KDC would count as a failed logon toward a lockout.
+	if (id && id->has_password && !principal.empty() && !id->password.empty())
 		return acquire_with_password(principal, id->password.view());
 	return acquire_from_ccache(principal);
 }
@@ -126,32 +138,8 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 	if (code)
 		return fail_krb5("logon", code);
 
-	krb5_get_init_creds_opt* opt = nullptr;
-	if ((code = krb5_get_init_creds_opt_alloc(k, &opt)) != 0)
-		return fail_krb5("logon", code);
-	if (ks.life_time > 0)
-		krb5_get_init_creds_opt_set_tkt_life(opt, ks.life_time);
-	if (ks.renew_life_time > 0)
-		krb5_get_init_creds_opt_set_renew_life(opt, ks.renew_life_time);
-	// A private cache's TGT is asked forwardable, so that Remote Credential Guard can forward it
-	// (remote_guard.cpp); it never leaves this context otherwise.
-	if (private_ccache_)
-		krb5_get_init_creds_opt_set_forwardable(opt, 1);
-	if (!ks.armor_cache.empty())
-		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, opt, ks.armor_cache.c_str());
-	if (code == 0)
-		code = krb5_get_init_creds_opt_set_out_ccache(k, opt, ccache_.get());
-	krb5_creds creds;
-	std::memset(&creds, 0, sizeof(creds));
-	if (code == 0) {
-		code = krb5_get_init_creds_password(k, &creds, client.get(), reinterpret_cast<const char*>(password.data()),
-		                                    nullptr, nullptr, ks.start_time > 0 ? ks.start_time : 0, nullptr, opt);
-		if (code == 0)
-			krb5_free_cred_contents(k, &creds);
-	}
-	krb5_get_init_creds_opt_free(k, opt);
-	if (code)
-		return fail_krb5("logon", code);
+	if (Error e = password_as_exchange(client.get(), password, principal); e != Error::None)
+		return e;
 
 	char* full = nullptr;
 	if ((code = krb5_cc_get_full_name(k, ccache_.get(), &full)) != 0)
@@ -197,6 +185,14 @@ Error KerberosContext::acquire_from_ccache(const std::string& principal)
 		Error e = gss::map_gss(major, minor);
 		if (e != Error::NoAuthority && e != Error::TimeSkew)
 			e = Error::NoCredentials;
+		if (e == Error::NoCredentials && !principal.empty()) {
+			// A user name without a password: say so, and what would work.
+			log_failure("logon", e,
+			            "no password (or an empty one) for " + principal +
+			                " and no ticket for it in the credential cache; nothing was sent to the KDC",
+			            "give a password or kinit " + principal);
+			return e;
+		}
 		log_failure("logon", e, "no usable ticket in the credential cache: " + gss::describe(major, minor));
 		return e;
 	}
@@ -215,10 +211,11 @@ Error KerberosContext::acquire_from_ccache(const std::string& principal)
 	split_principal(client_, user, realm);
 	if (Error e = check_realm(realm); e != Error::None)
 		return e;
-	if (!kdc_url_wanted())
+	if (!kdc_url_wanted() && !prefetch_)
 		return Error::None;
-	if (Error e = use_kdc_url(realm); e != Error::None)
-		return e;
+	if (kdc_url_wanted())
+		if (Error e = use_kdc_url(realm); e != Error::None)
+			return e;
 	// Service tickets will be fetched through our context into the same cache GSSAPI reads.
 	krb5_context k = krb5_.get();
 	krb5_error_code code = ks.cache.empty() ? krb5_cc_default(k, ccache_.out(k)) : krb5_cc_resolve(k, ks.cache.c_str(), ccache_.out(k));

@@ -123,8 +123,6 @@ Error map_krb5(krb5_error_code code) noexcept
 	case KRB5KDC_ERR_PREAUTH_FAILED:
 	case KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN:
 	case KRB5KRB_AP_ERR_BAD_INTEGRITY:     // AS reply not decryptable with our key: wrong password
-	case KRB5KDC_ERR_CLIENT_REVOKED:
-	case KRB5KDC_ERR_NAME_EXP:
 	case KRB5KDC_ERR_POLICY:
 	case KRB5KRB_AP_ERR_MODIFIED:          // acceptor: ticket does not decrypt with our key
 	case KRB5KRB_AP_ERR_REPEAT:            // acceptor: replayed authenticator
@@ -134,6 +132,10 @@ Error map_krb5(krb5_error_code code) noexcept
 		return Error::LogonDenied;
 	case KRB5KDC_ERR_KEY_EXP:
 		return Error::PasswordExpired;
+	case KRB5KDC_ERR_CLIENT_REVOKED:       // disabled or locked out (AS and TGS, MS-KILE 3.3.5.7.1)
+		return Error::AccountRevoked;
+	case KRB5KDC_ERR_NAME_EXP:
+		return Error::AccountExpired;
 	case KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN:
 	case KRB5_NO_TKT_IN_RLM:
 		return Error::TargetUnknown;

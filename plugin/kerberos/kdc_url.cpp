@@ -1,5 +1,7 @@
 // A KDC URL (FreeRDP's /kerberos:kdc-url, SECPKG_CRED_ATTR_KDC_PROXY_SETTINGS) honoured for one
-// logon through a private krb5 profile, and the service-ticket fetch that must then go through it.
+// logon through a private krb5 profile, the service-ticket fetch that must then go through it,
+// and what goes wrong on the way to a KDC proxy (MS-KKDCP over TLS): a certificate MIT does not
+// trust (http_anchors), or MIT's TLS plugin (krb5-k5tls) missing.
 #include "kerberos/context_impl.h"
 
 #include <profile.h>
@@ -11,17 +13,167 @@
 
 namespace nlassp::kerberos::detail {
 
+namespace {
+
+// Relations of the realm stanza that name KDCs: replaced by the URL, or MIT would also try them
+// (directly, around the proxy) and retry a refused password against the primary.
+bool names_a_kdc(const char* relation)
+{
+	return std::strcmp(relation, "kdc") == 0 || std::strcmp(relation, "master_kdc") == 0 ||
+	       std::strcmp(relation, "primary_kdc") == 0;
+}
+
+bool plain_name(const char* s)
+{
+	if (!*s)
+		return false;
+	for (; *s; ++s)
+		if (std::strchr(" \t\r\n=\"{}[]*;#", *s))
+			return false;
+	return true;
+}
+
+// A profile value as a quoted string (prof_parse.c's escapes: \\, \", \n, \t, \b).
+std::string quoted(const char* v)
+{
+	std::string out = "\"";
+	for (; *v; ++v) {
+		switch (*v) {
+		case '\\': out += "\\\\"; break;
+		case '"': out += "\\\""; break;
+		case '\n': out += "\\n"; break;
+		case '\t': out += "\\t"; break;
+		case '\b': out += "\\b"; break;
+		default: out += *v; break;
+		}
+	}
+	return out + "\"";
+}
+
+// Every relation (and subsection, recursively) under `names` in the user's profile, as
+// krb5.conf text indented by `depth` tabs; KDC relations are left out at the top level.
+void copy_section(profile_t profile, std::vector<const char*> names, int depth, std::string& out)
+{
+	names.push_back(nullptr);
+	void* iter = nullptr;
+	if (profile_iterator_create(profile, names.data(), PROFILE_ITER_LIST_SECTION, &iter) != 0)
+		return;
+	names.pop_back();
+	const std::string indent(static_cast<size_t>(depth), '\t');
+	char* name = nullptr;
+	char* value = nullptr;
+	while (profile_iterator(&iter, &name, &value) == 0 && name) {
+		if (!plain_name(name) || depth > 6) {
+			NLASSP_LOG(logger, Debug, "Kerberos: realm relation not copied into the private profile (unusual name)");
+		} else if (value) {
+			if (!(depth == 2 && names_a_kdc(name)))
+				out += indent + name + " = " + quoted(value) + "\n";
+		} else {
+			out += indent + name + " = {\n";
+			std::vector<const char*> sub = names;
+			sub.push_back(name);
+			copy_section(profile, sub, depth + 1, out);
+			out += indent + "}\n";
+		}
+		profile_release_string(name);
+		profile_release_string(value);
+		name = value = nullptr;
+	}
+	profile_iterator_free(&iter);
+}
+
+bool is_http_url(const std::string& s)
+{
+	return s.rfind("https://", 0) == 0 || s.rfind("http://", 0) == 0;
+}
+
+} // namespace
+
+// What MIT's sendto_kdc and its k5tls plugin report through the trace callback about a KDC
+// proxy; nothing else is kept (trace lines about keys and tickets never are).
+void KdcTrace::callback(krb5_context, const krb5_trace_info* info, void* data)
+{
+	if (!info || !info->message || !data)
+		return;
+	static const char* const kKept[] = {"TLS certificate error", "TLS certificate name mismatch",
+	                                    "TLS server certificate not received", "TLS error", "Error loading k5tls",
+	                                    "HTTPS error"};
+	// MIT hands over "[pid] seconds.micros: message\n".
+	std::string_view m(info->message);
+	if (const size_t at = m.find(": "); !m.empty() && m[0] == '[' && at != std::string_view::npos)
+		m.remove_prefix(at + 2);
+	while (!m.empty() && (m.back() == '\n' || m.back() == '\r'))
+		m.remove_suffix(1);
+	auto* self = static_cast<KdcTrace*>(data);
+	for (const char* k : kKept)
+		if (m.rfind(k, 0) == 0 && self->lines.size() < 16)
+			self->lines.emplace_back(m);
+}
+
+// Diagnoses a KDC proxy that could not be reached through the trace of the failed exchange.
+void KerberosContext::watch_kdc_proxy(const std::string& url, const std::string& realm)
+{
+	proxy_url_ = url;
+	proxy_realm_ = realm;
+	const char* user_trace = secure_getenv("KRB5_TRACE");
+	if (user_trace && *user_trace)
+		return;   // the user traces to a file already: do not take that away
+	if (!trace_)
+		trace_ = std::make_unique<KdcTrace>();
+	trace_->lines.clear();
+	(void)krb5_set_trace_callback(krb5_.get(), &KdcTrace::callback, trace_.get());
+}
+
+Error KerberosContext::explain_kdc_proxy_failure(const char* what, krb5_error_code code)
+{
+	if (!trace_ || trace_->lines.empty() || code != KRB5_KDC_UNREACH)
+		return Error::None;
+	auto find = [&](const char* prefix) -> const std::string* {
+		for (const auto& l : trace_->lines)
+			if (l.rfind(prefix, 0) == 0)
+				return &l;
+		return nullptr;
+	};
+	const std::string where = "the KDC proxy " + proxy_url_;
+	const std::string realm = "[realms] " + proxy_realm_;
+	std::string detail, fix;
+	const std::string* k5tls = find("Error loading k5tls");
+	const std::string* mismatch = find("TLS certificate name mismatch");
+	const std::string* untrusted = find("TLS certificate error");
+	const std::string* tls = find("TLS");
+	if (k5tls) {
+		detail = where + " needs MIT Kerberos' TLS plugin, which cannot be loaded (" + *k5tls + ")";
+		fix = "install krb5-k5tls (the k5tls plugin)";
+	} else if (mismatch) {
+		detail = "TLS to " + where + " failed: " + *mismatch;
+		fix = "use the host name the proxy's certificate is issued for in the KDC URL";
+	} else if (untrusted) {
+		detail = "TLS to " + where + " failed: the proxy's certificate is not trusted (" + *untrusted + ")";
+		fix = "if it comes from a private CA, add http_anchors = FILE:/path/to/ca.pem to " + realm +
+		      " in krb5.conf (or the CA to the system's trust store)";
+	} else if (tls) {
+		detail = "TLS to " + where + " failed: " + *tls;
+		fix = "check that the URL is the proxy's (https://host/KdcProxy) and that it speaks TLS";
+	} else {
+		detail = "cannot reach " + where + " (" + trace_->lines.front() + ")";
+		fix = "check the URL and that the proxy is running";
+	}
+	log_failure(what, Error::NoAuthority, detail, fix);
+	return Error::NoAuthority;
+}
+
 // MIT krb5 reads KDC locations from its profile only, and GSSAPI makes its own krb5 contexts
 // from the process-wide configuration. So a KDC URL is honoured per context without touching
 // anything another thread sees: a private krb5_context whose profile is a small private file
-// (the realm's kdc, marked final) in front of the usual krb5.conf files does every KDC exchange
-// (AS, and the TGS for the service ticket before GSSAPI needs it); GSSAPI then finds every
-// ticket in the ccache and never contacts a KDC itself.
+// in front of the usual krb5.conf files does every KDC exchange (AS, and the TGS for the service
+// ticket before GSSAPI needs it); GSSAPI then finds every ticket in the ccache and never
+// contacts a KDC itself. The file holds the realm's stanza as the user configured it (with
+// http_anchors, timeouts, pkinit_* ...) but with the URL as its only KDC, marked final.
 Error KerberosContext::use_kdc_url(const std::string& realm)
 {
 	std::string url = !cred_->kdc_proxy_server.empty() ? cred_->kdc_proxy_server : cred_->kerberos.kdc_url;
 	std::string kdc;
-	if (url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0) {
+	if (is_http_url(url)) {
 		kdc = url;                                   // an MS-KKDCP proxy URL, as MIT takes it
 	} else if (url.rfind("tcp://", 0) == 0 || url.rfind("udp://", 0) == 0) {
 		kdc = url.substr(6);                         // a plain KDC "host[:port]"
@@ -34,6 +186,14 @@ Error KerberosContext::use_kdc_url(const std::string& realm)
 			return Error::InvalidParameter;
 		}
 	}
+	std::string text = "[realms]\n\t" + realm + " = {\n\t\tkdc = " + kdc + "\n";
+	profile_t user_profile = nullptr;
+	if (krb5_get_profile(krb5_.get(), &user_profile) == 0 && user_profile) {
+		copy_section(user_profile, {"realms", realm.c_str()}, 2, text);
+		profile_release(user_profile);
+	}
+	text += "\t}*\n";
+
 	const char* tmp = std::getenv("TMPDIR");
 	std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/nlassp-krb5-XXXXXX";
 	std::vector<char> name(path.begin(), path.end());
@@ -44,7 +204,6 @@ Error KerberosContext::use_kdc_url(const std::string& realm)
 		return Error::Internal;
 	}
 	private_config_ = name.data();
-	const std::string text = "[realms]\n\t" + realm + " = {\n\t\tkdc = " + kdc + "\n\t}*\n";
 	const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
 	(void)close(fd);
 	if (!written) {
@@ -83,6 +242,8 @@ Error KerberosContext::use_kdc_url(const std::string& realm)
 	ccache_.close();
 	krb5_ = std::move(fresh);
 	prefetch_ = true;
+	if (is_http_url(kdc))
+		watch_kdc_proxy(kdc, realm);
 	NLASSP_LOG(logger, Debug, "Kerberos: KDC for realm %s is %s (this logon only)", realm.c_str(), kdc.c_str());
 	return Error::None;
 }
@@ -90,6 +251,8 @@ Error KerberosContext::use_kdc_url(const std::string& realm)
 Error KerberosContext::prefetch_service_ticket(const std::string& spn)
 {
 	krb5_context k = krb5_.get();
+	if (trace_)
+		trace_->lines.clear();   // explain this exchange only
 	TargetName t;
 	if (!target_name(spn, t))
 		return Error::TargetUnknown;

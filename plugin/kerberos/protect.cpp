@@ -12,6 +12,8 @@ Error KerberosContext::encrypt(std::span<MessageBuffer> msg, Bytes& token)
 		return Error::NotEstablished;
 	if (!(ret_flags_ & GSS_C_CONF_FLAG))
 		return Error::Unsupported;
+	if (rc4_)
+		return rc4_->encrypt(krb5_.get(), msg, token);
 	std::vector<gss_iov_buffer_desc> iov;
 	iov.reserve(msg.size() + 2);
 	iov.push_back({GSS_IOV_BUFFER_TYPE_HEADER, {0, nullptr}});
@@ -29,7 +31,7 @@ Error KerberosContext::encrypt(std::span<MessageBuffer> msg, Bytes& token)
 	if (GSS_ERROR(major))
 		return fail_gss("encrypt", major, minor);
 	if (iov.back().buffer.length != 0) {
-		NLASSP_LOG(logger, Error, "Kerberos encrypt: the session key's encryption type needs padding (not RFC 4121 AES); unsupported");
+		NLASSP_LOG(logger, Error, "Kerberos encrypt failed: the session key's encryption type needs padding (not AES or RC4-HMAC) (unsupported)");
 		return Error::Unsupported;
 	}
 	token.assign(iov[0].buffer.length, 0);
@@ -54,6 +56,8 @@ Error KerberosContext::decrypt(std::span<MessageBuffer> msg, ByteView token)
 		return Error::NotEstablished;
 	if (token.size() < 16)
 		return Error::InvalidToken;
+	if (rc4_)
+		return rc4_->decrypt(krb5_.get(), ctx_.get(), msg, token);
 	Bytes header(token.begin(), token.end());
 	std::vector<gss_iov_buffer_desc> iov;
 	iov.reserve(msg.size() + 1);
@@ -95,6 +99,8 @@ Error KerberosContext::sign(std::span<const MessageBuffer> msg, Bytes& token)
 {
 	if (state_ != State::Established)
 		return Error::NotEstablished;
+	if (rc4_)
+		return rc4_->sign(krb5_.get(), msg, token);
 	std::vector<gss_iov_buffer_desc> iov;
 	iov.reserve(msg.size() + 1);
 	for (const auto& b : msg) {
@@ -122,6 +128,8 @@ Error KerberosContext::verify(std::span<const MessageBuffer> msg, ByteView token
 {
 	if (state_ != State::Established)
 		return Error::NotEstablished;
+	if (rc4_)
+		return rc4_->verify(krb5_.get(), ctx_.get(), msg, token);
 	Bytes mic(token.begin(), token.end());
 	std::vector<gss_iov_buffer_desc> iov;
 	iov.reserve(msg.size() + 1);
@@ -147,6 +155,11 @@ Error KerberosContext::make_negotiation_mic(ByteView mech_types_der, Bytes& mic)
 {
 	if (state_ != State::Established)
 		return Error::NotEstablished;
+	if (rc4_) {
+		Bytes copy(mech_types_der.begin(), mech_types_der.end());
+		const MessageBuffer b{MessageBufferKind::Data, MutableByteView(copy)};
+		return rc4_->sign(krb5_.get(), std::span<const MessageBuffer>(&b, 1), mic);
+	}
 	OM_uint32 minor = 0;
 	gss_buffer_desc in = gss::input(mech_types_der);
 	gss::Buffer out;
@@ -161,6 +174,12 @@ Error KerberosContext::verify_negotiation_mic(ByteView mech_types_der, ByteView 
 {
 	if (state_ != State::Established)
 		return Error::NotEstablished;
+	if (rc4_) {
+		Bytes copy(mech_types_der.begin(), mech_types_der.end());
+		const MessageBuffer b{MessageBufferKind::Data, MutableByteView(copy)};
+		const Error e = rc4_->verify(krb5_.get(), ctx_.get(), std::span<const MessageBuffer>(&b, 1), mic);
+		return e == Error::MessageAltered || e == Error::InvalidToken ? Error::DowngradeDetected : e;
+	}
 	OM_uint32 minor = 0;
 	gss_buffer_desc in = gss::input(mech_types_der);
 	gss_buffer_desc tok = gss::input(mic);

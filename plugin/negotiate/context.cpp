@@ -383,12 +383,20 @@ private:
 			if (first_error == Error::None)
 				first_error = e;
 			if (!may_fall_back(e)) {
-				NLASSP_LOG(logger, Info,
-				           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
-				           "them, so that a wrong password counts once toward an account lockout (the logon "
-				           "of %s to %s: %s)",
-				           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
-				           target_text(in.target).c_str(), refusal_hint(in.target).c_str());
+				if (e == Error::LogonDenied || e == Error::PasswordExpired)
+					NLASSP_LOG(logger, Info,
+					           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
+					           "them, so that a wrong password counts once toward an account lockout (the logon "
+					           "of %s to %s: %s)",
+					           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
+					           target_text(in.target).c_str(), refusal_hint(in.target).c_str());
+				else
+					NLASSP_LOG(logger, Info,
+					           "Negotiate: %s says the account may not log on (%s); not trying another "
+					           "mechanism, which would be refused too and count another failed logon (the "
+					           "logon of %s to %s)",
+					           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
+					           target_text(in.target).c_str());
 				return fail(e);
 			}
 			std::string& list = trying ? passed_over : not_offered;

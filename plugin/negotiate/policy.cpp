@@ -59,6 +59,14 @@ bool may_fall_back(Error e) noexcept
 	switch (e) {
 	case Error::LogonDenied:
 	case Error::PasswordExpired:
+	// The account itself may not log on (disabled, locked out, expired, logon hours, workstation):
+	// the same verdict awaits every mechanism, and NTLM would count another failed attempt.
+	case Error::AccountRevoked:
+	case Error::AccountDisabled:
+	case Error::AccountLockedOut:
+	case Error::AccountExpired:
+	case Error::InvalidLogonHours:
+	case Error::InvalidWorkstation:
 		return false;
 	case Error::None:
 	case Error::InvalidToken:

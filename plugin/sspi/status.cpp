@@ -4,6 +4,19 @@
 
 namespace nlassp::sspi {
 
+namespace {
+// What Windows' LSA reports for an account that may not log on (MS-ERREF 2.3; the NTSTATUS a
+// KDC puts into KERB-EXT-ERROR, and what LogonUser and the Kerberos package return). SSPI status
+// codes share the NTSTATUS space; FreeRDP's client prints them with the hex value.
+constexpr SECURITY_STATUS ntstatus(uint32_t v) noexcept { return static_cast<SECURITY_STATUS>(v); }
+constexpr SECURITY_STATUS kStatusAccountRestriction = ntstatus(0xC000006Eu);
+constexpr SECURITY_STATUS kStatusInvalidLogonHours = ntstatus(0xC000006Fu);
+constexpr SECURITY_STATUS kStatusInvalidWorkstation = ntstatus(0xC0000070u);
+constexpr SECURITY_STATUS kStatusAccountDisabled = ntstatus(0xC0000072u);
+constexpr SECURITY_STATUS kStatusAccountExpired = ntstatus(0xC0000193u);
+constexpr SECURITY_STATUS kStatusAccountLockedOut = ntstatus(0xC0000234u);
+} // namespace
+
 SECURITY_STATUS to_status(Error e) noexcept
 {
 	switch (e) {
@@ -37,6 +50,14 @@ SECURITY_STATUS to_status(Error e) noexcept
 	case Error::PolicyNtlmOnly: return SEC_E_POLICY_NLTM_ONLY;
 	case Error::DowngradeDetected: return SEC_E_DOWNGRADE_DETECTED;
 	case Error::NotEstablished: return SEC_E_INVALID_HANDLE;
+	// A KDC that says "revoked" without saying why (MIT: disabled or locked out): Windows' generic
+	// account-restriction status.
+	case Error::AccountRevoked: return kStatusAccountRestriction;
+	case Error::AccountDisabled: return kStatusAccountDisabled;
+	case Error::AccountLockedOut: return kStatusAccountLockedOut;
+	case Error::AccountExpired: return kStatusAccountExpired;
+	case Error::InvalidLogonHours: return kStatusInvalidLogonHours;
+	case Error::InvalidWorkstation: return kStatusInvalidWorkstation;
 	}
 	// Not reached for a valid enumerator (-Wswitch keeps the switch complete); a corrupted value
 	// must still not read as success.
@@ -74,6 +95,12 @@ uint32_t to_win32_error(Error e) noexcept
 	case Error::Unsupported:
 	case Error::PackageUnavailable: return ERROR_NOT_SUPPORTED;
 	case Error::Internal: return ERROR_INTERNAL_ERROR;
+	case Error::AccountRevoked: return ERROR_ACCOUNT_RESTRICTION;
+	case Error::AccountDisabled: return ERROR_ACCOUNT_DISABLED;
+	case Error::AccountLockedOut: return ERROR_ACCOUNT_LOCKED_OUT;
+	case Error::AccountExpired: return ERROR_ACCOUNT_EXPIRED;
+	case Error::InvalidLogonHours: return ERROR_INVALID_LOGON_HOURS;
+	case Error::InvalidWorkstation: return ERROR_INVALID_WORKSTATION;
 	}
 	return ERROR_INTERNAL_ERROR;
 }
@@ -110,6 +137,12 @@ const char* status_name(SECURITY_STATUS s) noexcept
 	case SEC_E_POLICY_NLTM_ONLY: return "SEC_E_POLICY_NLTM_ONLY";
 	case SEC_E_DOWNGRADE_DETECTED: return "SEC_E_DOWNGRADE_DETECTED";
 	case SEC_E_NO_IMPERSONATION: return "SEC_E_NO_IMPERSONATION";
+	case kStatusAccountRestriction: return "STATUS_ACCOUNT_RESTRICTION";
+	case kStatusInvalidLogonHours: return "STATUS_INVALID_LOGON_HOURS";
+	case kStatusInvalidWorkstation: return "STATUS_INVALID_WORKSTATION";
+	case kStatusAccountDisabled: return "STATUS_ACCOUNT_DISABLED";
+	case kStatusAccountExpired: return "STATUS_ACCOUNT_EXPIRED";
+	case kStatusAccountLockedOut: return "STATUS_ACCOUNT_LOCKED_OUT";
 	default: return "SECURITY_STATUS";
 	}
 }

@@ -65,7 +65,7 @@ bool hex_refusals_leave_output()
 bool error_names_distinct()
 {
 	std::set<std::string> names;
-	const auto last = static_cast<uint8_t>(Error::NotEstablished);
+	const auto last = static_cast<uint8_t>(Error::InvalidWorkstation);   // the last enumerator
 	for (uint8_t i = 0; i <= last; ++i) {
 		const char* n = error_name(static_cast<Error>(i));
 		if (!n || std::strcmp(n, "unknown error") == 0 || !names.insert(n).second) {

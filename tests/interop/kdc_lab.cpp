@@ -267,6 +267,34 @@ bool kdc_lab_kinit(const KdcLab& lab, const std::string& ccache, const std::stri
 	                  lab.dir + "/kinit.out") == 0;
 }
 
+bool kdc_lab_kadmin(const KdcLab& lab, const std::string& query)
+{
+	const std::string script = ". \"$1\" && KDC_DIR=\"$2\" && kdc_kadmin \"$3\"";
+	return run_logged({ "bash", "-c", script, "kadmin", lab.kdc_sh, lab.dir, query }, lab.dir + "/kadmin.out") == 0;
+}
+
+bool kdc_lab_run(const KdcLab& lab, const std::string& script)
+{
+	const std::string wrapper = ". \"$1\" && KDC_DIR=\"$2\" && KDC_KEYTAB=\"$2/termsrv.keytab\" && KDC_LOG=\"$2/kdc.log\" && eval \"$3\"";
+	return run_logged({ "bash", "-c", wrapper, "kdc-lab", lab.kdc_sh, lab.dir, script }, lab.dir + "/run.out") == 0;
+}
+
+int kdc_lab_count_lines(const KdcLab& lab, std::initializer_list<const char*> needles)
+{
+	std::ifstream f(lab.log());
+	if (!f)
+		return -1;
+	std::string line;
+	int n = 0;
+	while (std::getline(f, line)) {
+		bool all = true;
+		for (const char* needle : needles)
+			all = all && line.find(needle) != std::string::npos;
+		n += all ? 1 : 0;
+	}
+	return n;
+}
+
 void kdc_lab_remove_ccache(const std::string& ccache)
 {
 	if (ccache.rfind("FILE:", 0) == 0)

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include <initializer_list>
 #include <string>
 
 namespace nlassp::interop {
@@ -58,6 +59,19 @@ int kdc_lab_count_requests(const KdcLab& lab);
 [[nodiscard]] bool kdc_lab_kinit(const KdcLab& lab, const std::string& ccache,
                                  const std::string& user = "alice",
                                  const std::string& password = "Passw0rd!");
+
+// One kadmin.local query against the lab's realm (kdc.sh's kdc_kadmin; output appended to the
+// lab's setup.log); true when kadmin.local succeeded.
+[[nodiscard]] bool kdc_lab_kadmin(const KdcLab& lab, const std::string& query);
+
+// Runs `script` in bash with tests/lab/kdc.sh sourced and the lab's realm selected (KDC_DIR,
+// KDC_KEYTAB; KRB5_CONFIG / KRB5_KDC_PROFILE are in the environment already), e.g.
+// "kdc_rc4_enable && kdc_rc4_service TERMSRV/localhost \"$KDC_KEYTAB\"". True on exit 0.
+[[nodiscard]] bool kdc_lab_run(const KdcLab& lab, const std::string& script);
+
+// Lines of the KDC log that contain every one of `needles` (e.g. {"AS_REQ", "alice@"}); -1 if
+// the log cannot be read.
+int kdc_lab_count_lines(const KdcLab& lab, std::initializer_list<const char*> needles);
 
 // Removes a FILE: ccache (ignores other types).
 void kdc_lab_remove_ccache(const std::string& ccache);

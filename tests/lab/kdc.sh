@@ -5,6 +5,8 @@
 #   kdc_start            # krb5kdc -n in the background, waits until it answers
 #   ...                  # KRB5_CONFIG / KRB5_KDC_PROFILE are exported; use $KDC_* below
 #   kdc_count_tgs TERMSRV/localhost     # TGS_REQ lines for that service in the KDC log
+#   kdc_rc4_enable       # RC4-HMAC allowed (krb5.conf, kdc.conf); restart a running KDC after it
+#   kdc_rc4_service SPN KEYTAB          # SPN gets an RC4 key only and RC4 session keys
 #   kdc_stop             # stops the KDC (the realm stays configured: "KDC unreachable")
 #   kdc_teardown         # stops the KDC and removes the temp dir
 #
@@ -162,6 +164,37 @@ kdc_kadmin() {
 	local kadmin
 	kadmin=$(_kdc_sbin kadmin.local) || return 1
 	"$kadmin" -r "$KDC_REALM" -q "$1" >>"$KDC_DIR/setup.log" 2>&1
+}
+
+# kdc_rc4_enable — lets the realm issue RC4-HMAC keys and session keys, as Active Directory does
+# for a service account limited to RC4 (msDS-SupportedEncryptionTypes = 4): allow_rc4 and
+# permitted_enctypes (AES and arcfour-hmac) in krb5.conf, supported_enctypes in kdc.conf.
+# Idempotent. A KDC started before must be restarted to see it.
+kdc_rc4_enable() {
+	[ -n "${KDC_DIR:-}" ] || { echo "kdc.sh: kdc_setup first" >&2; return 1; }
+	if ! grep -q 'allow_rc4' "$KRB5_CONFIG"; then
+		sed -i 's/^\[libdefaults\]$/[libdefaults]\n\tallow_rc4 = true\n\tpermitted_enctypes = aes256-cts-hmac-sha1-96 aes128-cts-hmac-sha1-96 arcfour-hmac/' \
+			"$KRB5_CONFIG" || return 1
+	fi
+	if ! grep -q 'supported_enctypes' "$KRB5_KDC_PROFILE"; then
+		sed -i 's/^\(\t*\)max_life = \(.*\)$/\1max_life = \2\n\1supported_enctypes = aes256-cts-hmac-sha1-96:normal aes128-cts-hmac-sha1-96:normal arcfour-hmac:normal/' \
+			"$KRB5_KDC_PROFILE" || return 1
+	fi
+	grep -q 'allow_rc4' "$KRB5_CONFIG" && grep -q 'supported_enctypes' "$KRB5_KDC_PROFILE"
+}
+
+# kdc_rc4_service SPN KEYTAB — SPN (created if missing) gets an arcfour-hmac key only, written to
+# KEYTAB, and RC4 session keys (setstr session_enctypes): the KDC log then shows
+# ses=...arcfour-hmac for its tickets. Needs kdc_rc4_enable.
+kdc_rc4_service() {
+	local spn=$1 keytab=$2
+	kdc_kadmin "addprinc -randkey $spn" || true   # already there: fine
+	kdc_kadmin "ktadd -k $keytab -e arcfour-hmac:normal $spn" &&
+		kdc_kadmin "setstr $spn session_enctypes arcfour-hmac" || {
+		echo "kdc.sh: making $spn RC4-only failed:" >&2
+		tail -n 5 "$KDC_DIR/setup.log" >&2
+		return 1
+	}
 }
 
 # Is something answering Kerberos on the KDC port? (an AS-REQ for a bogus name gets an error reply)

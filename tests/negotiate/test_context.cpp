@@ -358,7 +358,9 @@ bool fallback_when_first_cannot_be_created(Fixture& f)
 // error: the next mechanism is not even created, and nothing is sent to the acceptor.
 bool no_fallback_when_credentials_refused_at_step0(Fixture& f)
 {
-	const Error refusals[] = {Error::LogonDenied, Error::PasswordExpired};
+	const Error refusals[] = {Error::LogonDenied,      Error::PasswordExpired,   Error::AccountRevoked,
+	                          Error::AccountDisabled,  Error::AccountLockedOut,  Error::AccountExpired,
+	                          Error::InvalidLogonHours, Error::InvalidWorkstation};
 	for (Error refusal : refusals) {
 		Fixture g;
 		g.init.krb.fail_step = 0;
@@ -385,11 +387,11 @@ bool no_fallback_when_credentials_refused_at_step0(Fixture& f)
 // there): no fallback on LogonDenied, fallback on TargetUnknown / NoAuthority.
 bool no_fallback_when_credentials_refused_at_create(Fixture& f)
 {
-	{
+	for (Error refusal : {Error::LogonDenied, Error::AccountRevoked, Error::AccountLockedOut}) {
 		Fixture g;
-		g.init.krb.fail_create = Error::LogonDenied;
+		g.init.krb.fail_create = refusal;
 		CHECK(!exchange(g));
-		CHECK(g.init_error == Error::LogonDenied);
+		CHECK(g.init_error == refusal);
 		CHECK(g.tokens.empty());
 		CHECK(g.init.ntlm_stats->created == 0);
 	}

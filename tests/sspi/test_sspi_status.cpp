@@ -22,7 +22,7 @@ using nlassp::sspi::to_status;
 
 namespace {
 
-constexpr auto kLast = Error::NotEstablished;   // the last enumerator of common/error.h
+constexpr auto kLast = Error::InvalidWorkstation;   // the last enumerator of common/error.h
 
 // Errors that share a status on purpose (status.h says why), mapped to the Error they alias.
 Error alias_of(Error e)
@@ -91,6 +91,13 @@ void test_named_mappings(void**)
 	assert_int_equal(to_status(Error::WrongPrincipal), SEC_E_WRONG_PRINCIPAL);
 	assert_int_equal(to_status(Error::MutualAuthFailed), SEC_E_MUTUAL_AUTH_FAILED);
 	assert_int_equal(to_status(Error::IncompleteCredentials), SEC_I_INCOMPLETE_CREDENTIALS);
+	// An account that may not log on: the NTSTATUS Windows' LSA reports (MS-ERREF 2.3).
+	assert_int_equal(static_cast<uint32_t>(to_status(Error::AccountRevoked)), 0xC000006Eu);   // ACCOUNT_RESTRICTION
+	assert_int_equal(static_cast<uint32_t>(to_status(Error::AccountDisabled)), 0xC0000072u);
+	assert_int_equal(static_cast<uint32_t>(to_status(Error::AccountLockedOut)), 0xC0000234u);
+	assert_int_equal(static_cast<uint32_t>(to_status(Error::AccountExpired)), 0xC0000193u);
+	assert_int_equal(static_cast<uint32_t>(to_status(Error::InvalidLogonHours)), 0xC000006Fu);
+	assert_int_equal(static_cast<uint32_t>(to_status(Error::InvalidWorkstation)), 0xC0000070u);
 }
 
 // FreeRDP's server sends GetLastError() after a failed AcceptSecurityContext as the TSRequest
@@ -104,6 +111,13 @@ void test_win32_errors_for_freerdp_server(void**)
 	// nla.c maps exactly this one to STATUS_PASSWORD_EXPIRED for the client.
 	assert_int_equal(sspi::to_win32_error(Error::PasswordExpired), ERROR_PASSWORD_EXPIRED);
 	assert_int_equal(sspi::to_win32_error(Error::TimeSkew), ERROR_TIME_SKEW);
+	// nla.c maps ERROR_ACCOUNT_DISABLED to STATUS_ACCOUNT_DISABLED; the others arrive wrapped.
+	assert_int_equal(sspi::to_win32_error(Error::AccountDisabled), ERROR_ACCOUNT_DISABLED);
+	assert_int_equal(sspi::to_win32_error(Error::AccountLockedOut), ERROR_ACCOUNT_LOCKED_OUT);
+	assert_int_equal(sspi::to_win32_error(Error::AccountExpired), ERROR_ACCOUNT_EXPIRED);
+	assert_int_equal(sspi::to_win32_error(Error::InvalidLogonHours), ERROR_INVALID_LOGON_HOURS);
+	assert_int_equal(sspi::to_win32_error(Error::InvalidWorkstation), ERROR_INVALID_WORKSTATION);
+	assert_int_equal(sspi::to_win32_error(Error::AccountRevoked), ERROR_ACCOUNT_RESTRICTION);
 }
 
 void test_names(void**)
