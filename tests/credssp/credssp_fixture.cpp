@@ -17,11 +17,13 @@ namespace {
 
 class MemoryStore final : public NtlmUserStore {
 public:
-	Error lookup(const NtlmLookup& who, SecretBytes& nt_hash) const override
+	Error lookup(const NtlmLookup& who, NtlmAccount& account) const override
 	{
 		if (who.user != u"alice")
 			return Error::LogonDenied;
-		return ntlm::ntowf_v1(wire::utf16le_bytes(kPassword), nt_hash);
+		account.user = u"alice";
+		account.domain = u"LAB";
+		return ntlm::ntowf_v1(wire::utf16le_bytes(kPassword), account.key);
 	}
 };
 

@@ -17,7 +17,7 @@ namespace {
 
 class NoUsers final : public NtlmUserStore {
 public:
-	Error lookup(const NtlmLookup&, SecretBytes&) const override { return Error::LogonDenied; }
+	Error lookup(const NtlmLookup&, NtlmAccount&) const override { return Error::LogonDenied; }
 };
 
 ContextPtr make_negotiate(Role role, const CredentialPtr& cred, Error& err)
