@@ -3,7 +3,8 @@
 // with the domain the client sent, then the user on a line with an empty domain — but compares
 // names case-insensitively, as Windows does (WinPR 3.10 compares them byte for byte). The account
 // found is named as its line spells it (an empty domain for a line without one), whatever the
-// client sent.
+// client sent. Lines whose NT hash is all zeros, or (unless NLASSP_NTLM_ALLOW_BLANK_PASSWORDS)
+// that of the empty password, are refused with one line naming the file's line and user.
 #include "common/log.h"
 #include "common/secret.h"
 #include "ntlm/ntlm.h"
@@ -12,7 +13,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <strings.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 
@@ -167,6 +171,21 @@ struct SamLine {
 	return false;
 }
 
+// NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1 (or yes/true): the administrator allows accounts without
+// a password to log on over the network, which Windows refuses by default.
+bool blank_passwords_allowed()
+{
+	const char* v = secure_getenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS");
+	if (!v)
+		return false;
+	const std::string_view s(v);
+	return s == "1" || strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0;
+}
+
+// MD4 of the empty password, 31d6cfe0d16ae931b73c59d7e0c089c0.
+constexpr uint8_t kBlankPasswordHash[16] = {0x31, 0xd6, 0xcf, 0xe0, 0xd1, 0x6a, 0xe9, 0x31,
+                                            0xb7, 0x3c, 0x59, 0xd7, 0xe0, 0xc0, 0x89, 0xc0};
+
 std::string printable(std::string_view s)
 {
 	std::string out(s);
@@ -202,12 +221,38 @@ public:
 			account.refusal_logged = true;
 			return Error::LogonDenied;
 		}
+		if (const Error e = refuse_weak(sl, hash); e != Error::None) {
+			account.refusal_logged = true;
+			return e;
+		}
 		found.key = std::move(hash);
 		account = std::move(found);
 		return Error::None;
 	}
 
 private:
+	// An all-zero NT hash lets any client log on without a password (the response is computed
+	// from the hash); the empty password's hash does the same, unless blank passwords are allowed.
+	Error refuse_weak(const SamLine& sl, const SecretBytes& hash) const
+	{
+		static const uint8_t kZero[16] = {};
+		if (constant_time_equal(hash.view(), ByteView(kZero, sizeof(kZero)))) {
+			NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: line %zu of the SAM file %s has an all-zero NT hash, "
+			           "which lets anyone log on without a password; set a password with winpr-hash3 -f sam",
+			           printable(sl.user).c_str(), sl.number, path_.c_str());
+			return Error::LogonDenied;
+		}
+		if (constant_time_equal(hash.view(), ByteView(kBlankPasswordHash, sizeof(kBlankPasswordHash))) &&
+		    !blank_passwords_allowed()) {
+			NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: line %zu of the SAM file %s is an empty password, "
+			           "refused for network logons as on Windows; set a password, or allow blank passwords "
+			           "with NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1", printable(sl.user).c_str(), sl.number,
+			           path_.c_str());
+			return Error::LogonDenied;
+		}
+		return Error::None;
+	}
+
 	std::string path_;
 };
 

@@ -1,10 +1,14 @@
-// The NTLM acceptor's view of who logged on (issue 14, findings 1 and 6), attacked in process
+// The NTLM acceptor's view of who logged on (issue 14, findings 1, 2 and 6), attacked in process
 // with a real WinPR-format SAM file:
 // - the name the server is told is the SAM line's own spelling (user and domain), never the
 //   client's: "ALICE"/"lab" and the dotless "alıce" report LAB\alice; a domainless line reports
 //   an empty domain, whatever domain the client claimed;
 // - a user or domain name with a NUL, a backslash or an unpaired surrogate is refused with
-//   InvalidToken (SEC_E_INVALID_TOKEN): "LAB\alice\0" as bob's domain, "alice\0x", "x\alice".
+//   InvalidToken (SEC_E_INVALID_TOKEN): "LAB\alice\0" as bob's domain, "alice\0x", "x\alice";
+// - a SAM line with an all-zero NT hash or the hash of an empty password does not log on (a
+//   client that knows no password can compute both responses), with one WARN line naming the
+//   SAM file's line and user and never the hash; NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1 allows the
+//   blank password, never the zero hash.
 //
 // Attacks are made with a client written on the message and crypto layers (any name, any key);
 // ordinary spellings also with our own initiator. The log is WLog's FILE appender, set up in
@@ -80,6 +84,8 @@ std::string hex_nt_hash(std::u16string_view password)
 		return {};
 	return to_hex(h.view());
 }
+
+const std::string kZeroHash(32, '0');
 
 // A SAM file in g_dir, removed when done.
 struct Sam {
@@ -313,6 +319,62 @@ bool bad_characters_in_names()
 	return true;
 }
 
+// ---- finding 2: weak SAM lines ----------------------------------------------------------------------
+
+bool zero_hash_line()
+{
+	Sam sam("# users\nmallory:LAB::" + kZeroHash + ":::\n");
+	const Bytes zero(16, 0);
+	const size_t mark = read_text(g_log).size();
+	Outcome o;
+	CHECK(crafted_logon(sam.path, u"mallory", u"LAB", zero, o));
+	CHECK(refused_as(o, Error::LogonDenied));
+	// One line, naming the file's line and the user, never the hash.
+	const std::vector<std::string> w = warnings_since(mark);
+	for (const std::string& l : w)
+		std::fprintf(stderr, "log: %s\n", l.c_str());
+	CHECK(w.size() == 1);
+	CHECK(w[0].find("line 2") != std::string::npos && w[0].find("mallory") != std::string::npos);
+	CHECK(w[0].find(kZeroHash) == std::string::npos);
+	// The setting for blank passwords does not let a zero hash in.
+	CHECK(setenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS", "1", 1) == 0);
+	CHECK(crafted_logon(sam.path, u"mallory", u"LAB", zero, o));
+	CHECK(unsetenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS") == 0);
+	CHECK(refused_as(o, Error::LogonDenied));
+	return true;
+}
+
+bool blank_password_line()
+{
+	const std::string blank = hex_nt_hash(u"");
+	CHECK(blank == "31d6cfe0d16ae931b73c59d7e0c089c0");
+	Sam sam(sam_lines() + "guest:LAB::" + blank + ":::\n");
+	const size_t mark = read_text(g_log).size();
+	Outcome o;
+	CHECK(initiator_logon(sam.path, u"guest", u"LAB", u"", o));
+	CHECK(refused_as(o, Error::LogonDenied));
+	const std::vector<std::string> w = warnings_since(mark);
+	for (const std::string& l : w)
+		std::fprintf(stderr, "log: %s\n", l.c_str());
+	CHECK(w.size() == 1);
+	CHECK(w[0].find("line 3") != std::string::npos && w[0].find("guest") != std::string::npos);
+	CHECK(w[0].find("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS") != std::string::npos);
+	CHECK(w[0].find(blank) == std::string::npos);
+	// "0" is not a yes.
+	CHECK(setenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS", "0", 1) == 0);
+	CHECK(initiator_logon(sam.path, u"guest", u"LAB", u"", o));
+	CHECK(refused_as(o, Error::LogonDenied));
+	// Allowed when the administrator says so.
+	CHECK(setenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS", "1", 1) == 0);
+	CHECK(initiator_logon(sam.path, u"guest", u"LAB", u"", o));
+	CHECK(unsetenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS") == 0);
+	CHECK(logged_on_as(o, u"guest", u"LAB"));
+	// Other users are not affected either way.
+	CHECK(initiator_logon(sam.path, u"alice", u"LAB", u"Passw0rd!", o));
+	CHECK(logged_on_as(o, u"alice", u"LAB"));
+	return true;
+}
+
 } // namespace
 
 static void test_domainless_user_claiming_lab_alice_nul_is_invalid_token(void**)
@@ -322,6 +384,8 @@ static void test_domainless_user_claiming_lab_alice_nul_is_invalid_token(void**)
 static void test_domainless_sam_line_reports_empty_domain(void**) { assert_true(domainless_line_reports_empty_domain()); }
 static void test_reported_name_is_the_sam_lines_spelling(void**) { assert_true(client_spelling_is_not_reported()); }
 static void test_nul_backslash_lone_surrogate_in_names_are_invalid_token(void**) { assert_true(bad_characters_in_names()); }
+static void test_zero_hash_sam_line_is_refused(void**) { assert_true(zero_hash_line()); }
+static void test_blank_password_sam_line_refused_unless_allowed(void**) { assert_true(blank_password_line()); }
 
 int main()
 {
@@ -341,6 +405,8 @@ int main()
 		cmocka_unit_test(test_domainless_sam_line_reports_empty_domain),
 		cmocka_unit_test(test_reported_name_is_the_sam_lines_spelling),
 		cmocka_unit_test(test_nul_backslash_lone_surrogate_in_names_are_invalid_token),
+		cmocka_unit_test(test_zero_hash_sam_line_is_refused),
+		cmocka_unit_test(test_blank_password_sam_line_refused_unless_allowed),
 	};
 	const int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
 	if (std::getenv("NLASSP_KEEP_LOG")) {
