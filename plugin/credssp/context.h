@@ -68,8 +68,9 @@ private:
 	Role role_;
 	CredentialPtr cred_;
 	ContextFactory inner_factory_;
-	Options defaults_;
-	Options options_;
+	Options defaults_;                   // the policy if the first call brings no parameters buffer
+	Policy policy_;                      // fixed by the first call, then only tightened
+	bool policy_set_ = false;
 	std::optional<Bytes> key_;           // SubjectPublicKey
 	std::optional<Identity> supplied_;   // USE_SUPPLIED_CREDS identity of the first call
 
