@@ -50,6 +50,13 @@
  *    TSCredentials), with no output token. On a failure after the first call, with
  *    ASC_REQ_EXTENDED_ERROR, the output token holds a TSRequest carrying errorCode (versions 3, 4
  *    and 6) for the client.
+ *    Statuses worth telling apart: SEC_E_LOGON_DENIED - the server refused the logon (errorCode,
+ *    or at versions 2 and 5, which have none, FreeRDP's way of refusing: an all-zero negoToken,
+ *    or our own pubKeyAuth sent back in reply to the TSRequest that carried it with the last
+ *    negoToken); SEC_E_MUTUAL_AUTH_FAILED - the server did not prove it holds the TLS key: a
+ *    wrong public-key echo or hash, or our own pubKeyAuth sent back in any other shape (after its
+ *    authentication had completed, or at a version with errorCode): a man in the middle; no
+ *    credentials are sent.
  *
  * 3. Re-authentication
  *    Calling InitializeSecurityContext on an established initiator with no input token (or

@@ -52,6 +52,7 @@ void CredSspContext::reset()
 	version_ = peer_version_ = 0;
 	have_nonce_ = false;
 	sent_pub_key_auth_.clear();
+	pub_key_auth_with_token_ = false;
 	last_nego_token_.clear();
 	delegated_ = echo_defect_seen_ = echo_defect_refused_ = mutual_ = false;
 	received_.reset();
@@ -511,6 +512,7 @@ Error CredSspContext::initiator_negotiating(const StepInput& in, const TsRequest
 	if (const Error e = make_pub_key_auth(pka); e != Error::None)
 		return fail(e);
 	sent_pub_key_auth_ = pka;
+	pub_key_auth_with_token_ = !reply.nego_tokens.empty();
 	reply.pub_key_auth = std::move(pka);
 	if (hash_binding())
 		reply.client_nonce.emplace(nonce_.begin(), nonce_.end());
@@ -520,10 +522,46 @@ Error CredSspContext::initiator_negotiating(const StepInput& in, const TsRequest
 	return send(reply, out);
 }
 
+// The server sent our own pubKeyAuth back. FreeRDP's nla.c does that when its AcceptSecurityContext
+// fails on the TSRequest that carried our pubKeyAuth: it answers with the pubKeyAuth it last
+// received, its untouched output buffer (cbMaxToken zero bytes, or none) as negoToken, and an
+// errorCode only at versions 3, 4 and 6 (an errorCode is read before we get here). So it is
+// FreeRDP's refusal only when all of these hold: version 2 or 5; our pubKeyAuth went out with a
+// negoToken (the server's mechanism was still running and could fail on it - with our Negotiate it
+// goes out alone, after the server's mechanism completed, and a FreeRDP server then never sends it
+// back); the reply has no negoToken or one of zero bytes, and no authInfo. Anything else is a peer
+// that did not prove it holds the TLS key and the session key, and returned what it cannot make
+// itself: a man in the middle reflecting our message. Nothing is sent either way.
+Error CredSspContext::reflected_pub_key_auth(const TsRequest& req)
+{
+	const bool zero_token =
+	    req.nego_tokens.empty() ||
+	    (req.nego_tokens.size() == 1 &&
+	     std::all_of(req.nego_tokens[0].begin(), req.nego_tokens[0].end(), [](uint8_t b) { return b == 0; }));
+	if ((version_ == 2 || version_ == 5) && pub_key_auth_with_token_ && zero_token && !req.auth_info) {
+		NLASSP_LOG(logger, Info,
+		           "CredSSP initiator: the server sent our own pubKeyAuth back: this is how FreeRDP's server refuses "
+		           "a logon at CredSSP version %" PRIu32 ", which has no errorCode",
+		           version_);
+		return Error::LogonDenied;
+	}
+	NLASSP_LOG(logger, Error,
+	           "CredSSP initiator: the server sent our own pubKeyAuth back (version %" PRIu32 ", %s): it did not "
+	           "prove it holds the TLS key - possible man-in-the-middle reflecting our message; no credentials "
+	           "were sent",
+	           version_,
+	           !pub_key_auth_with_token_ ? "after its authentication had completed"
+	           : (version_ != 2 && version_ != 5) ? "without the errorCode this version has"
+	                                              : "not in the shape of FreeRDP's refusal");
+	return Error::MutualAuthFailed;
+}
+
 Error CredSspContext::initiator_server_key(const TsRequest& req, StepOutput& out)
 {
 	if (const Error e = check_peer_version(req.version); e != Error::None)
 		return fail(e);
+	if (req.pub_key_auth && constant_time_equal(*req.pub_key_auth, sent_pub_key_auth_))
+		return fail(reflected_pub_key_auth(req));
 	if (req.nego_tokens.size() == 1 && req.nego_tokens[0] == last_nego_token_) {
 		// FreeRDP's server sends its final SPNEGO token again beside its pubKeyAuth.
 		NLASSP_LOG(logger, Debug, "CredSSP initiator: the server repeated its final negoToken; ignored");
@@ -538,13 +576,6 @@ Error CredSspContext::initiator_server_key(const TsRequest& req, StepOutput& out
 	if (!req.pub_key_auth) {
 		NLASSP_LOG(logger, Warn, "CredSSP initiator: the server answered without pubKeyAuth");
 		return fail(Error::InvalidToken);
-	}
-	if (constant_time_equal(*req.pub_key_auth, sent_pub_key_auth_)) {
-		NLASSP_LOG(logger, Info,
-		           "CredSSP initiator: the server sent our own pubKeyAuth back: this is how FreeRDP's server refuses "
-		           "a logon at CredSSP version %" PRIu32 ", which has no errorCode",
-		           version_);
-		return fail(Error::LogonDenied);
 	}
 	if (const Error e = verify_pub_key_auth(*req.pub_key_auth); e != Error::None)
 		return fail(e);

@@ -3,6 +3,9 @@
 //   NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION and DelegateTargets survive a second handshake on an
 //   established initiator, MinVersion 5 on an established acceptor; a later parameters buffer may
 //   tighten the policy, one that would loosen it is refused, and what it leaves unset stays;
+// - a pubKeyAuth sent back to the client (finding 4) is a failed mutual authentication, except in
+//   the one shape FreeRDP's server gives a refused logon (versions 2 and 5, our pubKeyAuth sent
+//   with a negoToken, the reply's negoToken absent or all zero);
 // - version 5 is the default minimum (finding 5): a man in the middle rewriting either side's
 //   version to 2 is refused at once, MaxVersion below 5 needs an explicit MinVersion.
 #include "credssp/credssp_fixture.h"
@@ -235,6 +238,52 @@ bool later_parameters_tighten_never_loosen()
 	return true;
 }
 
+// ---- finding 4: a pubKeyAuth sent back ----------------------------------------------------------
+
+bool scripted_is(ScriptRun r, Error want)
+{
+	CHECK(run_scripted(r));
+	if (r.result != want)
+		std::fprintf(stderr, "script %d version %u: got %s, want %s\n", static_cast<int>(r.script), r.version,
+		             error_name(r.result), error_name(want));
+	CHECK(r.result == want);
+	CHECK(!r.sent_after_failure);
+	return true;
+}
+
+bool reflected_pub_key_auth()
+{
+	// Our client sends pubKeyAuth alone, after the server's mechanism completed: a server that
+	// then returns it did not authenticate — at any version.
+	for (uint32_t v : {2u, 5u, 6u}) {
+		ScriptRun r;
+		r.script = Script::OwnPubKeyAuthBack;
+		r.version = v;
+		CHECK(scripted_is(r, Error::MutualAuthFailed));
+	}
+	// With raw NTLM inside, pubKeyAuth travels with AUTHENTICATE: FreeRDP's server, refusing the
+	// password, returns it with its empty output buffer and (at 2 and 5) no errorCode.
+	for (uint32_t v : {2u, 3u, 5u, 6u}) {
+		ScriptRun r;
+		r.script = Script::FreeRdpFailure;
+		r.version = v;
+		r.client_inner = r.server_inner = make_raw_ntlm;
+		r.password = u"wrong";
+		CHECK(scripted_is(r, Error::LogonDenied));
+	}
+	// The right password and the pubKeyAuth still comes back: at version 6 (where FreeRDP would
+	// have sent an errorCode) that is no refusal but a failed mutual authentication; at 2 and 5 it
+	// looks exactly like FreeRDP's refusal (nothing is sent either way).
+	ScriptRun r;
+	r.script = Script::OwnPubKeyAuthBack;
+	r.client_inner = r.server_inner = make_raw_ntlm;
+	r.version = 6;
+	CHECK(scripted_is(r, Error::MutualAuthFailed));
+	r.version = 5;
+	CHECK(scripted_is(r, Error::LogonDenied));
+	return true;
+}
+
 // ---- finding 5: version 5 by default --------------------------------------------------------------
 
 Filter rewrite_version(bool to_server_side, uint32_t version)
@@ -295,6 +344,7 @@ static void test_reauthentication_keeps_no_ntlm_only_delegation(void**) { assert
 static void test_reauthentication_keeps_delegate_targets(void**) { assert_true(reauth_keeps_delegate_targets()); }
 static void test_reauthentication_keeps_acceptor_min_version(void**) { assert_true(reauth_keeps_acceptor_min_version()); }
 static void test_later_parameters_tighten_never_loosen(void**) { assert_true(later_parameters_tighten_never_loosen()); }
+static void test_reflected_pub_key_auth_is_mutual_auth_failed(void**) { assert_true(reflected_pub_key_auth()); }
 static void test_version_rewritten_to_2_is_refused_by_default(void**) { assert_true(version_rewritten_to_2()); }
 static void test_max_version_below_5_needs_explicit_min_version(void**) { assert_true(max_version_below_default_minimum()); }
 
@@ -306,6 +356,7 @@ int main()
 		cmocka_unit_test(test_reauthentication_keeps_delegate_targets),
 		cmocka_unit_test(test_reauthentication_keeps_acceptor_min_version),
 		cmocka_unit_test(test_later_parameters_tighten_never_loosen),
+		cmocka_unit_test(test_reflected_pub_key_auth_is_mutual_auth_failed),
 		cmocka_unit_test(test_version_rewritten_to_2_is_refused_by_default),
 		cmocka_unit_test(test_max_version_below_5_needs_explicit_min_version),
 	};
