@@ -75,6 +75,13 @@
  *    QueryContextAttributes(NLASSP_ATTR_CREDSSP_DELEGATED_CREDENTIALS,
  *    NLASSP_CREDSSP_DELEGATED_CREDENTIALS_PTR*) on an established acceptor context sets
  *    ->Credentials to one allocation that FreeContextBuffer(Credentials) wipes and frees.
+ *    The delegated user and domain are whatever the client put in TSCredentials: a client that
+ *    authenticated as alice may delegate bob's name (and any password). An acceptor's caller
+ *    must compare them with the authenticated name, QueryContextAttributes(SECPKG_ATTR_NAMES),
+ *    before it uses them - for example before logging a session on with them. Names with a NUL
+ *    or an unpaired surrogate are refused (SEC_E_INVALID_TOKEN), so the UserLength/DomainLength
+ *    characters are exactly what C string functions see; the password (or PIN) is opaque UTF-16
+ *    code units, passed on as received.
  *
  * Example (initiator; `tls` is an OpenSSL SSL* connected to the server; error handling trimmed):
  *
@@ -199,7 +206,8 @@ typedef struct nlassp_credssp_delegated_credentials {
 	uint32_t CredType;
 	uint32_t Empty;          /* 1: password credentials with all fields empty (restricted admin) */
 	/* UTF-16, NUL-terminated; lengths in characters without the NUL. Password: the password, or
-	 * the smart card PIN. User/Domain: the user and domain, or the smart card hints. */
+	 * the smart card PIN (opaque: it may hold any code unit). User/Domain: the user and domain, or
+	 * the smart card hints, as the client sent them: compare with SECPKG_ATTR_NAMES before use. */
 	uint16_t* User;
 	uint32_t UserLength;
 	uint16_t* Domain;

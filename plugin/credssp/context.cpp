@@ -366,49 +366,9 @@ Error CredSspContext::read_credentials(ByteView auth_info)
 		NLASSP_LOG(logger, Warn, "CredSSP acceptor: the client's authInfo does not decrypt (%s)", error_name(e));
 		return e == Error::InvalidToken ? e : Error::MessageAltered;
 	}
-	TsCredentials tc;
-	if (!decode_ts_credentials(plain.view(), tc)) {
-		NLASSP_LOG(logger, Warn, "CredSSP acceptor: the decrypted authInfo is not a TSCredentials");
-		return Error::InvalidToken;
-	}
 	DelegatedCredentials d;
-	d.cred_type = tc.cred_type;
-	d.raw = tc.credentials;
-	switch (static_cast<CredType>(tc.cred_type)) {
-	case CredType::Password: {
-		TsPasswordCreds pc;
-		if (!decode_ts_password_creds(tc.credentials.view(), pc) || !wire::utf16le_decode(pc.user, d.user) ||
-		    !wire::utf16le_decode(pc.domain, d.domain) || pc.password.size() % 2 != 0) {
-			NLASSP_LOG(logger, Warn, "CredSSP acceptor: malformed TSPasswordCreds");
-			return Error::InvalidToken;
-		}
-		d.password = std::move(pc.password);
-		d.empty = d.user.empty() && d.domain.empty() && d.password.empty();
-		break;
-	}
-	case CredType::SmartCard: {
-		TsSmartCardCreds sc;
-		if (!decode_ts_smart_card_creds(tc.credentials.view(), sc) || sc.pin.size() % 2 != 0 ||
-		    (sc.user_hint && !wire::utf16le_decode(*sc.user_hint, d.user)) ||
-		    (sc.domain_hint && !wire::utf16le_decode(*sc.domain_hint, d.domain))) {
-			NLASSP_LOG(logger, Warn, "CredSSP acceptor: malformed TSSmartCardCreds");
-			return Error::InvalidToken;
-		}
-		d.password = std::move(sc.pin);
-		break;
-	}
-	case CredType::RemoteGuard: {
-		TsRemoteGuardCreds rg;
-		if (!decode_ts_remote_guard_creds(tc.credentials.view(), rg)) {
-			NLASSP_LOG(logger, Warn, "CredSSP acceptor: malformed TSRemoteGuardCreds");
-			return Error::InvalidToken;
-		}
-		break;
-	}
-	default:
-		NLASSP_LOG(logger, Warn, "CredSSP acceptor: unknown TSCredentials credType %" PRIu32, tc.cred_type);
-		return Error::InvalidToken;
-	}
+	if (const Error e = decode_delegated(plain.view(), d); e != Error::None)
+		return e;
 	delegated_ = !d.empty;
 	NLASSP_LOG(logger, Debug, "CredSSP acceptor: credType %" PRIu32 " received%s", d.cred_type,
 	           d.empty ? " (empty: nothing delegated)" : "");

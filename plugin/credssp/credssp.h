@@ -78,7 +78,10 @@ private:
 ContextPtr create_context(Role role, const CredentialPtr& cred, ContextFactory inner, Error& err,
                           Options defaults = {});
 
-// What the acceptor received in TSCredentials.
+// What the acceptor received in TSCredentials. User and domain names are well-formed UTF-16 with
+// no NUL (anything else is refused as an invalid token); the password or PIN is opaque UTF-16
+// code units, passed on as received. The names are whatever the client put there: an acceptor's
+// caller compares them with the authenticated name (SECPKG_ATTR_NAMES) before using them.
 struct DelegatedCredentials {
 	uint32_t cred_type = 0;
 	bool empty = false;             // password credentials, all fields empty
@@ -97,6 +100,11 @@ struct Info {
 	bool echo_defect_refused = false;  // FreeRDP's v2-4 echo defect, refused (strict)
 	PackageId mechanism = PackageId::Negotiate;
 };
+
+// The decrypted TSCredentials -> DelegatedCredentials; Error::InvalidToken (one log line) for a
+// malformed structure, an unknown credType, or a user/domain name (smart card hints included)
+// with a NUL or an unpaired surrogate.
+Error decode_delegated(ByteView ts_credentials, DelegatedCredentials& out);
 
 // nullopt unless `ctx` is a CREDSSP context.
 std::optional<Info> query_info(const SecurityContext& ctx);

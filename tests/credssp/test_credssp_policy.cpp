@@ -7,7 +7,10 @@
 //   the one shape FreeRDP's server gives a refused logon (versions 2 and 5, our pubKeyAuth sent
 //   with a negoToken, the reply's negoToken absent or all zero);
 // - version 5 is the default minimum (finding 5): a man in the middle rewriting either side's
-//   version to 2 is refused at once, MaxVersion below 5 needs an explicit MinVersion.
+//   version to 2 is refused at once, MaxVersion below 5 needs an explicit MinVersion;
+// - TSPasswordCreds names with a NUL or an unpaired surrogate are refused by the acceptor
+//   (finding 6); a client authenticated as alice may delegate another name, which the acceptor
+//   reports as received (its caller compares it with SECPKG_ATTR_NAMES); passwords are opaque.
 #include "credssp/credssp_fixture.h"
 #include "nlassp/credssp.h"
 #include "wire/utf16.h"
@@ -337,6 +340,60 @@ bool max_version_below_default_minimum()
 	return true;
 }
 
+// ---- finding 6: names in TSPasswordCreds ---------------------------------------------------------
+
+// alice authenticates (the inner Negotiate has her clean credential) and the CredSSP credential,
+// which supplies TSPasswordCreds, says `user`/`domain`/`password`.
+bool delegate_as(const std::u16string& user, const std::u16string& domain, const std::u16string& password, Pair& p)
+{
+	CHECK(make_pair(p, 6, 6, ctx::Delegate));
+	const CredentialPtr clean = client_cred();
+	Error e = Error::Internal;
+	p.client.ctx = create_context(
+	    Role::Initiator, client_cred(password, user, domain),
+	    [clean](Role r, const CredentialPtr&, Error& err) { return make_negotiate(r, clean, err); }, e);
+	CHECK(p.client.ctx);
+	run(p);
+	return true;
+}
+
+bool names_in_ts_password_creds()
+{
+	const std::u16string nul = std::u16string(u"alice") + u'\0' + u"x";
+	const std::u16string lone(1, char16_t(0xd800));
+	for (const auto& [user, domain] : {std::pair{nul, std::u16string(u"LAB")},
+	                                   std::pair{std::u16string(u"alice"), u"LAB" + lone},
+	                                   std::pair{lone + u"alice", std::u16string(u"LAB")},
+	                                   std::pair{std::u16string(u"alice"), std::u16string(u"LAB") + u'\0'}}) {
+		Pair p;
+		CHECK(delegate_as(user, domain, kPassword, p));
+		if (p.server.error != Error::InvalidToken)
+			std::fprintf(stderr, "server %s\n", error_name(p.server.error));
+		CHECK(p.client.complete && p.server.error == Error::InvalidToken);
+		CHECK(!p.server.ctx->established());
+		DelegatedCredentials d;
+		CHECK(query_delegated_credentials(*p.server.ctx, d) == Error::NotEstablished);
+	}
+	// Another user's well-formed name is delivered as received: the acceptor's caller must
+	// compare it with the authenticated name.
+	Pair p;
+	CHECK(delegate_as(u"bob", u"OTHER", u"bobs-password", p));
+	CHECK(established_at(p, 6));
+	ContextNames n;
+	CHECK(p.server.ctx->names(n) == Error::None && n.user == u"alice" && n.domain == u"LAB");
+	DelegatedCredentials d;
+	CHECK(query_delegated_credentials(*p.server.ctx, d) == Error::None && d.user == u"bob" && d.domain == u"OTHER");
+	// A password is opaque UTF-16: NULs and unpaired surrogates are passed on unchanged.
+	const std::u16string odd = std::u16string(u"p") + u'\0' + lone + u"w";
+	Pair q;
+	CHECK(delegate_as(u"alice", u"LAB", odd, q));
+	CHECK(established_at(q, 6));
+	CHECK(query_delegated_credentials(*q.server.ctx, d) == Error::None);
+	const Bytes want = wire::utf16le_bytes(odd);
+	CHECK(d.password.size() == want.size() && std::memcmp(d.password.data(), want.data(), want.size()) == 0);
+	return true;
+}
+
 } // namespace
 
 static void test_reauthentication_keeps_min_version(void**) { assert_true(reauth_keeps_min_version()); }
@@ -347,6 +404,7 @@ static void test_later_parameters_tighten_never_loosen(void**) { assert_true(lat
 static void test_reflected_pub_key_auth_is_mutual_auth_failed(void**) { assert_true(reflected_pub_key_auth()); }
 static void test_version_rewritten_to_2_is_refused_by_default(void**) { assert_true(version_rewritten_to_2()); }
 static void test_max_version_below_5_needs_explicit_min_version(void**) { assert_true(max_version_below_default_minimum()); }
+static void test_nul_and_lone_surrogate_in_ts_password_creds(void**) { assert_true(names_in_ts_password_creds()); }
 
 int main()
 {
@@ -359,6 +417,7 @@ int main()
 		cmocka_unit_test(test_reflected_pub_key_auth_is_mutual_auth_failed),
 		cmocka_unit_test(test_version_rewritten_to_2_is_refused_by_default),
 		cmocka_unit_test(test_max_version_below_5_needs_explicit_min_version),
+		cmocka_unit_test(test_nul_and_lone_surrogate_in_ts_password_creds),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

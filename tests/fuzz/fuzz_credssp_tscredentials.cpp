@@ -1,7 +1,11 @@
 // Fuzzes the TSCredentials decoder and, on its credentials, each TS*Creds decoder that the
-// acceptor applies after decrypting authInfo. Whatever decodes as TSCredentials re-encodes to
-// the same bytes (DER is canonical).
+// acceptor applies after decrypting authInfo, then the acceptor's own conversion
+// (decode_delegated). Whatever decodes as TSCredentials re-encodes to the same bytes (DER is
+// canonical); whatever decode_delegated accepts has user and domain names without a NUL or an
+// unpaired surrogate, and a password of whole UTF-16 code units.
+#include "credssp/credssp.h"
 #include "credssp/messages.h"
+#include "wire/utf16.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -25,5 +29,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 	(void)decode_ts_password_creds(c.credentials.view(), pc);
 	(void)decode_ts_smart_card_creds(c.credentials.view(), sc);
 	(void)decode_ts_remote_guard_creds(c.credentials.view(), rg);
+
+	DelegatedCredentials d;
+	if (decode_delegated(in, d) == Error::None) {
+		for (const std::u16string* name : {&d.user, &d.domain})
+			if (name->find(u'\0') != std::u16string::npos || !wire::utf16_well_formed(*name))
+				std::abort();
+		if (d.password.size() % 2 != 0 || d.cred_type != c.cred_type)
+			std::abort();
+	}
 	return 0;
 }
