@@ -222,8 +222,11 @@ Error Policy::tighten(const Params& p)
 	if (p.flags & NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION)
 		next.allow_ntlm_only_delegation = false;
 	options_ = std::move(next);
-	if (p.targets_given)
-		more_targets_.push_back(p.options.delegate_targets);
+	// A list already in force (the same buffer passed again) narrows nothing: keep one copy.
+	const std::vector<std::u16string>& list = p.options.delegate_targets;
+	if (p.targets_given && list != options_.delegate_targets &&
+	    std::find(more_targets_.begin(), more_targets_.end(), list) == more_targets_.end())
+		more_targets_.push_back(list);
 	return Error::None;
 }
 
