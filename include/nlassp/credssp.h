@@ -9,15 +9,28 @@
  * here. An acceptor reads the credentials the client delegated with QueryContextAttributes.
  *
  * 1. The parameters buffer (both roles)
- *    Add a SecBuffer of type NLASSP_SECBUFFER_CREDSSP_PARAMS to pInput on the first call (it may
- *    be repeated on later calls; the last key given is used; version bounds and the delegation
- *    policy are fixed once the first TSRequest was sent or received). It holds an
- *    NLASSP_CREDSSP_PARAMS followed by the bytes its offsets point at. The key is the TLS
+ *    Add a SecBuffer of type NLASSP_SECBUFFER_CREDSSP_PARAMS to pInput on the first call. It holds
+ *    an NLASSP_CREDSSP_PARAMS followed by the bytes its offsets point at. The key is the TLS
  *    *server's* public key on both sides - for the acceptor its own certificate's - either as the
  *    DER SubjectPublicKeyInfo (what i2d_PUBKEY / X509_get_X509_PUBKEY give) or as the
  *    SubjectPublicKey (the BIT STRING contents without the unused-bits octet: what FreeRDP's
  *    transport_get_public_key gives). Without a key the handshake fails with
  *    SEC_E_INVALID_PARAMETER when the key is first needed.
+ *    The first call's buffer sets the context's policy for its whole life - the version bounds,
+ *    the Flags and the delegation targets - with unset fields at their defaults (no buffer on the
+ *    first call: the defaults). The buffer may be passed again on any later call, re-
+ *    authentication included: its key replaces the key (the last one given is used), and it may
+ *    only tighten the policy: a higher MinVersion, a lower MaxVersion,
+ *    NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION, or another DelegateTargets list that a target must
+ *    match as well. Fields left 0 and flags left clear change nothing. A buffer that asks for
+ *    less - a lower MinVersion, a higher MaxVersion, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT
+ *    where the context was created without it - fails with SEC_E_INVALID_PARAMETER and changes
+ *    nothing; a looser policy needs a new context.
+ *    Versions: 5 and 6 unless MinVersion says otherwise. Versions 2 to 4 bind the authentication
+ *    to the TLS key with the plain public-key echo that CVE-2018-0886 broke, so a man in the
+ *    middle who rewrites the peer's version could force them: a peer below MinVersion is
+ *    refused with SEC_E_UNSUPPORTED_FUNCTION before anything else is sent. To talk to an
+ *    unpatched peer, set MinVersion to 2 (and MaxVersion, if below 5, needs a MinVersion).
  *
  * 2. Calling sequence (as Microsoft documents it)
  *    InitializeSecurityContext: first call with phContext NULL and pInput holding only the
@@ -37,13 +50,38 @@
  *    TSCredentials), with no output token. On a failure after the first call, with
  *    ASC_REQ_EXTENDED_ERROR, the output token holds a TSRequest carrying errorCode (versions 3, 4
  *    and 6) for the client.
+ *    Statuses worth telling apart: SEC_E_LOGON_DENIED - the server refused the logon (errorCode,
+ *    or at versions 2 and 5, which have none, FreeRDP's way of refusing: an all-zero negoToken,
+ *    or our own pubKeyAuth sent back in reply to the TSRequest that carried it with the last
+ *    negoToken); SEC_E_MUTUAL_AUTH_FAILED - the server did not prove it holds the TLS key: a
+ *    wrong public-key echo or hash, or our own pubKeyAuth sent back in any other shape (after its
+ *    authentication had completed, or at a version with errorCode): a man in the middle; no
+ *    credentials are sent.
  *
- * 3. Reading what was negotiated and what was delegated
+ * 3. Re-authentication
+ *    Calling InitializeSecurityContext on an established initiator with no input token (or
+ *    AcceptSecurityContext on an established acceptor with a new TSRequest) starts a new
+ *    handshake on the same context, over the same TLS connection. It keeps: the policy (section
+ *    1: versions, Flags, delegation targets - exactly as the context was created with them, or
+ *    tighter), and the TLS key (until a new buffer brings another). It starts afresh: the inner
+ *    Negotiate context and so the authenticated name, the negotiated version (the peer may now
+ *    offer another, within the policy), the requested flags of the new call (ISC_REQ_DELEGATE
+ *    may be asked for now: the policy decides whether it is honoured), the supplied identity of
+ *    the new call's SECBUFFER_PKG_PARAMS, and the credentials received.
+ *
+ * 4. Reading what was negotiated and what was delegated
  *    QueryContextAttributes(NLASSP_ATTR_CREDSSP_INFO, NLASSP_CREDSSP_INFO*) fills the struct in
  *    place (no allocation) once the first step succeeded.
  *    QueryContextAttributes(NLASSP_ATTR_CREDSSP_DELEGATED_CREDENTIALS,
  *    NLASSP_CREDSSP_DELEGATED_CREDENTIALS_PTR*) on an established acceptor context sets
  *    ->Credentials to one allocation that FreeContextBuffer(Credentials) wipes and frees.
+ *    The delegated user and domain are whatever the client put in TSCredentials: a client that
+ *    authenticated as alice may delegate bob's name (and any password). An acceptor's caller
+ *    must compare them with the authenticated name, QueryContextAttributes(SECPKG_ATTR_NAMES),
+ *    before it uses them - for example before logging a session on with them. Names with a NUL
+ *    or an unpaired surrogate are refused (SEC_E_INVALID_TOKEN), so the UserLength/DomainLength
+ *    characters are exactly what C string functions see; the password (or PIN) is opaque UTF-16
+ *    code units, passed on as received.
  *
  * Example (initiator; `tls` is an OpenSSL SSL* connected to the server; error handling trimmed):
  *
@@ -145,7 +183,7 @@ typedef struct nlassp_credssp_params {
 	uint32_t cbSize;                 /* sizeof(NLASSP_CREDSSP_PARAMS) */
 	uint32_t Version;                /* NLASSP_CREDSSP_PARAMS_VERSION */
 	uint32_t Flags;                  /* NLASSP_CREDSSP_* flags above */
-	uint32_t MinVersion;             /* lowest TSRequest version accepted; 0 = 2 */
+	uint32_t MinVersion;             /* lowest TSRequest version accepted (2..6); 0 = 5 (CVE-2018-0886) */
 	uint32_t MaxVersion;             /* version offered / highest accepted (2..6); 0 = 6 */
 	uint32_t KeyFormat;              /* NLASSP_CREDSSP_KEY_* */
 	uint32_t PublicKeyOffset;        /* from the start of the buffer */
@@ -185,7 +223,8 @@ typedef struct nlassp_credssp_delegated_credentials {
 	uint32_t CredType;
 	uint32_t Empty;          /* 1: password credentials with all fields empty (restricted admin) */
 	/* UTF-16, NUL-terminated; lengths in characters without the NUL. Password: the password, or
-	 * the smart card PIN. User/Domain: the user and domain, or the smart card hints. */
+	 * the smart card PIN (opaque: it may hold any code unit). User/Domain: the user and domain, or
+	 * the smart card hints, as the client sent them: compare with SECPKG_ATTR_NAMES before use. */
 	uint16_t* User;
 	uint32_t UserLength;
 	uint16_t* Domain;

@@ -75,17 +75,30 @@ struct NtlmLookup {
 	ByteView proof_input;
 	ByteView mic_input;
 };
+// The account a store found for an NtlmLookup.
+struct NtlmAccount {
+	// Who logged on, as the store spells the account: what the server is told
+	// (SECPKG_ATTR_NAMES, _AUTH_IDENTITY), never the client's spelling. A SAM file gives its
+	// line's user and domain (an empty domain for a line without one); a WinPR hash callback has
+	// no way to name the account, so it confirms the (checked) name it was asked about.
+	std::u16string user;
+	std::u16string domain;
+	SecretBytes key;              // 16 bytes, of the store's hash_kind()
+	bool refusal_logged = false;  // with Error::LogonDenied: the store logged the one line saying why
+};
 class NtlmUserStore {
 public:
 	virtual ~NtlmUserStore() = default;
-	// What lookup() puts into nt_hash: the NT hash (MD4 of the UTF-16LE password), or, for a
-	// WinPR hash callback, NTOWFv2 itself (HMAC-MD5(NT hash, UPPER(user) || domain)), which the
-	// NTLM acceptor then uses as the NTLMv2 response key as is.
+	// What lookup() puts into NtlmAccount::key: the NT hash (MD4 of the UTF-16LE password), or,
+	// for a WinPR hash callback, NTOWFv2 itself (HMAC-MD5(NT hash, UPPER(user) || domain)), which
+	// the NTLM acceptor then uses as the NTLMv2 response key as is.
 	enum class HashKind : uint8_t { NtHash, NtowfV2 };
 	[[nodiscard]] virtual HashKind hash_kind() const noexcept { return HashKind::NtHash; }
-	// Error::None with nt_hash (16 bytes) filled; Error::LogonDenied for an unknown user;
-	// another error if the store itself failed (unreadable file: Error::NoCredentials).
-	virtual Error lookup(const NtlmLookup& who, SecretBytes& nt_hash) const = 0;
+	// Error::None with `account` filled (user non-empty, key 16 bytes); Error::LogonDenied for an
+	// unknown or refused user; another error if the store itself failed (unreadable file:
+	// Error::NoCredentials). The names in `who` were checked by the acceptor: no NUL, no
+	// backslash, well-formed UTF-16, user not empty.
+	virtual Error lookup(const NtlmLookup& who, NtlmAccount& account) const = 0;
 };
 
 struct KerberosSettings {

@@ -24,66 +24,6 @@ constexpr uint32_t kMaxToken = 48256 + 4096;
 
 const char* role_name(Role r) noexcept { return r == Role::Initiator ? "initiator" : "acceptor"; }
 
-struct StatusName {
-	uint32_t status;
-	const char* name;
-	Error error;
-};
-constexpr StatusName kStatuses[] = {
-    {0xC000006Du, "STATUS_LOGON_FAILURE", Error::LogonDenied},
-    {0xC000006Au, "STATUS_WRONG_PASSWORD", Error::LogonDenied},
-    {0xC0000064u, "STATUS_NO_SUCH_USER", Error::LogonDenied},
-    {0xC0000072u, "STATUS_ACCOUNT_DISABLED", Error::LogonDenied},
-    {0xC0000234u, "STATUS_ACCOUNT_LOCKED_OUT", Error::LogonDenied},
-    {0xC0000193u, "STATUS_ACCOUNT_EXPIRED", Error::LogonDenied},
-    {0xC000006Eu, "STATUS_ACCOUNT_RESTRICTION", Error::LogonDenied},
-    {0xC000015Bu, "STATUS_LOGON_TYPE_NOT_GRANTED", Error::LogonDenied},
-    {0xC0000022u, "STATUS_ACCESS_DENIED", Error::LogonDenied},
-    {0xC00700EAu, "NTSTATUS_FROM_WIN32(ERROR_MORE_DATA), FreeRDP's wrong-password code", Error::LogonDenied},
-    {0x8009030Cu, "SEC_E_LOGON_DENIED", Error::LogonDenied},
-    {0xC0000071u, "STATUS_PASSWORD_EXPIRED", Error::PasswordExpired},
-    {0xC0000224u, "STATUS_PASSWORD_MUST_CHANGE", Error::PasswordExpired},
-    {0xC0000133u, "STATUS_TIME_DIFFERENCE_AT_DC", Error::TimeSkew},
-    {0x80090324u, "SEC_E_TIME_SKEW", Error::TimeSkew},
-    {0xC000005Eu, "STATUS_NO_LOGON_SERVERS", Error::NoAuthority},
-    {0x80090311u, "SEC_E_NO_AUTHENTICATING_AUTHORITY", Error::NoAuthority},
-    {0xC0000388u, "STATUS_DOWNGRADE_DETECTED", Error::DowngradeDetected},
-    {0xC00002C3u, "STATUS_MUTUAL_AUTHENTICATION_FAILED", Error::MutualAuthFailed},
-    {0xC000000Du, "STATUS_INVALID_PARAMETER", Error::InvalidToken},
-    {0xC00000BBu, "STATUS_NOT_SUPPORTED", Error::Unsupported},
-    {0xC00000E5u, "STATUS_INTERNAL_ERROR", Error::Internal},
-    {0xC000009Au, "STATUS_INSUFFICIENT_RESOURCES", Error::InsufficientMemory},
-};
-
-bool ascii_ieq(char16_t a, char16_t b) noexcept
-{
-	auto lower = [](char16_t c) { return (c >= u'A' && c <= u'Z') ? static_cast<char16_t>(c + 32) : c; };
-	return lower(a) == lower(b);
-}
-
-// '*' matches any run of characters (also none); everything else ASCII case-insensitively.
-bool glob_match(std::u16string_view pattern, std::u16string_view text) noexcept
-{
-	size_t p = 0, t = 0, star = std::u16string_view::npos, mark = 0;
-	while (t < text.size()) {
-		if (p < pattern.size() && pattern[p] == u'*') {
-			star = p++;
-			mark = t;
-		} else if (p < pattern.size() && ascii_ieq(pattern[p], text[t])) {
-			++p;
-			++t;
-		} else if (star != std::u16string_view::npos) {
-			p = star + 1;
-			t = ++mark;
-		} else {
-			return false;
-		}
-	}
-	while (p < pattern.size() && pattern[p] == u'*')
-		++p;
-	return p == pattern.size();
-}
-
 std::string narrow(std::u16string_view s)
 {
 	std::string out;
@@ -94,150 +34,11 @@ std::string narrow(std::u16string_view s)
 
 } // namespace
 
-// ---- NTSTATUS ---------------------------------------------------------------------------------
-
-uint32_t error_to_ntstatus(Error e) noexcept
-{
-	switch (e) {
-	case Error::None: return 0;
-	case Error::PasswordExpired: return 0xC0000071u;
-	case Error::TimeSkew: return 0xC0000133u;
-	case Error::NoAuthority: return 0xC000005Eu;
-	case Error::DowngradeDetected: return 0xC0000388u;
-	case Error::MutualAuthFailed: return 0xC00002C3u;
-	case Error::InvalidToken: return 0xC000000Du;
-	case Error::Unsupported: return 0xC00000BBu;
-	case Error::Internal: return 0xC00000E5u;
-	case Error::InsufficientMemory: return 0xC000009Au;
-	default: return 0xC000006Du; // STATUS_LOGON_FAILURE: what FreeRDP's client reports as a failed logon
-	}
-}
-
-Error ntstatus_to_error(uint32_t status) noexcept
-{
-	for (const auto& s : kStatuses)
-		if (s.status == status)
-			return s.error;
-	return Error::LogonDenied; // the server refused, for a reason we have no better name for
-}
-
-const char* ntstatus_name(uint32_t status) noexcept
-{
-	for (const auto& s : kStatuses)
-		if (s.status == status)
-			return s.name;
-	return "an unrecognised status";
-}
-
-// ---- parameters -------------------------------------------------------------------------------
-
-Error parse_params(ByteView buffer, Params& out)
-{
-	NLASSP_CREDSSP_PARAMS p{};
-	uint32_t cb = 0, version = 0;
-	wire::Reader r(buffer);
-	if (!r.u32le(cb) || !r.u32le(version)) {
-		NLASSP_LOG(logger, Warn, "CredSSP: the NLASSP_SECBUFFER_CREDSSP_PARAMS buffer is too short (%zu bytes)",
-		           buffer.size());
-		return Error::InvalidParameter;
-	}
-	if (version != NLASSP_CREDSSP_PARAMS_VERSION || cb < sizeof(p) || cb > buffer.size()) {
-		NLASSP_LOG(logger, Warn,
-		           "CredSSP: NLASSP_CREDSSP_PARAMS has Version %" PRIu32 " and cbSize %" PRIu32
-		           " in a %zu-byte buffer; expected Version %u and cbSize >= %zu",
-		           version, cb, buffer.size(), NLASSP_CREDSSP_PARAMS_VERSION, sizeof(p));
-		return Error::InvalidParameter;
-	}
-	// The struct is the caller's own C struct in this process: copy it in host layout.
-	std::memcpy(&p, buffer.data(), sizeof(p));
-
-	Params result;
-	Options& o = result.options;
-	o.min_version = p.MinVersion ? p.MinVersion : kMinVersion;
-	o.max_version = p.MaxVersion ? p.MaxVersion : kMaxVersion;
-	if (o.min_version < kMinVersion || o.max_version > kMaxVersion || o.min_version > o.max_version) {
-		NLASSP_LOG(logger, Warn, "CredSSP: versions %" PRIu32 "..%" PRIu32 " asked; this package speaks 2..6",
-		           o.min_version, o.max_version);
-		return Error::InvalidParameter;
-	}
-	if (p.Flags & ~(NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT | NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION |
-	                NLASSP_CREDSSP_REMOTE_GUARD | NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT)) {
-		NLASSP_LOG(logger, Warn, "CredSSP: unknown NLASSP_CREDSSP_PARAMS flags 0x%08" PRIx32, p.Flags);
-		return Error::InvalidParameter;
-	}
-	o.tolerate_freerdp_echo_defect = p.Flags & NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT;
-	o.allow_ntlm_only_delegation = !(p.Flags & NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION);
-	o.remote_guard = p.Flags & NLASSP_CREDSSP_REMOTE_GUARD;
-	o.remote_guard_freerdp_compat = p.Flags & NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT;
-
-	ByteView key;
-	if (!wire::Reader::field(buffer, p.PublicKeyOffset, p.PublicKeyLength, key)) {
-		NLASSP_LOG(logger, Warn, "CredSSP: the public key (offset %" PRIu32 ", %" PRIu32
-		                         " bytes) lies outside the %zu-byte parameters buffer",
-		           p.PublicKeyOffset, p.PublicKeyLength, buffer.size());
-		return Error::InvalidParameter;
-	}
-	switch (p.KeyFormat) {
-	case NLASSP_CREDSSP_KEY_NONE:
-		break;
-	case NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY_INFO: {
-		ByteView spk;
-		if (!subject_public_key_from_spki(key, spk)) {
-			NLASSP_LOG(logger, Warn, "CredSSP: the public key is not a DER SubjectPublicKeyInfo");
-			return Error::InvalidParameter;
-		}
-		result.subject_public_key.emplace(spk.begin(), spk.end());
-		break;
-	}
-	case NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY:
-		if (key.empty()) {
-			NLASSP_LOG(logger, Warn, "CredSSP: the public key is empty");
-			return Error::InvalidParameter;
-		}
-		result.subject_public_key.emplace(key.begin(), key.end());
-		break;
-	default:
-		NLASSP_LOG(logger, Warn, "CredSSP: unknown KeyFormat %" PRIu32, p.KeyFormat);
-		return Error::InvalidParameter;
-	}
-
-	ByteView targets;
-	if (!wire::Reader::field(buffer, p.DelegateTargetsOffset, p.DelegateTargetsLength, targets)) {
-		NLASSP_LOG(logger, Warn, "CredSSP: the delegation targets lie outside the parameters buffer");
-		return Error::InvalidParameter;
-	}
-	if (!targets.empty()) {
-		std::u16string all;
-		if (!wire::utf8_to_utf16(std::string_view(reinterpret_cast<const char*>(targets.data()), targets.size()),
-		                         all)) {
-			NLASSP_LOG(logger, Warn, "CredSSP: the delegation targets are not UTF-8");
-			return Error::InvalidParameter;
-		}
-		o.delegate_targets.clear();
-		size_t start = 0;
-		while (start <= all.size()) {
-			size_t end = all.find(u';', start);
-			if (end == std::u16string::npos)
-				end = all.size();
-			std::u16string item = all.substr(start, end - start);
-			while (!item.empty() && item.front() == u' ')
-				item.erase(item.begin());
-			while (!item.empty() && item.back() == u' ')
-				item.pop_back();
-			if (!item.empty())
-				o.delegate_targets.push_back(std::move(item));
-			start = end + 1;
-		}
-	}
-	out = std::move(result);
-	return Error::None;
-}
-
 // ---- the context ------------------------------------------------------------------------------
 
 CredSspContext::CredSspContext(Role role, CredentialPtr cred, ContextFactory inner, Options defaults)
     : role_(role), cred_(std::move(cred)), inner_factory_(std::move(inner)), defaults_(std::move(defaults)),
-      options_(defaults_)
+      policy_(defaults_)
 {
 }
 
@@ -245,17 +46,18 @@ void CredSspContext::reset()
 {
 	state_ = State::Start;
 	inner_.reset();
-	options_ = defaults_;
 	supplied_.reset();
 	requested_ = 0;
 	target_.clear();
 	version_ = peer_version_ = 0;
 	have_nonce_ = false;
 	sent_pub_key_auth_.clear();
+	pub_key_auth_with_token_ = false;
 	last_nego_token_.clear();
 	delegated_ = remote_guard_ = echo_defect_seen_ = echo_defect_refused_ = mutual_ = false;
 	received_.reset();
-	// key_ stays: re-authentication runs over the same TLS connection.
+	// key_ stays: re-authentication runs over the same TLS connection. policy_ stays: the policy
+	// a context was created with lasts for its whole life.
 }
 
 Error CredSspContext::fail(Error e)
@@ -274,7 +76,7 @@ Error CredSspContext::fail_with_token(Error e, StepOutput& out, const Bytes& neg
 	// MS-CSSP: errorCode exists at versions 3, 4 and 6. At 2 and 5 only a SPNEGO reject (if the
 	// mechanism made one) tells the client.
 	TsRequest req;
-	req.version = options_.max_version;
+	req.version = policy_.options().max_version;
 	if (!nego_token.empty())
 		req.nego_tokens.push_back(nego_token);
 	if (sends_error_code())
@@ -290,13 +92,28 @@ Error CredSspContext::fail_with_token(Error e, StepOutput& out, const Bytes& neg
 
 Error CredSspContext::apply_params(const StepInput& in)
 {
-	if (in.package_params.empty())
-		return Error::None;
+	const bool given = !in.package_params.empty();
 	Params p;
-	if (const Error e = parse_params(in.package_params, p); e != Error::None)
-		return e;
-	if (state_ == State::Start)
-		options_ = p.options;
+	if (given)
+		if (const Error e = parse_params(in.package_params, p); e != Error::None)
+			return e;
+	if (!policy_set_) {
+		// The context's first call fixes its policy: this buffer's, else the defaults.
+		if (given)
+			if (const Error e = policy_.set_first(p); e != Error::None)
+				return e;
+		policy_set_ = true;
+	} else if (given) {
+		// Any later buffer (on a later step, or re-authenticating) may only tighten it.
+		if (const Error e = policy_.tighten(p); e != Error::None)
+			return e;
+		if (version_ && (version_ < policy_.options().min_version || version_ > policy_.options().max_version)) {
+			NLASSP_LOG(logger, Warn, "CredSSP %s: TSRequest version %" PRIu32 " is in use but the new parameters "
+			           "allow only %" PRIu32 "..%" PRIu32, role_name(role_), version_, policy_.options().min_version,
+			           policy_.options().max_version);
+			return Error::Unsupported;
+		}
+	}
 	if (p.subject_public_key)
 		key_ = std::move(p.subject_public_key);
 	return Error::None;
@@ -364,12 +181,15 @@ Error CredSspContext::check_peer_version(uint32_t version)
 			return Error::InvalidToken;
 		}
 		peer_version_ = version;
-		version_ = std::min(options_.max_version, version);
-		if (version_ < options_.min_version) {
+		const Options& o = policy_.options();
+		version_ = std::min(o.max_version, version);
+		if (version_ < o.min_version) {
 			NLASSP_LOG(logger, Warn,
 			           "CredSSP %s: the peer speaks TSRequest version %" PRIu32 " but at least %" PRIu32
-			           " was asked for (MinVersion); refusing the downgrade",
-			           role_name(role_), version, options_.min_version);
+			           " is required (MinVersion; the default is %" PRIu32 "): refusing the downgrade - versions "
+			           "below 5 lack the nonce-bound public-key hash (CVE-2018-0886); update the peer, or lower "
+			           "MinVersion explicitly to accept it",
+			           role_name(role_), version, o.min_version, kDefaultMinVersion);
 			return Error::Unsupported;
 		}
 		NLASSP_LOG(logger, Debug, "CredSSP %s: peer version %" PRIu32 ", using %" PRIu32, role_name(role_),
@@ -493,7 +313,7 @@ Error CredSspContext::verify_pub_key_auth(ByteView wire_in)
 		return Error::None;
 
 	if (role_ == Role::Initiator && !hash_binding() && is_freerdp_echo_defect(plain.view(), key_->size())) {
-		if (options_.tolerate_freerdp_echo_defect) {
+		if (policy_.options().tolerate_freerdp_echo_defect) {
 			NLASSP_LOG(logger, Warn,
 			           "CredSSP initiator: the server's public-key echo is 01 00 00 ..., the known defect of "
 			           "FreeRDP's CredSSP server at versions 2-4; accepted as asked (the echo does not bind the "
@@ -519,7 +339,7 @@ Error CredSspContext::verify_pub_key_auth(ByteView wire_in)
 
 Error CredSspContext::make_credentials(Bytes& auth_info)
 {
-	if (options_.remote_guard)
+	if (policy_.options().remote_guard)
 		return make_remote_guard_credentials(auth_info);
 	TsPasswordCreds pc;
 	if (requested_ & ctx::Delegate) {
@@ -548,50 +368,10 @@ Error CredSspContext::read_credentials(ByteView auth_info)
 		NLASSP_LOG(logger, Warn, "CredSSP acceptor: the client's authInfo does not decrypt (%s)", error_name(e));
 		return e == Error::InvalidToken ? e : Error::MessageAltered;
 	}
-	TsCredentials tc;
-	if (!decode_ts_credentials(plain.view(), tc)) {
-		NLASSP_LOG(logger, Warn, "CredSSP acceptor: the decrypted authInfo is not a TSCredentials");
-		return Error::InvalidToken;
-	}
 	DelegatedCredentials d;
-	d.cred_type = tc.cred_type;
-	d.raw = tc.credentials;
-	switch (static_cast<CredType>(tc.cred_type)) {
-	case CredType::Password: {
-		TsPasswordCreds pc;
-		if (!decode_ts_password_creds(tc.credentials.view(), pc) || !wire::utf16le_decode(pc.user, d.user) ||
-		    !wire::utf16le_decode(pc.domain, d.domain) || pc.password.size() % 2 != 0) {
-			NLASSP_LOG(logger, Warn, "CredSSP acceptor: malformed TSPasswordCreds");
-			return Error::InvalidToken;
-		}
-		d.password = std::move(pc.password);
-		d.empty = d.user.empty() && d.domain.empty() && d.password.empty();
-		break;
-	}
-	case CredType::SmartCard: {
-		TsSmartCardCreds sc;
-		if (!decode_ts_smart_card_creds(tc.credentials.view(), sc) || sc.pin.size() % 2 != 0 ||
-		    (sc.user_hint && !wire::utf16le_decode(*sc.user_hint, d.user)) ||
-		    (sc.domain_hint && !wire::utf16le_decode(*sc.domain_hint, d.domain))) {
-			NLASSP_LOG(logger, Warn, "CredSSP acceptor: malformed TSSmartCardCreds");
-			return Error::InvalidToken;
-		}
-		d.password = std::move(sc.pin);
-		break;
-	}
-	case CredType::RemoteGuard: {
-		TsRemoteGuardCreds rg;
-		if (!decode_ts_remote_guard_creds(tc.credentials.view(), rg)) {
-			NLASSP_LOG(logger, Warn, "CredSSP acceptor: malformed TSRemoteGuardCreds");
-			return Error::InvalidToken;
-		}
-		remote_guard_ = true;
-		break;
-	}
-	default:
-		NLASSP_LOG(logger, Warn, "CredSSP acceptor: unknown TSCredentials credType %" PRIu32, tc.cred_type);
-		return Error::InvalidToken;
-	}
+	if (const Error e = decode_delegated(plain.view(), d); e != Error::None)
+		return e;
+	remote_guard_ = d.cred_type == static_cast<uint32_t>(CredType::RemoteGuard);
 	delegated_ = !d.empty;
 	NLASSP_LOG(logger, Debug, "CredSSP acceptor: credType %" PRIu32 " received%s", d.cred_type,
 	           d.empty ? " (empty: nothing delegated)" : "");
@@ -601,7 +381,7 @@ Error CredSspContext::read_credentials(ByteView auth_info)
 
 Error CredSspContext::send(TsRequest& req, StepOutput& out)
 {
-	req.version = options_.max_version;
+	req.version = policy_.options().max_version;
 	if (!encode_ts_request(req, out.token))
 		return fail(Error::Internal);
 	return Error::None;
@@ -622,9 +402,7 @@ Error CredSspContext::initiator_start(const StepInput& in, StepOutput& out)
 			NLASSP_LOG(logger, Warn, "CredSSP initiator: delegation needs a target name (e.g. TERMSRV/host)");
 			return fail(Error::TargetUnknown);
 		}
-		const bool allowed = std::any_of(options_.delegate_targets.begin(), options_.delegate_targets.end(),
-		                                 [&](const std::u16string& p) { return glob_match(p, target_); });
-		if (!allowed) {
+		if (!policy_.delegation_allowed(target_)) {
 			NLASSP_LOG(logger, Warn,
 			           "CredSSP initiator: the delegation policy does not allow credentials to go to %s (allowed: "
 			           "DelegateTargets, default TERMSRV/*); nothing was sent",
@@ -634,7 +412,7 @@ Error CredSspContext::initiator_start(const StepInput& in, StepOutput& out)
 		const Identity* id = in.supplied_identity ? in.supplied_identity
 		                                          : (cred_ && cred_->identity ? &*cred_->identity : nullptr);
 		// Remote Credential Guard delegates a forwarded TGT, not a password.
-		if (!options_.remote_guard && (!id || !id->has_password)) {
+		if (!policy_.options().remote_guard && (!id || !id->has_password)) {
 			NLASSP_LOG(logger, Warn,
 			           "CredSSP initiator: ISC_REQ_DELEGATE without a password to delegate; supply one "
 			           "(ISC_REQ_USE_SUPPLIED_CREDS) or do not ask for delegation");
@@ -698,6 +476,7 @@ Error CredSspContext::initiator_negotiating(const StepInput& in, const TsRequest
 	if (const Error e = make_pub_key_auth(pka); e != Error::None)
 		return fail(e);
 	sent_pub_key_auth_ = pka;
+	pub_key_auth_with_token_ = !reply.nego_tokens.empty();
 	reply.pub_key_auth = std::move(pka);
 	if (hash_binding())
 		reply.client_nonce.emplace(nonce_.begin(), nonce_.end());
@@ -707,10 +486,46 @@ Error CredSspContext::initiator_negotiating(const StepInput& in, const TsRequest
 	return send(reply, out);
 }
 
+// The server sent our own pubKeyAuth back. FreeRDP's nla.c does that when its AcceptSecurityContext
+// fails on the TSRequest that carried our pubKeyAuth: it answers with the pubKeyAuth it last
+// received, its untouched output buffer (cbMaxToken zero bytes, or none) as negoToken, and an
+// errorCode only at versions 3, 4 and 6 (an errorCode is read before we get here). So it is
+// FreeRDP's refusal only when all of these hold: version 2 or 5; our pubKeyAuth went out with a
+// negoToken (the server's mechanism was still running and could fail on it - with our Negotiate it
+// goes out alone, after the server's mechanism completed, and a FreeRDP server then never sends it
+// back); the reply has no negoToken or one of zero bytes, and no authInfo. Anything else is a peer
+// that did not prove it holds the TLS key and the session key, and returned what it cannot make
+// itself: a man in the middle reflecting our message. Nothing is sent either way.
+Error CredSspContext::reflected_pub_key_auth(const TsRequest& req)
+{
+	const bool zero_token =
+	    req.nego_tokens.empty() ||
+	    (req.nego_tokens.size() == 1 &&
+	     std::all_of(req.nego_tokens[0].begin(), req.nego_tokens[0].end(), [](uint8_t b) { return b == 0; }));
+	if ((version_ == 2 || version_ == 5) && pub_key_auth_with_token_ && zero_token && !req.auth_info) {
+		NLASSP_LOG(logger, Info,
+		           "CredSSP initiator: the server sent our own pubKeyAuth back: this is how FreeRDP's server refuses "
+		           "a logon at CredSSP version %" PRIu32 ", which has no errorCode",
+		           version_);
+		return Error::LogonDenied;
+	}
+	NLASSP_LOG(logger, Error,
+	           "CredSSP initiator: the server sent our own pubKeyAuth back (version %" PRIu32 ", %s): it did not "
+	           "prove it holds the TLS key - possible man-in-the-middle reflecting our message; no credentials "
+	           "were sent",
+	           version_,
+	           !pub_key_auth_with_token_ ? "after its authentication had completed"
+	           : (version_ != 2 && version_ != 5) ? "without the errorCode this version has"
+	                                              : "not in the shape of FreeRDP's refusal");
+	return Error::MutualAuthFailed;
+}
+
 Error CredSspContext::initiator_server_key(const TsRequest& req, StepOutput& out)
 {
 	if (const Error e = check_peer_version(req.version); e != Error::None)
 		return fail(e);
+	if (req.pub_key_auth && constant_time_equal(*req.pub_key_auth, sent_pub_key_auth_))
+		return fail(reflected_pub_key_auth(req));
 	if (req.nego_tokens.size() == 1 && req.nego_tokens[0] == last_nego_token_) {
 		// FreeRDP's server sends its final SPNEGO token again beside its pubKeyAuth.
 		NLASSP_LOG(logger, Debug, "CredSSP initiator: the server repeated its final negoToken; ignored");
@@ -726,17 +541,11 @@ Error CredSspContext::initiator_server_key(const TsRequest& req, StepOutput& out
 		NLASSP_LOG(logger, Warn, "CredSSP initiator: the server answered without pubKeyAuth");
 		return fail(Error::InvalidToken);
 	}
-	if (constant_time_equal(*req.pub_key_auth, sent_pub_key_auth_)) {
-		NLASSP_LOG(logger, Info,
-		           "CredSSP initiator: the server sent our own pubKeyAuth back: this is how FreeRDP's server refuses "
-		           "a logon at CredSSP version %" PRIu32 ", which has no errorCode",
-		           version_);
-		return fail(Error::LogonDenied);
-	}
 	if (const Error e = verify_pub_key_auth(*req.pub_key_auth); e != Error::None)
 		return fail(e);
 	mutual_ = true;
-	if ((requested_ & ctx::Delegate) && inner_->package() == PackageId::Ntlm && !options_.allow_ntlm_only_delegation) {
+	if ((requested_ & ctx::Delegate) && inner_->package() == PackageId::Ntlm &&
+	    !policy_.options().allow_ntlm_only_delegation) {
 		NLASSP_LOG(logger, Warn,
 		           "CredSSP initiator: only NTLM authenticated the server and the policy forbids delegating then "
 		           "(NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION); no credentials were sent");

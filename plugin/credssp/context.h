@@ -42,6 +42,7 @@ private:
 	Error initiator_start(const StepInput& in, StepOutput& out);
 	Error initiator_negotiating(const StepInput& in, const TsRequest& req, StepOutput& out);
 	Error initiator_server_key(const TsRequest& req, StepOutput& out);
+	Error reflected_pub_key_auth(const TsRequest& req);
 	Error acceptor_negotiating(const StepInput& in, const TsRequest& req, StepOutput& out);
 	Error acceptor_pub_key_auth(const TsRequest& req, StepOutput& out);
 	Error acceptor_credentials(const TsRequest& req, StepOutput& out);
@@ -69,8 +70,9 @@ private:
 	Role role_;
 	CredentialPtr cred_;
 	ContextFactory inner_factory_;
-	Options defaults_;
-	Options options_;
+	Options defaults_;                   // the policy if the first call brings no parameters buffer
+	Policy policy_;                      // fixed by the first call, then only tightened
+	bool policy_set_ = false;
 	std::optional<Bytes> key_;           // SubjectPublicKey
 	std::optional<Identity> supplied_;   // USE_SUPPLIED_CREDS identity of the first call
 
@@ -83,6 +85,7 @@ private:
 	std::array<uint8_t, kNonceSize> nonce_{};
 	bool have_nonce_ = false;
 	Bytes sent_pub_key_auth_;            // initiator: what we sent (a refusal may echo it back)
+	bool pub_key_auth_with_token_ = false;   // ... together with a negoToken
 	Bytes last_nego_token_;              // initiator: the server's last negoToken (FreeRDP repeats it)
 	bool delegated_ = false;
 	bool remote_guard_ = false;          // TSRemoteGuardCreds sent (initiator) / received (acceptor)

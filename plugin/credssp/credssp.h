@@ -11,12 +11,17 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace nlassp::credssp {
 
+// The lowest TSRequest version accepted unless a caller lowers it (MinVersion): 5, the first with
+// the nonce-bound public-key hash (CVE-2018-0886). Versions 2-4 must be asked for explicitly.
+inline constexpr uint32_t kDefaultMinVersion = 5;
+
 struct Options {
-	uint32_t min_version = 2;
+	uint32_t min_version = kDefaultMinVersion;
 	uint32_t max_version = 6;
 	bool tolerate_freerdp_echo_defect = false;
 	bool allow_ntlm_only_delegation = true;
@@ -26,22 +31,59 @@ struct Options {
 	std::vector<std::u16string> delegate_targets = {u"TERMSRV/*"};
 };
 
-// The parameters buffer, parsed. `key` is the SubjectPublicKey (taken out of a
-// SubjectPublicKeyInfo if that was given); nullopt when the buffer carries none.
+// The parameters buffer, parsed. `options` has unset fields at their defaults; the raw fields
+// say what was set (a later buffer changes only what it sets). `subject_public_key` is the
+// SubjectPublicKey (taken out of a SubjectPublicKeyInfo if that was given); nullopt when the
+// buffer carries none.
 struct Params {
 	Options options;
+	uint32_t min_version = 0;      // MinVersion as given (0: unset)
+	uint32_t max_version = 0;      // MaxVersion as given (0: unset)
+	uint32_t flags = 0;            // NLASSP_CREDSSP_* as given
+	bool targets_given = false;    // DelegateTargetsLength > 0
 	std::optional<Bytes> subject_public_key;
 };
 // Error::InvalidParameter (and one log line) for a malformed buffer.
 Error parse_params(ByteView buffer, Params& out);
 
+// The policy a context lives by, for its whole life, re-authentication included: set by its first
+// call (that call's parameters buffer, else the defaults it was created with), then only ever
+// tightened by later parameters buffers.
+class Policy {
+public:
+	Policy() = default;
+	explicit Policy(Options first) : options_(std::move(first)) {}
+
+	// The first call's buffer: Error::InvalidParameter (one log line) if its versions leave
+	// nothing (MaxVersion below the default minimum without a MinVersion, say).
+	Error set_first(const Params& p);
+	// A later buffer: what it sets may only narrow the policy (a higher MinVersion, a lower
+	// MaxVersion, NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION, one more target list a target must also
+	// match); what it leaves unset changes nothing. A buffer asking for less (a lower MinVersion, a
+	// higher MaxVersion, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT where it was off) or leaving
+	// no version fails with Error::InvalidParameter and one log line, and changes nothing.
+	Error tighten(const Params& p);
+
+	[[nodiscard]] const Options& options() const noexcept { return options_; }
+	// Whether credentials may be delegated to `target`: it matches a pattern of the first list
+	// and of every list a later buffer added.
+	[[nodiscard]] bool delegation_allowed(std::u16string_view target) const;
+
+private:
+	Options options_;
+	std::vector<std::vector<std::u16string>> more_targets_;
+};
+
 // Creates a CREDSSP initiator or acceptor. `inner` creates the Negotiate context for the same
-// role (with the credential given, or the USE_SUPPLIED_CREDS identity). `defaults` apply until
-// a parameters buffer overrides them.
+// role (with the credential given, or the USE_SUPPLIED_CREDS identity). `defaults` are the policy
+// when the first call brings no parameters buffer.
 ContextPtr create_context(Role role, const CredentialPtr& cred, ContextFactory inner, Error& err,
                           Options defaults = {});
 
-// What the acceptor received in TSCredentials.
+// What the acceptor received in TSCredentials. User and domain names are well-formed UTF-16 with
+// no NUL (anything else is refused as an invalid token); the password or PIN is opaque UTF-16
+// code units, passed on as received. The names are whatever the client put there: an acceptor's
+// caller compares them with the authenticated name (SECPKG_ATTR_NAMES) before using them.
 struct DelegatedCredentials {
 	uint32_t cred_type = 0;
 	bool empty = false;             // password credentials, all fields empty
@@ -61,6 +103,11 @@ struct Info {
 	bool remote_guard = false;         // TSRemoteGuardCreds were sent (initiator) or received (acceptor)
 	PackageId mechanism = PackageId::Negotiate;
 };
+
+// The decrypted TSCredentials -> DelegatedCredentials; Error::InvalidToken (one log line) for a
+// malformed structure, an unknown credType, or a user/domain name (smart card hints included)
+// with a NUL or an unpaired surrogate.
+Error decode_delegated(ByteView ts_credentials, DelegatedCredentials& out);
 
 // nullopt unless `ctx` is a CREDSSP context.
 std::optional<Info> query_info(const SecurityContext& ctx);

@@ -51,7 +51,7 @@ Error CredSspContext::make_remote_guard_credentials(Bytes& auth_info)
 	rg.logon_cred.package_name = wire::utf16le_bytes(u"Kerberos");
 	if (!kerberos::encode_ticket_logon(logon, rg.logon_cred.cred_buffer))
 		return Error::Internal;
-	if (options_.remote_guard_freerdp_compat)
+	if (policy_.options().remote_guard_freerdp_compat)
 		rg.supplemental_creds.push_back(keyless_ntlm_credential());
 	TsCredentials tc;
 	tc.cred_type = static_cast<uint32_t>(CredType::RemoteGuard);

@@ -1,9 +1,6 @@
-#include "ntlm/context.h"
+#include "ntlm/context_impl.h"
 
-#include "common/log.h"
-#include "crypto/crypto.h"
 #include "ntlm/crypto.h"
-#include "ntlm/messages.h"
 #include "ntlm/ntlm.h"
 #include "wire/utf16.h"
 
@@ -17,15 +14,10 @@
 
 namespace nlassp::ntlm {
 
-namespace {
+namespace detail {
 
 const log::Logger kLog("com.nlassp.ntlm");
 
-constexpr uint32_t kSupportedFlags = flag::Unicode | flag::RequestTarget | flag::Sign | flag::Seal | flag::Ntlm |
-                                     flag::AlwaysSign | flag::ExtendedSessionSecurity | flag::TargetInfo |
-                                     flag::Version | flag::Negotiate128 | flag::KeyExch | flag::Negotiate56;
-
-// A UTF-16 name from the wire or the caller as printable UTF-8 for a log line.
 std::string printable(std::u16string_view s)
 {
 	std::string out;
@@ -44,7 +36,6 @@ std::string account(std::u16string_view domain, std::u16string_view user)
 	return printable(domain) + "\\" + printable(user);
 }
 
-// The DNS host name and its NetBIOS form (first label, upper case, at most 15 characters).
 void host_names(std::u16string& dns, std::u16string& netbios)
 {
 	char buf[256] = {};
@@ -67,12 +58,6 @@ bool all_zero(ByteView v) noexcept
 	return acc == 0;
 }
 
-Bytes u32le_bytes(uint32_t v)
-{
-	return Bytes{static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v >> 16),
-	             static_cast<uint8_t>(v >> 24)};
-}
-
 Bytes u64le_bytes(uint64_t v)
 {
 	Bytes b(8);
@@ -87,86 +72,15 @@ Error bindings_hash(const ChannelBindings& cb, std::array<uint8_t, 16>& out)
 	return crypto::md5(ser, out);
 }
 
-class NtlmContext final : public SecurityContext {
-public:
-	NtlmContext(Role role, CredentialPtr cred) : role_(role), cred_(std::move(cred)) {}
+namespace {
 
-	Error step(const StepInput& in, StepOutput& out) override;
-	[[nodiscard]] bool established() const noexcept override { return state_ == State::Established; }
-	[[nodiscard]] ContextFlags flags() const noexcept override;
-	[[nodiscard]] PackageId package() const noexcept override { return PackageId::Ntlm; }
-	[[nodiscard]] Sizes sizes() const noexcept override { return Sizes{kMaxToken, kSignatureSize, 0, kSignatureSize}; }
+Bytes u32le_bytes(uint32_t v)
+{
+	return Bytes{static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v >> 16),
+	             static_cast<uint8_t>(v >> 24)};
+}
 
-	Error sign(std::span<const MessageBuffer> msg, Bytes& token) override;
-	Error verify(std::span<const MessageBuffer> msg, ByteView token) override;
-	Error encrypt(std::span<MessageBuffer> msg, Bytes& token) override;
-	Error decrypt(std::span<MessageBuffer> msg, ByteView token) override;
-
-	Error session_key(SecretBytes& key) const override;
-	Error names(ContextNames& names) const override;
-	Error set_workstation(std::u16string name) override;
-
-	[[nodiscard]] bool negotiation_mic_required() const noexcept override { return mic_exchanged_; }
-	Error make_negotiation_mic(ByteView mech_types_der, Bytes& mic) override;
-	Error verify_negotiation_mic(ByteView mech_types_der, ByteView mic) override;
-	void negotiation_mic_complete() override;
-
-	Error init_initiator();
-
-private:
-	enum class State : uint8_t { Initial, WaitChallenge, WaitAuthenticate, Established, Failed };
-
-	Error initiator_negotiate(const StepInput& in, StepOutput& out);
-	Error initiator_authenticate(const StepInput& in, StepOutput& out);
-	Error acceptor_challenge(const StepInput& in, StepOutput& out);
-	Error acceptor_authenticate(const StepInput& in, StepOutput& out);
-	Error derive_session();
-	Error check_signature(std::span<const MessageBuffer> msg, ByteView token, bool unseal);
-	Error fail(Error e)
-	{
-		state_ = State::Failed;
-		return e;
-	}
-	[[nodiscard]] std::u16string workstation() const
-	{
-		if (ws_set_)
-			return ws_override_;
-		if (cred_ && !cred_->workstation.empty())
-			return cred_->workstation;
-		std::u16string dns, nb;
-		host_names(dns, nb);
-		return nb;
-	}
-
-	Role role_;
-	CredentialPtr cred_;
-	State state_ = State::Initial;
-
-	// Initiator identity (split from "DOMAIN\user" or "user@domain" when no domain was given).
-	std::u16string user_, domain_;
-	std::u16string ws_override_;
-	bool ws_set_ = false;
-	ContextFlags requested_ = 0;
-	std::u16string target_;
-
-	// Handshake.
-	Bytes negotiate_raw_, challenge_raw_;
-	uint32_t challenge_flags_ = 0;
-	std::array<uint8_t, 8> server_challenge_{};
-	uint32_t negotiated_ = 0;
-	bool seal_ = false;
-	bool key_exch_ = false;
-	bool mic_exchanged_ = false;
-
-	// Acceptor: who logged on.
-	std::u16string peer_user_, peer_domain_, peer_workstation_;
-
-	// Session.
-	SecretBytes exported_key_;
-	SecretBytes send_sign_, recv_sign_, send_seal_key_, recv_seal_key_;
-	crypto::Rc4 send_seal_, recv_seal_;
-	uint32_t send_seq_ = 0, recv_seq_ = 0;
-};
+} // namespace
 
 Error NtlmContext::init_initiator()
 {
@@ -369,228 +283,6 @@ Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
 	out.token = std::move(raw);
 	out.complete = true;
 	state_ = State::Established;
-	return Error::None;
-}
-
-// ---- acceptor ---------------------------------------------------------------------------------
-
-Error NtlmContext::acceptor_challenge(const StepInput& in, StepOutput& out)
-{
-	uint32_t type = 0;
-	if (in.token.empty() || !peek_message_type(in.token, type)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: the client's first token (%zu bytes) is not an NTLM message; the client "
-		                       "is not speaking NTLM", in.token.size());
-		return fail(Error::InvalidToken);
-	}
-	if (type != static_cast<uint32_t>(MessageType::Negotiate)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: expected NEGOTIATE from the client but got message type %" PRIu32
-		                       "; messages out of order, start the logon again", type);
-		return fail(Error::InvalidToken);
-	}
-	NegotiateMessage nm;
-	if (!nm.decode(in.token)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: the client's NEGOTIATE message is malformed (%zu bytes)", in.token.size());
-		return fail(Error::InvalidToken);
-	}
-	if (!(nm.flags & flag::Unicode) || !(nm.flags & flag::Ntlm)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: the client offers no Unicode NTLM (NEGOTIATE flags 0x%08" PRIx32
-		                       "); refusing LM/OEM-only clients — enable NTLMv2 on the client", nm.flags);
-		return fail(Error::InvalidToken);
-	}
-	negotiate_raw_.assign(in.token.begin(), in.token.end());
-	requested_ = in.requested;
-
-	// We speak only extended session security, so it is always offered.
-	challenge_flags_ = (nm.flags & kSupportedFlags) | flag::Unicode | flag::Ntlm | flag::RequestTarget |
-	                   flag::TargetInfo | flag::TargetTypeServer | flag::Version | flag::ExtendedSessionSecurity;
-
-	std::u16string dns_host, nb_host;
-	host_names(dns_host, nb_host);
-	std::u16string domain = nb_host, dns_domain = dns_host;
-	if (cred_->identity && !cred_->identity->domain.empty()) {
-		domain = cred_->identity->domain;
-		dns_domain = cred_->identity->domain;
-	} else if (const size_t dot = dns_host.find(u'.'); dot != std::u16string::npos && dot + 1 < dns_host.size()) {
-		dns_domain = dns_host.substr(dot + 1);
-	}
-
-	ChallengeMessage cm;
-	cm.flags = challenge_flags_;
-	cm.target_name = wire::utf16le_bytes(nb_host);
-	if (const Error e = crypto::random_bytes(server_challenge_); e != Error::None)
-		return fail(e);
-	cm.server_challenge = server_challenge_;
-	cm.target_info.set(AvId::NbDomainName, wire::utf16le_bytes(wire::to_upper(domain)));
-	cm.target_info.set(AvId::NbComputerName, wire::utf16le_bytes(nb_host));
-	cm.target_info.set(AvId::DnsDomainName, wire::utf16le_bytes(dns_domain));
-	cm.target_info.set(AvId::DnsComputerName, wire::utf16le_bytes(dns_host));
-	cm.target_info.set(AvId::Timestamp, u64le_bytes(filetime_now()));
-	cm.version = Version{};
-	challenge_raw_ = cm.encode();
-	if (challenge_raw_.empty())
-		return fail(Error::Internal);
-	out.token = challenge_raw_;
-	state_ = State::WaitAuthenticate;
-	return Error::None;
-}
-
-Error NtlmContext::acceptor_authenticate(const StepInput& in, StepOutput& out)
-{
-	uint32_t type = 0;
-	if (!in.token.empty() && peek_message_type(in.token, type) && type != static_cast<uint32_t>(MessageType::Authenticate)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: expected AUTHENTICATE from the client but got message type %" PRIu32
-		                       "; messages out of order, start the logon again", type);
-		return fail(Error::InvalidToken);
-	}
-	AuthenticateMessage am;
-	if (in.token.empty() || !am.decode(in.token)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: the client's AUTHENTICATE message is malformed (%zu bytes); the client is not "
-		                       "speaking NTLM correctly or the data was corrupted", in.token.size());
-		return fail(Error::InvalidToken);
-	}
-	std::u16string user, domain, ws;
-	if (!wire::utf16le_decode(am.user, user) || !wire::utf16le_decode(am.domain, domain) ||
-	    !wire::utf16le_decode(am.workstation, ws)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: the client's AUTHENTICATE message has names that are not UTF-16 "
-		                       "(odd length); refusing");
-		return fail(Error::InvalidToken);
-	}
-	const std::string who = account(domain, user);
-	if (user.empty() || (am.flags & flag::Anonymous)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: anonymous logon refused; the client must give a user name and password");
-		return fail(Error::LogonDenied);
-	}
-	if (!am.ntlmv2) {
-		NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: the client sent an LM/NTLMv1 response (%zu bytes); only "
-		                       "NTLMv2 is accepted — set the client's LmCompatibilityLevel to 3 or higher",
-		           who.c_str(), am.nt_response.size());
-		return fail(Error::LogonDenied);
-	}
-	const Ntlmv2Response& v2 = *am.ntlmv2;
-
-	negotiated_ = (am.flags & challenge_flags_) | flag::ExtendedSessionSecurity;
-	key_exch_ = (negotiated_ & flag::KeyExch) != 0;
-	seal_ = (negotiated_ & flag::Seal) != 0;
-	if (key_exch_ != !am.encrypted_random_session_key.empty() ||
-	    (key_exch_ && am.encrypted_random_session_key.size() != kKeySize)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: the client's AUTHENTICATE message has a session key of %zu bytes that does "
-		                       "not fit its key-exchange flag; refusing",
-		           am.encrypted_random_session_key.size());
-		return fail(Error::InvalidToken);
-	}
-
-	const ByteView temp = ByteView(am.nt_response).subspan(16);
-	// What WinPR hash callbacks get: ServerChallenge || temp, and the three messages with the
-	// MIC field zeroed.
-	Bytes proof_input(server_challenge_.begin(), server_challenge_.end());
-	proof_input.insert(proof_input.end(), temp.begin(), temp.end());
-	Bytes mic_input = negotiate_raw_;
-	mic_input.insert(mic_input.end(), challenge_raw_.begin(), challenge_raw_.end());
-	const size_t auth_at = mic_input.size();
-	mic_input.insert(mic_input.end(), am.raw.begin(), am.raw.end());
-	if (am.has_mic)
-		std::memset(mic_input.data() + auth_at + am.mic_offset(), 0, am.mic.size());
-
-	const NtlmUserStore& store = *cred_->ntlm_users;
-	NtlmLookup lookup;
-	lookup.user = user;
-	lookup.domain = domain;
-	lookup.nt_proof = ByteView(v2.nt_proof);
-	lookup.encrypted_random_session_key = am.encrypted_random_session_key;
-	lookup.mic = am.has_mic ? ByteView(am.mic) : ByteView();
-	lookup.proof_input = proof_input;
-	lookup.mic_input = mic_input;
-	SecretBytes nt_hash;
-	const Error le = store.lookup(lookup, nt_hash);
-	if (le == Error::LogonDenied) {
-		NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: no such user in the server's user store (SAM file); "
-		                       "add the user or check the domain name", who.c_str());
-		return fail(Error::LogonDenied);
-	}
-	if (le != Error::None) {
-		NLASSP_LOG(kLog, Warn, "NTLM: logon for %s failed: the server's user store could not be read (%s)",
-		           who.c_str(), error_name(le));
-		return fail(le);
-	}
-	if (nt_hash.size() != kKeySize) {
-		NLASSP_LOG(kLog, Warn, "NTLM: logon for %s failed: the user store returned a hash of %zu bytes, not 16",
-		           who.c_str(), nt_hash.size());
-		return fail(Error::Internal);
-	}
-
-	SecretBytes ntowf;
-	if (store.hash_kind() == NtlmUserStore::HashKind::NtowfV2)
-		ntowf = std::move(nt_hash);
-	else if (const Error e = ntowf_v2_from_hash(nt_hash.view(), user, domain, ntowf); e != Error::None)
-		return fail(e);
-	std::array<uint8_t, 16> proof{};
-	if (const Error e = nt_proof_str(ntowf.view(), server_challenge_, temp, proof); e != Error::None)
-		return fail(e);
-	if (!constant_time_equal(proof, v2.nt_proof)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: password does not match", who.c_str());
-		return fail(Error::LogonDenied);
-	}
-
-	const int64_t now = static_cast<int64_t>(filetime_now() / 10000000ULL);
-	const int64_t then = static_cast<int64_t>(v2.timestamp / 10000000ULL);
-	const int64_t skew = now > then ? now - then : then - now;
-	if (skew > kMaxClockSkewSeconds) {
-		NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: the client's timestamp is %" PRId64 " s away from this "
-		                       "server's clock (allowed %" PRId64 " s); fix the clocks or retry (stale or replayed "
-		                       "message)", who.c_str(), skew, kMaxClockSkewSeconds);
-		return fail(Error::TimeSkew);
-	}
-
-	SecretBytes base;
-	if (const Error e = session_base_key_v2(ntowf.view(), proof, base); e != Error::None)
-		return fail(e);
-	const SecretBytes kxkey = kxkey_v2(base);
-	if (key_exch_) {
-		if (const Error e = rc4k(kxkey.view(), am.encrypted_random_session_key, exported_key_); e != Error::None)
-			return fail(e);
-	} else {
-		exported_key_ = kxkey;
-	}
-
-	uint32_t av_flags = 0;
-	if (v2.av_pairs.flags(av_flags) && (av_flags & kAvFlagMicPresent)) {
-		std::array<uint8_t, 16> mic{};
-		if (const Error e = compute_mic(exported_key_.view(), negotiate_raw_, challenge_raw_, am.raw, am.mic_offset(), mic);
-		    e != Error::None)
-			return fail(e);
-		if (!constant_time_equal(mic, am.mic)) {
-			NLASSP_LOG(kLog, Warn, "NTLM: logon for %s refused: the message integrity check (MIC) does not verify; "
-			                       "the NTLM messages were altered on the way", who.c_str());
-			return fail(Error::MessageAltered);
-		}
-		mic_exchanged_ = true;
-	}
-
-	if (in.bindings) {
-		std::array<uint8_t, 16> expected{};
-		if (const Error e = bindings_hash(*in.bindings, expected); e != Error::None)
-			return fail(e);
-		const AvPair* cb = v2.av_pairs.find(AvId::ChannelBindings);
-		if (!cb || all_zero(cb->value)) {
-			NLASSP_LOG(kLog, Warn, "NTLM: logon for %s refused: the client sent no channel bindings but this server "
-			                       "requires them; update the client", who.c_str());
-			return fail(Error::BadBindings);
-		}
-		if (!constant_time_equal(cb->value, expected)) {
-			NLASSP_LOG(kLog, Warn, "NTLM: logon for %s refused: the channel bindings do not match this TLS channel "
-			                       "(a TLS-intercepting proxy in the way?)", who.c_str());
-			return fail(Error::BadBindings);
-		}
-	}
-
-	if (const Error e = derive_session(); e != Error::None)
-		return fail(e);
-	peer_user_ = std::move(user);
-	peer_domain_ = std::move(domain);
-	peer_workstation_ = std::move(ws);
-	out.complete = true;
-	state_ = State::Established;
-	NLASSP_LOG(kLog, Debug, "NTLM: %s logged on", who.c_str());
 	return Error::None;
 }
 
@@ -797,15 +489,16 @@ void NtlmContext::negotiation_mic_complete()
 	}
 }
 
-} // namespace
+} // namespace detail
 
 uint32_t initiator_negotiate_flags(bool confidentiality) noexcept
 {
-	return initiator_negotiate_flags_impl(confidentiality);
+	return detail::initiator_negotiate_flags_impl(confidentiality);
 }
 
 ContextPtr create_context(Role role, const CredentialPtr& cred, Error& err)
 {
+	using detail::kLog;
 	err = Error::None;
 	if (!crypto::legacy_available()) {
 		NLASSP_LOG(kLog, Warn, "NTLM unavailable: OpenSSL legacy provider (MD4/RC4) not found — install it or use "
@@ -830,7 +523,7 @@ ContextPtr create_context(Role role, const CredentialPtr& cred, Error& err)
 		err = Error::NoCredentials;
 		return nullptr;
 	}
-	auto ctx = std::make_unique<NtlmContext>(role, cred);
+	auto ctx = std::make_unique<detail::NtlmContext>(role, cred);
 	if (role == Role::Initiator) {
 		if (const Error e = ctx->init_initiator(); e != Error::None) {
 			err = e;

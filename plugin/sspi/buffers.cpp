@@ -279,7 +279,10 @@ bool w_string_utf16(const SEC_WCHAR* s, std::u16string& out)
 		++n;
 	if (n > kMaxStringChars)
 		return false;
-	out.assign(reinterpret_cast<const char16_t*>(s), n);
+	std::u16string result(reinterpret_cast<const char16_t*>(s), n);
+	if (!wire::utf16_well_formed(result))
+		return false;
+	out = std::move(result);
 	return true;
 }
 
@@ -304,6 +307,12 @@ SEC_WCHAR* alloc_utf16(std::u16string_view s) noexcept
 	if (p && !s.empty())
 		std::memcpy(p, s.data(), s.size() * sizeof(SEC_WCHAR));
 	return p;
+}
+
+bool unambiguous_account(std::u16string_view domain, std::u16string_view user) noexcept
+{
+	return domain.find(u'\0') == std::u16string_view::npos && user.find(u'\0') == std::u16string_view::npos &&
+	       domain.find(u'\\') == std::u16string_view::npos;
 }
 
 std::u16string qualified_name(std::u16string_view domain, std::u16string_view user)

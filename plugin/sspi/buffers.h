@@ -34,7 +34,8 @@ ContextFlags from_asc_req(ULONG req) noexcept;
 ULONG to_isc_ret(ContextFlags f) noexcept;
 ULONG to_asc_ret(ContextFlags f) noexcept;
 
-// Strings from the caller: NUL-terminated, at most max_chars code units before the NUL.
+// Strings from the caller: NUL-terminated, at most max_chars code units before the NUL; false
+// on invalid UTF-8 / an unpaired surrogate.
 inline constexpr size_t kMaxStringChars = 32767;
 [[nodiscard]] bool c_string_utf16(const char* s, std::u16string& out);       // UTF-8 in
 [[nodiscard]] bool w_string_utf16(const SEC_WCHAR* s, std::u16string& out);  // UTF-16 in
@@ -45,6 +46,10 @@ SEC_WCHAR* alloc_utf16(std::u16string_view s) noexcept;
 
 // "DOMAIN\user", or "user" without a domain.
 std::u16string qualified_name(std::u16string_view domain, std::u16string_view user);
+// Whether an authenticated account's "DOMAIN\user" reads back as what it is, in C and when split
+// at the first backslash: no NUL in either part, no backslash in the domain. A server authorizes
+// on SECPKG_ATTR_NAMES, so a name that fails this is refused rather than handed out.
+[[nodiscard]] bool unambiguous_account(std::u16string_view domain, std::u16string_view user) noexcept;
 
 // Never-expiring TimeStamp, as Windows reports for NTLM/Negotiate credentials.
 void set_never_expires(PTimeStamp ts) noexcept;

@@ -64,6 +64,23 @@ bool read_ansi(const char* what, const void* p, uint32_t len, std::u16string& ou
 	return true;
 }
 
+// A user or domain name must be text a C caller reads the same way we do: well-formed UTF-16 and
+// no NUL inside (lengths exclude the terminator). Passwords are not checked: they are opaque.
+bool check_name(const char* what, const std::u16string& name)
+{
+	if (const size_t nul = name.find(u'\0'); nul != std::u16string::npos) {
+		NLASSP_LOG(logger, Warn, "AcquireCredentialsHandle: identity %s has a NUL at character %zu of %zu; "
+		           "pass the length without the terminator", what, nul, name.size());
+		return false;
+	}
+	if (!wire::utf16_well_formed(name)) {
+		NLASSP_LOG(logger, Warn, "AcquireCredentialsHandle: identity %s is not valid UTF-16 (an unpaired "
+		           "surrogate)", what);
+		return false;
+	}
+	return true;
+}
+
 bool read_password(const RawIdentity& raw, bool wide, SecretBytes& out)
 {
 	if (!check_field("password", raw.password, raw.password_len))
@@ -109,7 +126,10 @@ class HashCallbackStore final : public NtlmUserStore {
 public:
 	HashCallbackStore(psSspiNtlmHashCallback cb, void* arg) : cb_(cb), arg_(arg) {}
 
-	Error lookup(const NtlmLookup& who, SecretBytes& nt_hash) const override
+	// The callback is asked about the client's names (checked by the acceptor: no NUL, no
+	// backslash, well-formed) and confirms them or not: it cannot name the account another way, so
+	// the name it confirmed is the one reported.
+	Error lookup(const NtlmLookup& who, NtlmAccount& account) const override
 	{
 		std::u16string user = who.user;
 		std::u16string domain = who.domain;
@@ -152,7 +172,9 @@ public:
 			           static_cast<uint32_t>(rc), !success_code ? "" : zero ? ", all-zero hash" : ", no hash written");
 			return Error::LogonDenied;
 		}
-		nt_hash = std::move(hash);
+		account.user = who.user;
+		account.domain = who.domain;
+		account.key = std::move(hash);
 		return Error::None;
 	}
 	[[nodiscard]] HashKind hash_kind() const noexcept override { return HashKind::NtowfV2; }
@@ -246,6 +268,7 @@ Error parse_auth_data(const void* auth_data, Credential& cred)
 	const auto read = wide ? read_wide : read_ansi;
 	std::u16string package_list;
 	if (!read("user", raw.user, raw.user_len, id.user) || !read("domain", raw.domain, raw.domain_len, id.domain) ||
+	    !check_name("user", id.user) || !check_name("domain", id.domain) ||
 	    !read("package list", raw.package_list, raw.package_list_len, package_list) ||
 	    !read_password(raw, wide, id.password))
 		return Error::InvalidParameter;

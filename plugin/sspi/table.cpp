@@ -495,11 +495,12 @@ SECURITY_STATUS put_package_info(PackageId id, void** slot)
 }
 
 // Copies a UTF-8 string into a fixed char[257] of SecPkgContext_AuthIdentity. A name that does
-// not fit is refused rather than truncated: a server authorizes on it.
+// not fit, or that a C reader would cut at a NUL, is refused rather than truncated: a server
+// authorizes on it.
 bool put_fixed(char (&dst)[256 + 1], std::u16string_view s)
 {
 	std::string u8;
-	if (!wire::utf16_to_utf8(s, u8) || u8.size() > 256)
+	if (s.find(u'\0') != std::u16string_view::npos || !wire::utf16_to_utf8(s, u8) || u8.size() > 256)
 		return false;
 	std::memcpy(dst, u8.c_str(), u8.size() + 1);
 	return true;
@@ -552,6 +553,11 @@ SECURITY_STATUS query_context_attributes(PCtxtHandle h, ULONG attr, void* pBuffe
 			const Error err = ctx.names(n);
 			if (err != Error::None)
 				return to_status(err);
+			if (!unambiguous_account(n.domain, n.user)) {
+				NLASSP_LOG(logger, Warn, "SECPKG_ATTR_NAMES: the authenticated name has a NUL or its domain a "
+				                         "backslash; refusing to hand out a name that reads as another");
+				return SEC_E_INTERNAL_ERROR;
+			}
 			const auto name = qualified_name(n.domain, n.user);
 			void* s = nullptr;
 			if constexpr (CS == Charset::A)
@@ -572,8 +578,12 @@ SECURITY_STATUS query_context_attributes(PCtxtHandle h, ULONG attr, void* pBuffe
 			auto* out = static_cast<SecPkgContext_AuthIdentity*>(pBuffer);
 			if (!put_fixed(out->User, n.user) || !put_fixed(out->Domain, n.domain)) {
 				std::memset(out, 0, sizeof(*out));
-				NLASSP_LOG(logger, Warn, "SECPKG_ATTR_AUTH_IDENTITY: the user or domain name exceeds 256 bytes");
-				return SEC_E_INSUFFICIENT_MEMORY;
+				const bool nul = n.user.find(u'\0') != std::u16string::npos ||
+				                 n.domain.find(u'\0') != std::u16string::npos;
+				NLASSP_LOG(logger, Warn, "SECPKG_ATTR_AUTH_IDENTITY: the user or domain name %s",
+				           nul ? "has a NUL; refusing to hand out a name that reads as another"
+				               : "exceeds 256 bytes");
+				return nul ? SEC_E_INTERNAL_ERROR : SEC_E_INSUFFICIENT_MEMORY;
 			}
 			return SEC_E_OK;
 		}

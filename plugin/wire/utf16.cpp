@@ -173,6 +173,20 @@ Bytes utf16le_bytes(std::u16string_view s)
 	return out;
 }
 
+bool utf16_well_formed(std::u16string_view s) noexcept
+{
+	for (size_t i = 0; i < s.size(); ++i) {
+		if (s[i] >= 0xdc00 && s[i] <= 0xdfff)
+			return false; // low surrogate without a high one
+		if (s[i] >= 0xd800 && s[i] <= 0xdbff) {
+			if (i + 1 >= s.size() || s[i + 1] < 0xdc00 || s[i + 1] > 0xdfff)
+				return false; // high surrogate without a low one
+			++i;
+		}
+	}
+	return true;
+}
+
 bool utf16le_decode(ByteView bytes, std::u16string& out)
 {
 	if (bytes.size() % 2 != 0)
@@ -181,6 +195,8 @@ bool utf16le_decode(ByteView bytes, std::u16string& out)
 	result.reserve(bytes.size() / 2);
 	for (size_t i = 0; i < bytes.size(); i += 2)
 		result.push_back(static_cast<char16_t>(bytes[i] | (bytes[i + 1] << 8)));
+	if (!utf16_well_formed(result))
+		return false;
 	out = std::move(result);
 	return true;
 }

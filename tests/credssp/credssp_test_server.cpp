@@ -5,7 +5,11 @@
 // QueryContextAttributes(NLASSP_ATTR_CREDSSP_DELEGATED_CREDENTIALS) at the end).
 //
 //   credssp_test_server --port N --cert server.crt --key server.key --sam SAM [--max-version V]
-//                       [--connections K] [--keytab FILE] [--remote-guard PROOF_SPN] [--absent TEXT]
+//                       [--min-version V] [--connections K] [--keytab FILE]
+//                       [--remote-guard PROOF_SPN] [--absent TEXT]
+//
+// The acceptor accepts TSRequest versions 2..6 unless told otherwise: it lowers the package's
+// default minimum (5) explicitly, so that every client version can be tested against it.
 //
 // Prints one line per connection on stdout:
 //   OK version=6 mechanism=NTLM user=LAB\alice delegated=yes
@@ -230,7 +234,7 @@ int main(int argc, char** argv)
 	std::string cert, key, sam, keytab;
 	Checks checks;
 	int port = 0, connections = 1;
-	uint32_t max_version = 0;
+	uint32_t max_version = 0, min_version = 2;
 	for (int i = 1; i + 1 < argc; i += 2) {
 		const std::string o = argv[i];
 		if (o == "--port")
@@ -243,6 +247,8 @@ int main(int argc, char** argv)
 			sam = argv[i + 1];
 		else if (o == "--max-version")
 			max_version = static_cast<uint32_t>(std::atoi(argv[i + 1]));
+		else if (o == "--min-version")
+			min_version = static_cast<uint32_t>(std::atoi(argv[i + 1]));
 		else if (o == "--keytab")
 			keytab = argv[i + 1];
 		else if (o == "--connections")
@@ -255,7 +261,7 @@ int main(int argc, char** argv)
 	checks.keytab = keytab;
 	if (!port || cert.empty() || key.empty() || sam.empty()) {
 		std::fprintf(stderr, "usage: credssp_test_server --port N --cert C --key K --sam SAM [--max-version V] "
-		                     "[--connections K]\n");
+		                     "[--min-version V] [--connections K]\n");
 		return 64;
 	}
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -282,6 +288,7 @@ int main(int argc, char** argv)
 	NLASSP_CREDSSP_PARAMS p{};
 	p.cbSize = sizeof(p);
 	p.Version = NLASSP_CREDSSP_PARAMS_VERSION;
+	p.MinVersion = min_version;
 	p.MaxVersion = max_version;
 	p.KeyFormat = NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY_INFO;
 	p.PublicKeyOffset = sizeof(p);

@@ -1,8 +1,11 @@
 #!/bin/bash
 # nlassp-probe against our own CREDSSP acceptor (credssp_test_server: X.224 + TLS + the CREDSSP
-# package through the SSPI table) on 127.0.0.1: every version 2..6 logs in with no echo defect to
-# tolerate and the server receives the delegated user; --no-delegate gives empty credentials; a
-# wrong password is refused at versions 6 (errorCode) and 5 (SPNEGO reject, no errorCode).
+# package through the SSPI table, accepting versions 2..6) on 127.0.0.1: every version 2..6 logs in
+# (2-4 asked for with --min-credssp-version 2) with no echo defect to tolerate and the server
+# receives the delegated user; --no-delegate gives empty credentials; a wrong password is refused
+# at versions 6 (errorCode) and 5 (SPNEGO reject, no errorCode). A second acceptor that speaks only
+# up to version 3: the probe refuses it by default as insecure and connects with
+# --min-credssp-version 2 (reporting it insecure).
 # With a module path, logins are repeated through the module's SSPI table (nlassp-probe --module).
 # If xfreerdp3 is installed, stock FreeRDP's CredSSP client (WinPR's NTLM) logs in to the same
 # acceptor with +auth-only (the acceptor receives the delegated user; FreeRDP then reconnects, as
@@ -60,24 +63,24 @@ expect() { # RC SERVER_LINE_SUBSTRING -- probe args
 A=(--user alice --domain LAB --auth-pkg-list '!kerberos' --target TERMSRV/localhost)
 T="127.0.0.1:$PORT"
 for v in 6 5 4 3 2; do
-	expect 0 "OK version=$v mechanism=NTLM user=LAB\\alice delegated=yes" -- "${A[@]}" --password 'Passw0rd!' --credssp-version $v "$T"
+	expect 0 "OK version=$v mechanism=NTLM user=LAB\\alice delegated=yes" -- "${A[@]}" --password 'Passw0rd!' --credssp-version $v --min-credssp-version 2 "$T"
 done
 expect 0 "OK version=6 mechanism=NTLM user=\\ delegated=no" -- "${A[@]}" --password 'Passw0rd!' --no-delegate "$T"
 expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' "$T"
 expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' --credssp-version 5 "$T"
-expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' --credssp-version 3 "$T"
+expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- "${A[@]}" --password 'wrong' --credssp-version 3 --min-credssp-version 2 "$T"
 expect 0 "OK version=4" -- "${A[@]}" --password 'Passw0rd!' --credssp-version 4 --min-credssp-version 4 "$T"
 # --verify: the lab's self-signed certificate does not verify; nothing reaches CredSSP.
 expect 2 "FAIL tls" -- "${A[@]}" --password 'Passw0rd!' --verify "$T"
 if [ -n "$MODULE" ]; then
 	expect 0 "OK version=6 mechanism=NTLM user=LAB\\alice delegated=yes" -- --module "$MODULE" "${A[@]}" --password 'Passw0rd!' "$T"
-	expect 0 "OK version=2 mechanism=NTLM user=LAB\\alice delegated=yes" -- --module "$MODULE" "${A[@]}" --password 'Passw0rd!' --credssp-version 2 "$T"
+	expect 0 "OK version=2 mechanism=NTLM user=LAB\\alice delegated=yes" -- --module "$MODULE" "${A[@]}" --password 'Passw0rd!' --credssp-version 2 --min-credssp-version 2 "$T"
 	expect 1 "FAIL status=SEC_E_LOGON_DENIED" -- --module "$MODULE" "${A[@]}" --password 'wrong' "$T"
 fi
 if [ "$HAVE_KDC" = 1 ]; then
 	K=(--user "$KDC_USER" --domain "$KDC_REALM" --auth-pkg-list '!ntlm' --target TERMSRV/localhost)
 	expect 0 "OK version=6 mechanism=Kerberos user=$KDC_REALM\\$KDC_USER delegated=yes" -- "${K[@]}" --password "$KDC_PASSWORD" "localhost:$PORT"
-	expect 0 "OK version=3 mechanism=Kerberos" -- "${K[@]}" --password "$KDC_PASSWORD" --credssp-version 3 "localhost:$PORT"
+	expect 0 "OK version=3 mechanism=Kerberos" -- "${K[@]}" --password "$KDC_PASSWORD" --credssp-version 3 --min-credssp-version 2 "localhost:$PORT"
 else
 	echo "note: no KDC, Kerberos part skipped"
 fi
@@ -106,5 +109,43 @@ if command -v xfreerdp3 >/dev/null 2>&1; then
 	fi
 fi
 lab_stop "$SPID" credssp_test_server
+
+# An acceptor that speaks only up to version 3, as an unpatched server does.
+expect_json() { # RC JSON_SUBSTRING... -- probe args
+	local want=$1; shift
+	local -a needles=()
+	while [ "$1" != "--" ]; do needles+=("$1"); shift; done
+	shift
+	local out rc ok=1 n
+	out="$(timeout 60 "$PROBE" --json --timeout 20 "$@" 2>/dev/null)"
+	rc=$?
+	[ "$rc" = "$want" ] || ok=0
+	for n in "${needles[@]}"; do case "$out" in *"$n"*) ;; *) ok=0 ;; esac; done
+	if [ $ok = 1 ]; then
+		echo "PASS: rc=$rc ${needles[*]} ($*)"
+	else
+		echo "FAIL: want rc=$want and ${needles[*]}; got rc=$rc: $out ($*)"
+		FAILS=$((FAILS + 1))
+	fi
+}
+OLDPORT="$(lab_free_port)" || exit 1
+timeout -k 5 120 "$SERVER" --port "$OLDPORT" --cert "$LAB_CERT" --key "$LAB_KEY" --sam "$LAB_SAM" --max-version 3 \
+	--connections 3 >"$LAB_DIR/logs/credssp_server_v3.out" 2>"$LAB_DIR/logs/credssp_server_v3.err" &
+OPID=$!
+_lab_track "$OPID" credssp_test_server 2>/dev/null || true
+if lab_wait_port "$OLDPORT" 20 "$OPID"; then
+	expect_json 2 '"status":"SEC_E_UNSUPPORTED_FUNCTION"' '"server_credssp_version":3' \
+		'"insecure_credssp_version":true' 'insecure' 'min-credssp-version 2' -- "${A[@]}" --password 'Passw0rd!' "127.0.0.1:$OLDPORT"
+	expect_json 0 '"success":true' '"credssp_version":3' '"insecure_credssp_version":true' -- \
+		"${A[@]}" --password 'Passw0rd!' --min-credssp-version 2 "127.0.0.1:$OLDPORT"
+	if [ -n "$MODULE" ]; then
+		expect_json 2 '"status":"SEC_E_UNSUPPORTED_FUNCTION"' '"server_credssp_version":3' 'insecure' -- \
+			--module "$MODULE" "${A[@]}" --password 'Passw0rd!' "127.0.0.1:$OLDPORT"
+	fi
+else
+	echo "FAIL: the version-3 acceptor did not start"; cat "$LAB_DIR/logs/credssp_server_v3.err"
+	FAILS=$((FAILS + 1))
+fi
+lab_stop "$OPID" credssp_test_server
 [ "$FAILS" = 0 ] || { cat "$OUT"; exit 1; }
 exit 0

@@ -1,10 +1,11 @@
 #!/bin/bash
 # nlassp-probe against FreeRDP's own CredSSP server (freerdp-shadow-cli3, built-in NLA) on
 # 127.0.0.1: a real interop test of our CREDSSP initiator against FreeRDP's acceptor.
-#   NTLM: versions 6 and 5 log in; versions 2-4 hit FreeRDP's public-key echo defect and are
-#   refused strictly (SEC_E_MUTUAL_AUTH_FAILED, reason names the defect) and log in with
-#   --tolerate-freerdp-echo-bug; a wrong password is refused (exit 1, SEC_E_LOGON_DENIED) at
-#   version 6 (errorCode) and at versions 5 and 2 (no errorCode).
+#   NTLM: versions 6 and 5 log in; versions 2-4 are refused by default (below the minimum 5:
+#   usage error) and, asked for with --min-credssp-version 2, hit FreeRDP's public-key echo defect:
+#   refused strictly (SEC_E_MUTUAL_AUTH_FAILED, reason names the defect), logged in with
+#   --tolerate-freerdp-echo-bug (reported insecure); a wrong password is refused (exit 1,
+#   SEC_E_LOGON_DENIED) at version 6 (errorCode) and at versions 5 and 2 (no errorCode).
 #   Kerberos (throwaway realm LAB.TEST, shadow with a keytab): logs in, the KDC saw a TGS_REQ for
 #   TERMSRV/localhost; a wrong password is refused.
 # With a module path, the NTLM login and a wrong password are repeated through the module's SSPI
@@ -53,21 +54,23 @@ lab_start_shadow || exit 1
 T="127.0.0.1:$LAB_SHADOW_PORT"
 NTLM=(--user alice --domain LAB --auth-pkg-list '!kerberos')
 
-expect 0 '"success":true' '"credssp_version":6' '"mechanism":"NTLM"' '"delegated":true' -- "${NTLM[@]}" --password 'Passw0rd!' "$T"
+expect 0 '"success":true' '"credssp_version":6' '"mechanism":"NTLM"' '"delegated":true' '"insecure_credssp_version":false' -- "${NTLM[@]}" --password 'Passw0rd!' "$T"
 expect 0 '"success":true' '"credssp_version":5' -- "${NTLM[@]}" --password 'Passw0rd!' --credssp-version 5 "$T"
+# Versions 2-4 only when asked for explicitly: --credssp-version 4 alone is a usage error.
+expect 64 -- "${NTLM[@]}" --password 'Passw0rd!' --credssp-version 4 "$T"
 for v in 4 3 2; do
-	expect 2 '"status":"SEC_E_MUTUAL_AUTH_FAILED"' 'known defect of FreeRDP' -- "${NTLM[@]}" --password 'Passw0rd!' --credssp-version $v "$T"
-	expect 0 '"success":true' "\"credssp_version\":$v" '"freerdp_echo_defect_tolerated":true' -- "${NTLM[@]}" --password 'Passw0rd!' --credssp-version $v --tolerate-freerdp-echo-bug "$T"
+	expect 2 '"status":"SEC_E_MUTUAL_AUTH_FAILED"' 'known defect of FreeRDP' -- "${NTLM[@]}" --password 'Passw0rd!' --credssp-version $v --min-credssp-version 2 "$T"
+	expect 0 '"success":true' "\"credssp_version\":$v" '"freerdp_echo_defect_tolerated":true' '"insecure_credssp_version":true' -- "${NTLM[@]}" --password 'Passw0rd!' --credssp-version $v --min-credssp-version 2 --tolerate-freerdp-echo-bug "$T"
 done
 expect 0 '"success":true' '"delegated":false' -- "${NTLM[@]}" --password 'Passw0rd!' --no-delegate "$T"
 expect 1 '"status":"SEC_E_LOGON_DENIED"' '"refused":true' -- "${NTLM[@]}" --password 'wrong' "$T"
 expect 1 '"status":"SEC_E_LOGON_DENIED"' -- "${NTLM[@]}" --password 'wrong' --credssp-version 5 "$T"
-expect 1 '"status":"SEC_E_LOGON_DENIED"' -- "${NTLM[@]}" --password 'wrong' --credssp-version 2 --tolerate-freerdp-echo-bug "$T"
+expect 1 '"status":"SEC_E_LOGON_DENIED"' -- "${NTLM[@]}" --password 'wrong' --credssp-version 2 --min-credssp-version 2 --tolerate-freerdp-echo-bug "$T"
 expect 2 '"stage":"tcp"' -- "${NTLM[@]}" --password 'x' "127.0.0.1:1"
 if [ -n "$MODULE" ]; then
 	expect 0 '"success":true' '"credssp_version":6' '"via":"'"$MODULE"'"' -- --module "$MODULE" "${NTLM[@]}" --password 'Passw0rd!' "$T"
 	expect 1 '"status":"SEC_E_LOGON_DENIED"' -- --module "$MODULE" "${NTLM[@]}" --password 'wrong' "$T"
-	expect 2 '"status":"SEC_E_MUTUAL_AUTH_FAILED"' 'known defect of FreeRDP' -- --module "$MODULE" "${NTLM[@]}" --password 'Passw0rd!' --credssp-version 3 "$T"
+	expect 2 '"status":"SEC_E_MUTUAL_AUTH_FAILED"' 'known defect of FreeRDP' -- --module "$MODULE" "${NTLM[@]}" --password 'Passw0rd!' --credssp-version 3 --min-credssp-version 2 "$T"
 fi
 
 # Kerberos against a shadow server with a keytab, in a throwaway realm.

@@ -56,11 +56,13 @@ const Bytes kKrbCred = {0x76, 0x06, 0x30, 0x04, 0x02, 0x02, 0x01, 0x00};
 
 class MemoryStore final : public NtlmUserStore {
 public:
-	Error lookup(const NtlmLookup& who, SecretBytes& nt_hash) const override
+	Error lookup(const NtlmLookup& who, NtlmAccount& account) const override
 	{
 		if (who.user != u"alice")
 			return Error::LogonDenied;
-		return ntlm::ntowf_v1(wire::utf16le_bytes(kPassword), nt_hash);
+		account.user = u"alice";
+		account.domain = u"LAB";
+		return ntlm::ntowf_v1(wire::utf16le_bytes(kPassword), account.key);
 	}
 };
 

@@ -1,9 +1,13 @@
 // Fuzzes the TSCredentials decoder and, on its credentials, each TS*Creds decoder that the
-// acceptor applies after decrypting authInfo. Whatever decodes as TSCredentials re-encodes to
-// the same bytes (DER is canonical), and so does a TSRemoteGuardCreds; the KERB_TICKET_LOGON
-// decoder runs on its logonCred.
+// acceptor applies after decrypting authInfo, then the acceptor's own conversion
+// (decode_delegated). Whatever decodes as TSCredentials re-encodes to the same bytes (DER is
+// canonical), and so does a TSRemoteGuardCreds (the KERB_TICKET_LOGON decoder runs on its
+// logonCred); whatever decode_delegated accepts has user and domain names without a NUL or an
+// unpaired surrogate, and a password of whole UTF-16 code units.
+#include "credssp/credssp.h"
 #include "credssp/messages.h"
 #include "kerberos/ticket_logon.h"
+#include "wire/utf16.h"
 
 #include <cstdint>
 #include <cstdlib>
@@ -34,6 +38,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 			std::abort();
 		TicketLogon t;
 		(void)kerberos::decode_ticket_logon(rg.logon_cred.cred_buffer.view(), t);
+	}
+
+	DelegatedCredentials d;
+	if (decode_delegated(in, d) == Error::None) {
+		for (const std::u16string* name : {&d.user, &d.domain})
+			if (name->find(u'\0') != std::u16string::npos || !wire::utf16_well_formed(*name))
+				std::abort();
+		if (d.password.size() % 2 != 0 || d.cred_type != c.cred_type)
+			std::abort();
 	}
 	return 0;
 }

@@ -1,7 +1,8 @@
 // Fuzzes the TSRequest decoder and the framing helper: arbitrary bytes never crash, the framing
 // never promises more than the input holds, and whatever decodes re-encodes and decodes to the
-// same message (encode(decode(x)) is a fixed point). Then the same bytes go to a fresh CREDSSP
-// acceptor's first step (framing, version check, Negotiate on the negoToken).
+// same message (encode(decode(x)) is a fixed point). Then the same bytes go to the first step of
+// two fresh CREDSSP acceptors, one with the default minimum version 5 and one lowered to 2
+// (framing, version check, Negotiate on the negoToken).
 #include "credssp/credssp.h"
 #include "credssp/messages.h"
 #include "negotiate/negotiate.h"
@@ -17,7 +18,7 @@ namespace {
 
 class NoUsers final : public NtlmUserStore {
 public:
-	Error lookup(const NtlmLookup&, SecretBytes&) const override { return Error::LogonDenied; }
+	Error lookup(const NtlmLookup&, NtlmAccount&) const override { return Error::LogonDenied; }
 };
 
 ContextPtr make_negotiate(Role role, const CredentialPtr& cred, Error& err)
@@ -60,15 +61,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 		c->ntlm_users = std::make_shared<NoUsers>();
 		return c;
 	}();
-	Error err = Error::None;
-	ContextPtr ctx = create_context(Role::Acceptor, cred, make_negotiate, err);
-	if (!ctx)
-		return 0;
-	StepInput si;
-	si.token = in;
-	StepOutput so;
-	const Error e = ctx->step(si, so);
-	if (e == Error::IncompleteMessage && so.missing == 0)
-		std::abort();
+	// The acceptor's first step with the default policy (versions 5-6) and with versions 2-6.
+	Options lowered;
+	lowered.min_version = kMinVersion;
+	for (const Options& defaults : {Options{}, lowered}) {
+		Error err = Error::None;
+		ContextPtr ctx = create_context(Role::Acceptor, cred, make_negotiate, err, defaults);
+		if (!ctx)
+			return 0;
+		StepInput si;
+		si.token = in;
+		StepOutput so;
+		const Error e = ctx->step(si, so);
+		if (e == Error::IncompleteMessage && so.missing == 0)
+			std::abort();
+	}
 	return 0;
 }

@@ -27,11 +27,12 @@ void check(bool condition)
 class OneUser final : public NtlmUserStore {
 public:
 	OneUser() { (void)ntowf_v1(wire::utf16le_bytes(u"Passw0rd!"), hash_); }
-	Error lookup(const NtlmLookup& who, SecretBytes& nt_hash) const override
+	Error lookup(const NtlmLookup& who, NtlmAccount& account) const override
 	{
 		if (wire::to_upper(who.user) != u"ALICE")
 			return Error::LogonDenied;
-		nt_hash = hash_;
+		account.user = u"alice";
+		account.key = hash_;
 		return Error::None;
 	}
 

@@ -38,24 +38,26 @@ namespace {
 constexpr int kOk = static_cast<int>(Error::None);
 int code(Error e) { return static_cast<int>(e); }
 
-// Users keyed by UPPER(user) "\" UPPER(domain).
+// Users keyed by UPPER(user) "\" UPPER(domain), named as they were added.
 class MemoryStore final : public NtlmUserStore {
 public:
 	void add(std::u16string_view user, std::u16string_view domain, std::u16string_view password)
 	{
-		SecretBytes h;
+		NtlmAccount a;
+		a.user = user;
+		a.domain = domain;
 		const Bytes pw = wire::utf16le_bytes(password);
-		if (ntowf_v1(pw, h) == Error::None)
-			users_[key(user, domain)] = h;
+		if (ntowf_v1(pw, a.key) == Error::None)
+			users_[key(user, domain)] = std::move(a);
 	}
-	Error lookup(const NtlmLookup& who, SecretBytes& nt_hash) const override
+	Error lookup(const NtlmLookup& who, NtlmAccount& account) const override
 	{
 		++lookups;
 		last_proof_input.assign(who.proof_input.begin(), who.proof_input.end());
 		auto it = users_.find(key(who.user, who.domain));
 		if (it == users_.end())
 			return Error::LogonDenied;
-		nt_hash = it->second;
+		account = it->second;
 		return Error::None;
 	}
 	mutable int lookups = 0;
@@ -66,7 +68,7 @@ private:
 	{
 		return wire::to_upper(u) + u"\\" + wire::to_upper(d);
 	}
-	std::map<std::u16string, SecretBytes> users_;
+	std::map<std::u16string, NtlmAccount> users_;
 };
 
 struct Options {
@@ -884,9 +886,9 @@ int sam_lookup(const std::string& file, std::u16string user, std::u16string doma
 	NtlmLookup who;
 	who.user = std::move(user);
 	who.domain = std::move(domain);
-	SecretBytes h;
-	const Error e = store->lookup(who, h);
-	hash_hex = e == Error::None ? to_hex(h.view()) : std::string();
+	NtlmAccount a;
+	const Error e = store->lookup(who, a);
+	hash_hex = e == Error::None ? to_hex(a.key.view()) : std::string();
 	return code(e);
 }
 
@@ -926,19 +928,21 @@ bool sam_store_cases()
 	auto store = make_sam_file_store("/nonexistent/nlassp/SAM");
 	NtlmLookup who;
 	who.user = u"alice";
-	SecretBytes hh;
-	return store->lookup(who, hh) == Error::NoCredentials;
+	NtlmAccount a;
+	return store->lookup(who, a) == Error::NoCredentials;
 }
 
 // A store that hands out NTOWFv2 itself, as WinPR hash callbacks do.
 class NtowfV2Store final : public NtlmUserStore {
 public:
 	[[nodiscard]] HashKind hash_kind() const noexcept override { return HashKind::NtowfV2; }
-	Error lookup(const NtlmLookup& who, SecretBytes& out) const override
+	Error lookup(const NtlmLookup& who, NtlmAccount& out) const override
 	{
 		if (who.proof_input.size() <= 8 || who.mic_input.empty() || who.nt_proof.size() != 16)
 			return Error::Internal;
-		return ntowf_v2(wire::utf16le_bytes(u"Passw0rd!"), who.user, who.domain, out);
+		out.user = who.user;
+		out.domain = who.domain;
+		return ntowf_v2(wire::utf16le_bytes(u"Passw0rd!"), who.user, who.domain, out.key);
 	}
 };
 

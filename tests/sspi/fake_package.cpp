@@ -141,8 +141,9 @@ public:
 	{
 		if (!done_)
 			return Error::NotEstablished;
-		n.user = u"alice";
-		n.domain = u"LAB";
+		std::lock_guard lock(g_fake.mu);
+		n.user = g_fake.names_user;
+		n.domain = g_fake.names_domain;
 		n.workstation = u"WS1";
 		return Error::None;
 	}
@@ -163,7 +164,7 @@ private:
 
 class NullStore final : public NtlmUserStore {
 public:
-	Error lookup(const NtlmLookup&, SecretBytes&) const override { return Error::LogonDenied; }
+	Error lookup(const NtlmLookup&, NtlmAccount&) const override { return Error::LogonDenied; }
 };
 
 ContextFactory factory_for(PackageId id)

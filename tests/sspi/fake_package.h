@@ -32,6 +32,8 @@ struct FakeState {
 	std::atomic<int> contexts_alive{0};
 	std::atomic<int> sam_requests{0};
 	std::string sam_path;           // last path given to the SAM store factory
+	std::u16string names_user = u"alice";   // what an established context's names() reports
+	std::u16string names_domain = u"LAB";
 };
 extern FakeState g_fake;
 

@@ -565,12 +565,15 @@ bool check_identity_winpr()
 		return failed("hash callback store");
 	const uint8_t proof[24] = {1, 2, 3};
 	NtlmLookup who{u"frank", u"LAB", {}, {}, {}, ByteView(proof, sizeof(proof)), {}};
-	SecretBytes hash;
-	if (c.ntlm_users->lookup(who, hash) != Error::None || hash.size() != 16 || hash[0] != 0x42 || rec.calls != 1 ||
-	    rec.user != u"frank" || rec.proof_len != 24)
+	NtlmAccount account;
+	if (c.ntlm_users->lookup(who, account) != Error::None || account.key.size() != 16 || account.key[0] != 0x42 ||
+	    rec.calls != 1 || rec.user != u"frank" || rec.proof_len != 24)
 		return failed("hash callback lookup");
+	// The callback confirms the name it was asked about: that is the name reported.
+	if (account.user != u"frank" || account.domain != u"LAB")
+		return failed("hash callback account name");
 	who.user = u"nobody";
-	if (c.ntlm_users->lookup(who, hash) != Error::LogonDenied)
+	if (c.ntlm_users->lookup(who, account) != Error::LogonDenied)
 		return failed("hash callback refusal");
 
 	// A server's all-empty identity next to its settings is no identity at all.
@@ -612,11 +615,11 @@ bool callback_result(CallbackKind kind, Error want)
 {
 	auto store = sspi::make_hash_callback_store(convention_callback, &kind);
 	NtlmLookup who{u"alice", u"LAB", {}, {}, {}, {}, {}};
-	SecretBytes hash;
-	const Error got = store->lookup(who, hash);
+	NtlmAccount account;
+	const Error got = store->lookup(who, account);
 	if (got != want)
 		return failed("hash callback convention");
-	return want != Error::None || (hash.size() == 16 && hash[0] == 0x42);
+	return want != Error::None || (account.key.size() == 16 && account.key[0] == 0x42 && account.user == u"alice");
 }
 
 void test_hash_callback_conventions(void**)

@@ -106,11 +106,18 @@ bool invalid_utf8_refused()
 	       utf8_refused(unhex("e2c282ac"));         // bad second continuation
 }
 
+// Refused by every UTF-16 reader: the UTF-8 conversion, the well-formedness check and the
+// UTF-16LE decoder (issue 14: names and text from the wire or callers), output untouched.
 bool utf16_refused(const std::u16string& in)
 {
 	std::string out = "keep";
 	if (wire::utf16_to_utf8(in, out) || out != "keep") {
 		std::fprintf(stderr, "accepted an unpaired surrogate\n");
+		return false;
+	}
+	std::u16string decoded = u"keep";
+	if (wire::utf16_well_formed(in) || wire::utf16le_decode(wire::utf16le_bytes(in), decoded) || decoded != u"keep") {
+		std::fprintf(stderr, "utf16_well_formed / utf16le_decode accepted an unpaired surrogate\n");
 		return false;
 	}
 	return true;
@@ -137,6 +144,11 @@ bool utf16le_bytes_layout()
 		return false;
 	std::u16string decoded = u"keep";
 	if (!wire::utf16le_decode(b, decoded) || decoded != u"A\u20ac\U0001F600")
+		return false;
+	// NULs are text here (names refuse them where they are read); "00 D8" alone is not.
+	if (!wire::utf16le_decode(Bytes{0x41, 0, 0, 0, 0x42, 0}, decoded) || decoded != std::u16string(u"A\0B", 3))
+		return false;
+	if (wire::utf16le_decode(Bytes{0x00, 0xd8}, decoded) || !wire::utf16_well_formed(u"A\U0001F600"))
 		return false;
 	// Odd length refused, output untouched; empty is fine.
 	decoded = u"keep";

@@ -62,7 +62,7 @@ struct Args {
 	std::string ccache;
 	std::string package_list;
 	std::string target;
-	uint32_t max_version = 6, min_version = 2;
+	uint32_t max_version = 6, min_version = credssp::kDefaultMinVersion;
 	bool tolerate = false;
 	bool verify = false;
 	bool json = false;
@@ -85,7 +85,8 @@ void usage(FILE* f)
 	             "  --auth-pkg-list LIST   as FreeRDP's /auth-pkg-list, e.g. '!kerberos' or 'ntlm'\n"
 	             "  --target SPN           service principal (default TERMSRV/HOST)\n"
 	             "  --credssp-version N    highest TSRequest version to offer, 2..6 (default 6)\n"
-	             "  --min-credssp-version N   refuse a server below version N (default 2)\n"
+	             "  --min-credssp-version N   refuse a server below version N (default 5: versions 2-4 are\n"
+	             "                         insecure, CVE-2018-0886; 2 connects to them anyway)\n"
 	             "  --tolerate-freerdp-echo-bug   accept FreeRDP's defective v2-4 public-key echo\n"
 	             "  --no-delegate          send empty credentials (restricted-admin style)\n"
 	             "  --remote-guard         Remote Credential Guard: send a Kerberos ticket logon (a host/\n"
@@ -187,7 +188,13 @@ int parse_args(int argc, char** argv, Args& a)
 		return 64;
 	}
 	if (a.min_version > a.max_version) {
-		std::fprintf(stderr, "nlassp-probe: --min-credssp-version is above --credssp-version\n");
+		std::fprintf(stderr,
+		             "nlassp-probe: --credssp-version %" PRIu32 " is below the minimum version %" PRIu32
+		             "%s\n",
+		             a.max_version, a.min_version,
+		             a.min_version == credssp::kDefaultMinVersion
+		                 ? "; versions below 5 are insecure (CVE-2018-0886): add --min-credssp-version 2 to use them"
+		                 : " (--min-credssp-version)");
 		return 64;
 	}
 	if (!a.password)
@@ -237,6 +244,7 @@ struct Report {
 	bool delegated = false;
 	bool remote_guard = false;        // Remote Credential Guard credentials were sent
 	bool echo_defect_tolerated = false;
+	bool insecure_version = false;    // the exchange used, or the server offers, a version below 5
 	std::vector<Phase> phases;
 };
 
@@ -272,13 +280,14 @@ void print_report(const Report& r, bool json)
 		            "\"protocol\":\"%s\",\"credssp_version\":%" PRIu32 ",\"server_credssp_version\":%" PRIu32 ","
 		            "\"mechanism\":\"%s\",\"status\":\"%s\",\"status_code\":\"0x%08" PRIX32 "\",\"error\":\"%s\","
 		            "\"reason\":\"%s\",\"tls\":\"%s\",\"cipher\":\"%s\",\"delegated\":%s,\"remote_guard\":%s,"
-		            "\"freerdp_echo_defect_tolerated\":%s,\"via\":\"%s\",\"phases_ms\":{",
+		            "\"freerdp_echo_defect_tolerated\":%s,\"insecure_credssp_version\":%s,\"via\":\"%s\","
+		            "\"phases_ms\":{",
 		            json_escape(r.host).c_str(), json_escape(r.port).c_str(), r.success ? "true" : "false",
 		            r.refused ? "true" : "false", r.stage.c_str(), r.protocol.c_str(), r.credssp_version,
 		            r.server_version, r.mechanism.c_str(), r.status.c_str(), r.status_value, r.error.c_str(),
 		            json_escape(r.reason).c_str(), r.tls_version.c_str(), r.tls_cipher.c_str(),
 		            r.delegated ? "true" : "false", r.remote_guard ? "true" : "false",
-		            r.echo_defect_tolerated ? "true" : "false",
+		            r.echo_defect_tolerated ? "true" : "false", r.insecure_version ? "true" : "false",
 		            json_escape(r.via).c_str());
 		for (size_t i = 0; i < r.phases.size(); ++i)
 			std::printf("%s\"%s\":%.3f", i ? "," : "", r.phases[i].name, r.phases[i].ms);
@@ -291,8 +300,8 @@ void print_report(const Report& r, bool json)
 	if (!r.tls_version.empty())
 		std::printf("  tls         %s %s\n", r.tls_version.c_str(), r.tls_cipher.c_str());
 	if (r.credssp_version)
-		std::printf("  credssp     version %" PRIu32 " (server offers %" PRIu32 ")\n", r.credssp_version,
-		            r.server_version);
+		std::printf("  credssp     version %" PRIu32 " (server offers %" PRIu32 ")%s\n", r.credssp_version,
+		            r.server_version, r.insecure_version ? "  INSECURE: below 5 (CVE-2018-0886)" : "");
 	if (!r.mechanism.empty())
 		std::printf("  mechanism   %s (CREDSSP %s)\n", r.mechanism.c_str(), r.via.c_str());
 	std::printf("  outcome     %s%s%s (0x%08" PRIX32 ")\n", r.success ? "success" : r.refused ? "refused" : "failed",
@@ -888,12 +897,20 @@ int main(int argc, char** argv)
 		rep.delegated = info->delegated;
 		rep.remote_guard = info->remote_guard;
 		rep.echo_defect_tolerated = info->echo_defect_seen;
+		rep.insecure_version = (info->peer_version && info->peer_version < credssp::kDefaultMinVersion) ||
+		                       (info->version && info->version < credssp::kDefaultMinVersion);
 	}
 	const SECURITY_STATUS st = sspi::to_status(e);
 	rep.status = sspi::status_name(st);
 	rep.status_value = static_cast<uint32_t>(st);
 	rep.error = error_name(e);
 	rep.reason = !net_error.empty() ? net_error : plain_reason(e, info ? *info : credssp::Info{});
+	if (e == Error::Unsupported && info && info->peer_version && info->peer_version < a.min_version)
+		rep.reason = "the server speaks CredSSP version " + std::to_string(info->peer_version) +
+		             (info->peer_version < credssp::kDefaultMinVersion
+		                  ? ", which is insecure (below 5: no nonce-bound public-key hash, CVE-2018-0886); not "
+		                    "connected - use --min-credssp-version 2 to connect anyway"
+		                  : ", below --min-credssp-version");
 	if (e != Error::None) {
 		rep.refused = e == Error::LogonDenied || e == Error::PasswordExpired;
 		return finish(rep.refused ? 1 : 2);

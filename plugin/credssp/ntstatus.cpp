@@ -1,0 +1,74 @@
+// NTSTATUS <-> Error as TSRequest errorCode carries them (MS-CSSP 2.2.1, versions 3, 4 and 6).
+#include "credssp/credssp.h"
+
+namespace nlassp::credssp {
+
+namespace {
+
+struct StatusName {
+	uint32_t status;
+	const char* name;
+	Error error;
+};
+constexpr StatusName kStatuses[] = {
+    {0xC000006Du, "STATUS_LOGON_FAILURE", Error::LogonDenied},
+    {0xC000006Au, "STATUS_WRONG_PASSWORD", Error::LogonDenied},
+    {0xC0000064u, "STATUS_NO_SUCH_USER", Error::LogonDenied},
+    {0xC0000072u, "STATUS_ACCOUNT_DISABLED", Error::LogonDenied},
+    {0xC0000234u, "STATUS_ACCOUNT_LOCKED_OUT", Error::LogonDenied},
+    {0xC0000193u, "STATUS_ACCOUNT_EXPIRED", Error::LogonDenied},
+    {0xC000006Eu, "STATUS_ACCOUNT_RESTRICTION", Error::LogonDenied},
+    {0xC000015Bu, "STATUS_LOGON_TYPE_NOT_GRANTED", Error::LogonDenied},
+    {0xC0000022u, "STATUS_ACCESS_DENIED", Error::LogonDenied},
+    {0xC00700EAu, "NTSTATUS_FROM_WIN32(ERROR_MORE_DATA), FreeRDP's wrong-password code", Error::LogonDenied},
+    {0x8009030Cu, "SEC_E_LOGON_DENIED", Error::LogonDenied},
+    {0xC0000071u, "STATUS_PASSWORD_EXPIRED", Error::PasswordExpired},
+    {0xC0000224u, "STATUS_PASSWORD_MUST_CHANGE", Error::PasswordExpired},
+    {0xC0000133u, "STATUS_TIME_DIFFERENCE_AT_DC", Error::TimeSkew},
+    {0x80090324u, "SEC_E_TIME_SKEW", Error::TimeSkew},
+    {0xC000005Eu, "STATUS_NO_LOGON_SERVERS", Error::NoAuthority},
+    {0x80090311u, "SEC_E_NO_AUTHENTICATING_AUTHORITY", Error::NoAuthority},
+    {0xC0000388u, "STATUS_DOWNGRADE_DETECTED", Error::DowngradeDetected},
+    {0xC00002C3u, "STATUS_MUTUAL_AUTHENTICATION_FAILED", Error::MutualAuthFailed},
+    {0xC000000Du, "STATUS_INVALID_PARAMETER", Error::InvalidToken},
+    {0xC00000BBu, "STATUS_NOT_SUPPORTED", Error::Unsupported},
+    {0xC00000E5u, "STATUS_INTERNAL_ERROR", Error::Internal},
+    {0xC000009Au, "STATUS_INSUFFICIENT_RESOURCES", Error::InsufficientMemory},
+};
+
+} // namespace
+
+uint32_t error_to_ntstatus(Error e) noexcept
+{
+	switch (e) {
+	case Error::None: return 0;
+	case Error::PasswordExpired: return 0xC0000071u;
+	case Error::TimeSkew: return 0xC0000133u;
+	case Error::NoAuthority: return 0xC000005Eu;
+	case Error::DowngradeDetected: return 0xC0000388u;
+	case Error::MutualAuthFailed: return 0xC00002C3u;
+	case Error::InvalidToken: return 0xC000000Du;
+	case Error::Unsupported: return 0xC00000BBu;
+	case Error::Internal: return 0xC00000E5u;
+	case Error::InsufficientMemory: return 0xC000009Au;
+	default: return 0xC000006Du; // STATUS_LOGON_FAILURE: what FreeRDP's client reports as a failed logon
+	}
+}
+
+Error ntstatus_to_error(uint32_t status) noexcept
+{
+	for (const auto& s : kStatuses)
+		if (s.status == status)
+			return s.error;
+	return Error::LogonDenied; // the server refused, for a reason we have no better name for
+}
+
+const char* ntstatus_name(uint32_t status) noexcept
+{
+	for (const auto& s : kStatuses)
+		if (s.status == status)
+			return s.name;
+	return "an unrecognised status";
+}
+
+} // namespace nlassp::credssp
