@@ -33,6 +33,14 @@ const char* error_name(Error e) noexcept
 	case Error::PolicyNtlmOnly: return "policy: NTLM only";
 	case Error::DowngradeDetected: return "downgrade detected";
 	case Error::NotEstablished: return "context not established";
+	case Error::SmartcardWrongPin: return "wrong smartcard PIN";
+	case Error::SmartcardPinLocked: return "smartcard PIN locked";
+	case Error::SmartcardNoCertificate: return "no smartcard certificate";
+	case Error::SmartcardUnavailable: return "smartcard unavailable";
+	case Error::SmartcardUntrusted: return "smartcard certificate not trusted";
+	case Error::KdcCertUntrusted: return "KDC certificate not trusted";
+	case Error::PkinitUnavailable: return "PKINIT unavailable";
+	case Error::PkinitNameMismatch: return "certificate does not match the principal";
 	}
 	return "unknown error";
 }

@@ -35,6 +35,15 @@ enum class Error : uint8_t {
 	PolicyNtlmOnly,
 	DowngradeDetected,     // SPNEGO mechListMIC missing or mismatched
 	NotEstablished,        // message protection asked before the context is complete
+	// Smartcard logon (Kerberos PKINIT):
+	SmartcardWrongPin,      // the token (or the key file) refused the PIN
+	SmartcardPinLocked,     // the token's user PIN is blocked
+	SmartcardNoCertificate, // no usable certificate (with its key) on the token / in the files
+	SmartcardUnavailable,   // the token or its PKCS#11 module cannot be used
+	SmartcardUntrusted,     // the card's certificate is not trusted (by the KDC, or by our anchors)
+	KdcCertUntrusted,       // the KDC's certificate is not trusted (PKINIT anchors)
+	PkinitUnavailable,      // MIT's PKINIT plugin (krb5-pkinit) is missing or disabled
+	PkinitNameMismatch,     // the certificate does not name the requested principal
 };
 
 // A stable, lower-case name for log lines ("invalid token", "logon denied", ...).

@@ -7,6 +7,7 @@
 //   kdc_url.cpp      a per-logon KDC URL / KDC proxy through a private krb5 profile
 //   protect.cpp      message protection (wrap/unwrap, MIC) and SPNEGO's mechListMIC
 //   names.cpp        the pure principal / target-name helpers of kerberos/context.h
+//   pkinit*.cpp      the smartcard logon (PKINIT): see kerberos/pkinit.h
 #pragma once
 
 #include "common/log.h"
@@ -16,6 +17,10 @@
 
 #include <string>
 #include <string_view>
+
+namespace nlassp::kerberos::pkinit {
+struct Card;
+}
 
 namespace nlassp::kerberos::detail {
 
@@ -73,6 +78,10 @@ private:
 	Error init_acceptor();
 	Error acquire_with_password(const std::string& principal, ByteView password_utf16le);
 	Error acquire_from_ccache(const std::string& principal);
+	// Smartcard logon (PKINIT), in pkinit.cpp.
+	Error acquire_with_pkinit(const std::string& default_realm);
+	Error pkinit_exchange(const std::string& principal, const pkinit::Card& card, const SecretBytes& pin);
+	Error pkinit_adopt_ccache(const std::string& principal, const pkinit::Card& card);
 	[[nodiscard]] bool kdc_url_wanted() const noexcept
 	{
 		return !cred_->kerberos.kdc_url.empty() || !cred_->kdc_proxy_server.empty();

@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <string>
 
 namespace nlassp::negotiate {
@@ -95,6 +96,15 @@ bool may_fall_back(Error e) noexcept
 	switch (e) {
 	case Error::LogonDenied:
 	case Error::PasswordExpired:
+	// A smartcard logon's own failures: its "password" is a PIN that no other mechanism may see.
+	case Error::SmartcardWrongPin:
+	case Error::SmartcardPinLocked:
+	case Error::SmartcardNoCertificate:
+	case Error::SmartcardUnavailable:
+	case Error::SmartcardUntrusted:
+	case Error::KdcCertUntrusted:
+	case Error::PkinitUnavailable:
+	case Error::PkinitNameMismatch:
 		return false;
 	case Error::None:
 	case Error::InvalidToken:
@@ -420,10 +430,11 @@ private:
 			if (first_error == Error::None)
 				first_error = e;
 			if (!may_fall_back(e)) {
-				NLASSP_LOG(logger, Info,
-				           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
-				           "them, so that a wrong password counts once toward an account lockout",
-				           package_name(m.id), error_name(e));
+				if (allowed_.size() > 1)   // else the mechanism's own line says it all
+					NLASSP_LOG(logger, Info,
+					           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
+					           "them, so that a wrong password counts once toward an account lockout",
+					           package_name(m.id), error_name(e));
 				return fail(e);
 			}
 			std::string& list = trying ? passed_over : not_offered;
@@ -860,7 +871,24 @@ ContextPtr create_context(Role role, const CredentialPtr& cred, std::vector<Mech
 		if (m.create && oid::valid(m.oid))
 			usable.push_back(std::move(m));
 	const std::string list = cred->identity ? cred->identity->package_list : std::string();
+	// A credential one mechanism claims (a smartcard logon for Kerberos) goes to it alone.
+	std::optional<PackageId> claimed;
+	if (role == Role::Initiator)
+		for (const Mechanism& m : usable)
+			if (m.claims && m.claims(*cred))
+				claimed = m.id;
 	std::vector<Mechanism> mechs = apply_package_list(std::move(usable), list);
+	if (claimed) {
+		std::erase_if(mechs, [&](const Mechanism& m) { return m.id != *claimed; });
+		if (mechs.empty()) {
+			NLASSP_LOG(logger, Error,
+			           "Negotiate initiator: a smartcard logon needs %s, but the package list \"%s\" excludes it; "
+			           "allow it (or leave /auth-pkg-list out)",
+			           package_name(*claimed), list.c_str());
+			err = Error::NoCredentials;
+			return nullptr;
+		}
+	}
 	if (mechs.empty()) {
 		NLASSP_LOG(logger, Error,
 		           "Negotiate %s: no authentication package is left after the package list \"%s\"; "
@@ -869,8 +897,9 @@ ContextPtr create_context(Role role, const CredentialPtr& cred, std::vector<Mech
 		err = Error::NoCredentials;
 		return nullptr;
 	}
-	NLASSP_LOG(logger, Info, "Negotiate %s: mechanisms %s%s%s%s", role_name(role), describe(mechs).c_str(),
-	           list.empty() ? "" : " (package list \"", list.c_str(), list.empty() ? "" : "\")");
+	NLASSP_LOG(logger, Info, "Negotiate %s: mechanisms %s%s%s%s%s", role_name(role), describe(mechs).c_str(),
+	           list.empty() ? "" : " (package list \"", list.c_str(), list.empty() ? "" : "\")",
+	           claimed ? " (a smartcard logon: no other mechanism may see its PIN)" : "");
 	err = Error::None;
 	return std::make_unique<NegotiateContext>(role, cred, std::move(mechs));
 }
