@@ -139,8 +139,8 @@ bool may_fall_back(Error e) noexcept
 
 class NegotiateContext final : public SecurityContext {
 public:
-	NegotiateContext(Role role, CredentialPtr cred, std::vector<Mechanism> mechs)
-	    : role_(role), cred_(std::move(cred)), allowed_(std::move(mechs))
+	NegotiateContext(Role role, CredentialPtr cred, std::vector<Mechanism> mechs, bool exclusive)
+	    : role_(role), cred_(std::move(cred)), allowed_(std::move(mechs)), exclusive_(exclusive)
 	{
 	}
 
@@ -403,7 +403,11 @@ private:
 			Error e = Error::None;
 			ContextPtr c;
 			{
-				failure::CallerReports reported_here;
+				// A mechanism that claimed the credential has no fallback: it reports its own
+				// failures, and nothing is said on its behalf.
+				std::optional<failure::CallerReports> reported_here;
+				if (!exclusive_)
+					reported_here.emplace();
 				c = create_mech(m, e);
 				if (c && trying) {
 					StepOutput mo;
@@ -429,6 +433,8 @@ private:
 				reason = error_name(e);
 			if (first_error == Error::None)
 				first_error = e;
+			if (exclusive_)
+				return fail(e);
 			if (!may_fall_back(e)) {
 				if (allowed_.size() > 1)   // else the mechanism's own line says it all
 					NLASSP_LOG(logger, Info,
@@ -802,6 +808,7 @@ private:
 	bool mic_required_ = false;
 	bool mic_sent_ = false;
 	bool mic_received_ = false;
+	bool exclusive_ = false;   // the one mechanism claimed the credential (a smartcard logon)
 };
 
 std::optional<PackageId> package_by_name(std::string_view name)
@@ -901,7 +908,7 @@ ContextPtr create_context(Role role, const CredentialPtr& cred, std::vector<Mech
 	           list.empty() ? "" : " (package list \"", list.c_str(), list.empty() ? "" : "\")",
 	           claimed ? " (a smartcard logon: no other mechanism may see its PIN)" : "");
 	err = Error::None;
-	return std::make_unique<NegotiateContext>(role, cred, std::move(mechs));
+	return std::make_unique<NegotiateContext>(role, cred, std::move(mechs), claimed.has_value());
 }
 
 } // namespace nlassp::negotiate

@@ -27,6 +27,7 @@
 #   PKINIT_ROGUE_CA       a second CA nobody trusts; PKINIT_ROGUE_CERT/KEY: alice's certificate
 #                         from it (the KDC refuses it: "the KDC does not trust the card's CA")
 #   PKINIT_PIN            the user PIN of the tokens and of PKINIT_USER_KEY_ENC
+#   PKINIT_OTHER_USER     bob: +requires_preauth, a random key, named by no certificate
 # Made by pkinit_softhsm_setup (exported):
 #   SOFTHSM2_CONF         private SoftHSM2 configuration (token dir inside PKINIT_DIR)
 #   PKINIT_P11_MODULE     the SoftHSM2 PKCS#11 module
@@ -35,6 +36,7 @@
 #   PKINIT_EMPTY_LABEL / PKINIT_EMPTY_SLOT   a second token with no objects at all
 
 PKINIT_PIN="${PKINIT_PIN:-58203917}"
+PKINIT_OTHER_USER="${PKINIT_OTHER_USER:-bob}"
 PKINIT_SO_PIN="${PKINIT_SO_PIN:-71640285}"
 
 _pkinit_log() { printf '[pkinit] %s\n' "$*" >&2; }
@@ -168,7 +170,7 @@ pkinit_setup() {
 	PKINIT_ROGUE_KEY="$PKINIT_DIR/rogue.key"
 	export PKINIT_DIR PKINIT_CA PKINIT_KDC_CA PKINIT_ANCHORS PKINIT_ANCHORS_NO_KDC PKINIT_ANCHORS_ROGUE PKINIT_ROGUE_CA PKINIT_KDC_CERT PKINIT_KDC_KEY \
 		PKINIT_USER_CERT PKINIT_USER_KEY PKINIT_USER_KEY_ENC PKINIT_USER_P8 PKINIT_USER_DER \
-		PKINIT_ROGUE_CERT PKINIT_ROGUE_KEY PKINIT_PIN
+		PKINIT_ROGUE_CERT PKINIT_ROGUE_KEY PKINIT_PIN PKINIT_OTHER_USER
 	chmod 600 "$PKINIT_DIR"/*.key
 
 	# The KDC's side (kdc.conf realm stanza): its certificate, the CA it trusts for clients, and
@@ -180,8 +182,10 @@ pkinit_setup() {
 	awk -v add="$stanza" '{ print } /^[ \t]*'"$KDC_REALM"' = \{/ && !done { print add; done = 1 }' \
 		"$KRB5_KDC_PROFILE" >"$KRB5_KDC_PROFILE.new" && mv "$KRB5_KDC_PROFILE.new" "$KRB5_KDC_PROFILE" || return 1
 
-	# Nothing but PKINIT can log in as the user from now on.
-	kdc_kadmin "modprinc +requires_preauth $user" && kdc_kadmin "cpw -randkey $user" || {
+	# Nothing but PKINIT can log in as the user from now on. PKINIT_OTHER_USER (bob) needs
+	# pre-authentication too, and no certificate made here names it.
+	kdc_kadmin "modprinc +requires_preauth $user" && kdc_kadmin "cpw -randkey $user" &&
+		kdc_kadmin "addprinc +requires_preauth -randkey $PKINIT_OTHER_USER" || {
 		_pkinit_log "could not switch $user to PKINIT only"
 		return 1
 	}
