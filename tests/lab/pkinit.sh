@@ -122,11 +122,11 @@ pkinit_setup() {
 	local user="${1:-$KDC_USER}"
 	[ -n "${KDC_DIR:-}" ] && [ -d "$KDC_DIR" ] || { _pkinit_log "kdc_setup first"; return 1; }
 	command -v openssl >/dev/null 2>&1 || { _pkinit_log "openssl not installed"; return 1; }
-	if [ ! -e /usr/lib/x86_64-linux-gnu/krb5/plugins/preauth/pkinit.so ] &&
-		! ls /usr/lib*/krb5/plugins/preauth/pkinit.so /usr/lib/*/krb5/plugins/preauth/pkinit.so >/dev/null 2>&1; then
-		_pkinit_log "MIT's PKINIT plugin is not installed (krb5-pkinit)"
-		return 1
-	fi
+	local plugin found=""
+	for plugin in /usr/lib/*/krb5/plugins/preauth/pkinit.so /usr/lib*/krb5/plugins/preauth/pkinit.so; do
+		[ -e "$plugin" ] && found=$plugin
+	done
+	[ -n "$found" ] || { _pkinit_log "MIT's PKINIT plugin is not installed (krb5-pkinit)"; return 1; }
 	PKINIT_DIR="$KDC_DIR/pkinit"
 	mkdir -p "$PKINIT_DIR" && chmod 700 "$PKINIT_DIR" || return 1
 	export PKINIT_REALM="$KDC_REALM" PKINIT_USER="$user" PKINIT_UPN="$user@$KDC_REALM"
@@ -264,5 +264,15 @@ pkinit_count_issued() {
 pkinit_count_preauth_failed() {
 	local n
 	n=$(grep -F 'AS_REQ' "$KDC_LOG" 2>/dev/null | grep -F 'PREAUTH_FAILED' | grep -cF "$1") || true
+	printf '%s\n' "${n:-0}"
+}
+
+# pkinit_count_encts PRINCIPAL — encrypted timestamps the KDC checked for PRINCIPAL and refused:
+# a password pre-authentication (what a PIN sent as a password costs: a bad-password count, and
+# an offline guess for whoever saw the request). MIT's KDC logs "preauth (encrypted_timestamp)
+# verify failure" before the PREAUTH_FAILED line of that AS-REQ.
+pkinit_count_encts() {
+	local n
+	n=$(grep -A1 -F 'preauth (encrypted_timestamp)' "$KDC_LOG" 2>/dev/null | grep -F 'AS_REQ' | grep -cF "$1") || true
 	printf '%s\n' "${n:-0}"
 }
