@@ -302,6 +302,12 @@ static void token_no_pin(void** s)
 	card_refusal(s, pkcs11_identity(env("PKINIT_SLOT")), env("PKINIT_ANCHORS"), "",
 	             static_cast<SECURITY_STATUS>(0x8010006B), false);
 }
+// The token reports its user PIN locked: refused without trying the PIN.
+static void token_pin_locked(void** s)
+{
+	card_refusal(s, pkcs11_identity(env("PKINIT_LOCKED_SLOT")), env("PKINIT_ANCHORS"), env("PKINIT_PIN"),
+	             static_cast<SECURITY_STATUS>(0x8010006C) /* SCARD_W_CHV_BLOCKED */, false);
+}
 static void file_encrypted_key_wrong_pin(void** s)
 {
 	card_refusal(s, file_identity(env("PKINIT_USER_CERT"), env("PKINIT_USER_KEY_ENC")), env("PKINIT_ANCHORS"), "00000000",
@@ -477,6 +483,7 @@ int main()
 	    T(principal_from_certificate),
 	    T(token_wrong_pin),
 	    T(token_no_pin),
+	    T(token_pin_locked),
 	    T(file_encrypted_key_wrong_pin),
 	    T(file_missing_certificate),
 	    T(file_missing_key),

@@ -34,6 +34,11 @@
 #   PKINIT_TOKEN_LABEL    token holding alice's key (id 01) and certificate (id 01)
 #   PKINIT_SLOT           its PKCS#11 slot id (SoftHSM2's are 32-bit numbers)
 #   PKINIT_EMPTY_LABEL / PKINIT_EMPTY_SLOT   a second token with no objects at all
+#   PKINIT_LOCKED_LABEL / PKINIT_LOCKED_SLOT a third token whose user PIN is locked: SoftHSM2
+#                         never locks a PIN by itself (it only raises "count low"), so the lab
+#                         sets CKF_USER_PIN_LOCKED in the token's stored flags and the real
+#                         module reports a locked PIN. It holds the CA certificate (no
+#                         smartcard-logon EKU, so FreeRDP's certificate search passes it by).
 
 PKINIT_PIN="${PKINIT_PIN:-58203917}"
 PKINIT_OTHER_USER="${PKINIT_OTHER_USER:-bob}"
@@ -199,6 +204,28 @@ _pkinit_slot() {
 		/^[ \t]*Label:/ { sub(/^[ \t]*Label:[ \t]*/, ""); sub(/[ \t]+$/, ""); if ($0 == want) { print slot; exit } }'
 }
 
+# _pkinit_lock_user_pin LABEL — sets CKF_USER_PIN_LOCKED in the stored flags of the SoftHSM2
+# token LABEL (file object store: token.object holds CKA_OS_TOKENFLAGS, type 0x8000534b, as
+# big-endian type / kind / value).
+_pkinit_lock_user_pin() {
+	python3 - "$PKINIT_DIR/tokens" "$1" <<'PY'
+import glob, struct, sys
+tag = struct.pack('>Q', 0x80000000 + 0x5348 + 3)   # CKA_OS_TOKENFLAGS
+for path in glob.glob(sys.argv[1] + '/*/token.object'):
+    data = bytearray(open(path, 'rb').read())
+    if sys.argv[2].encode() not in data:
+        continue
+    at = data.find(tag)
+    if at < 0 or len(data) < at + 24 or struct.unpack('>Q', data[at + 8:at + 16])[0] != 2:
+        sys.exit('no token flags in ' + path)
+    flags = struct.unpack('>Q', data[at + 16:at + 24])[0]
+    data[at + 16:at + 24] = struct.pack('>Q', flags | 0x40000)   # CKF_USER_PIN_LOCKED
+    open(path, 'wb').write(data)
+    sys.exit(0)
+sys.exit('no token labelled ' + sys.argv[2])
+PY
+}
+
 # pkinit_softhsm_setup — a private SoftHSM2 configuration with two tokens: PKINIT_TOKEN_LABEL with
 # alice's key and certificate (id 01, label alice), PKINIT_EMPTY_LABEL with nothing on it.
 pkinit_softhsm_setup() {
@@ -219,7 +246,8 @@ pkinit_softhsm_setup() {
 	SOFTHSM2_CONF="$PKINIT_DIR/softhsm2.conf"
 	PKINIT_TOKEN_LABEL=nlassp-lab
 	PKINIT_EMPTY_LABEL=nlassp-empty
-	export SOFTHSM2_CONF PKINIT_P11_MODULE PKINIT_TOKEN_LABEL PKINIT_EMPTY_LABEL
+	PKINIT_LOCKED_LABEL=nlassp-locked
+	export SOFTHSM2_CONF PKINIT_P11_MODULE PKINIT_TOKEN_LABEL PKINIT_EMPTY_LABEL PKINIT_LOCKED_LABEL
 	local log="$PKINIT_DIR/softhsm.log"
 	{
 		softhsm2-util --init-token --free --label "$PKINIT_TOKEN_LABEL" --pin "$PKINIT_PIN" --so-pin "$PKINIT_SO_PIN" &&
@@ -227,7 +255,12 @@ pkinit_softhsm_setup() {
 			softhsm2-util --import "$PKINIT_USER_P8" --token "$PKINIT_TOKEN_LABEL" --label alice --id 01 \
 				--pin "$PKINIT_PIN" &&
 			pkcs11-tool --module "$PKINIT_P11_MODULE" --token-label "$PKINIT_TOKEN_LABEL" --login \
-				--pin "$PKINIT_PIN" --write-object "$PKINIT_USER_DER" --type cert --id 01 --label alice
+				--pin "$PKINIT_PIN" --write-object "$PKINIT_USER_DER" --type cert --id 01 --label alice &&
+			softhsm2-util --init-token --free --label "$PKINIT_LOCKED_LABEL" --pin "$PKINIT_PIN" --so-pin "$PKINIT_SO_PIN" &&
+			openssl x509 -in "$PKINIT_CA" -outform DER -out "$PKINIT_DIR/ca.der" &&
+			pkcs11-tool --module "$PKINIT_P11_MODULE" --token-label "$PKINIT_LOCKED_LABEL" --login \
+				--pin "$PKINIT_PIN" --write-object "$PKINIT_DIR/ca.der" --type cert --id 02 --label ca &&
+			_pkinit_lock_user_pin "$PKINIT_LOCKED_LABEL"
 	} >"$log" 2>&1 || {
 		_pkinit_log "could not fill the SoftHSM2 token:"
 		tail -n 20 "$log" >&2
@@ -235,12 +268,13 @@ pkinit_softhsm_setup() {
 	}
 	PKINIT_SLOT="$(_pkinit_slot "$PKINIT_TOKEN_LABEL")"
 	PKINIT_EMPTY_SLOT="$(_pkinit_slot "$PKINIT_EMPTY_LABEL")"
-	[ -n "$PKINIT_SLOT" ] && [ -n "$PKINIT_EMPTY_SLOT" ] || {
+	PKINIT_LOCKED_SLOT="$(_pkinit_slot "$PKINIT_LOCKED_LABEL")"
+	[ -n "$PKINIT_SLOT" ] && [ -n "$PKINIT_EMPTY_SLOT" ] && [ -n "$PKINIT_LOCKED_SLOT" ] || {
 		_pkinit_log "no slot for the SoftHSM2 tokens"
 		softhsm2-util --show-slots >&2
 		return 1
 	}
-	export PKINIT_SLOT PKINIT_EMPTY_SLOT
+	export PKINIT_SLOT PKINIT_EMPTY_SLOT PKINIT_LOCKED_SLOT
 	return 0
 }
 
