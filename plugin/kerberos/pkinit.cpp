@@ -15,6 +15,7 @@
 #include <cinttypes>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 namespace nlassp::kerberos {
 
@@ -114,6 +115,34 @@ struct OptFree {
 	krb5_context k;
 	void operator()(krb5_get_init_creds_opt* o) const noexcept { krb5_get_init_creds_opt_free(k, o); }
 };
+using OptPtr = std::unique_ptr<krb5_get_init_creds_opt, OptFree>;
+
+// The AS exchange's options: the caller's ticket times and FAST armor, the ccache, the PKINIT
+// identity and anchors, and the responder (the only way the PIN reaches MIT).
+krb5_error_code exchange_options(krb5_context k, const KerberosSettings& ks, krb5_ccache out, const std::string& identity,
+                                 Responder& responder, OptPtr& opt)
+{
+	krb5_get_init_creds_opt* raw = nullptr;
+	krb5_error_code code = krb5_get_init_creds_opt_alloc(k, &raw);
+	if (code)
+		return code;
+	opt = OptPtr(raw, OptFree{k});
+	if (ks.life_time > 0)
+		krb5_get_init_creds_opt_set_tkt_life(raw, ks.life_time);
+	if (ks.renew_life_time > 0)
+		krb5_get_init_creds_opt_set_renew_life(raw, ks.renew_life_time);
+	if (!ks.armor_cache.empty())
+		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, raw, ks.armor_cache.c_str());
+	if (code == 0)
+		code = krb5_get_init_creds_opt_set_out_ccache(k, raw, out);
+	if (code == 0)
+		code = krb5_get_init_creds_opt_set_pa(k, raw, "X509_user_identity", identity.c_str());
+	if (code == 0 && !ks.pkinit_anchors.empty())
+		code = krb5_get_init_creds_opt_set_pa(k, raw, "X509_anchors", ks.pkinit_anchors.c_str());
+	if (code == 0)
+		code = krb5_get_init_creds_opt_set_responder(k, raw, respond, &responder);
+	return code;
+}
 
 // Whether krb5.conf gives PKINIT anchors for the realm ([realms] or [libdefaults] pkinit_anchors).
 bool profile_has_anchors(krb5_context k, const std::string& realm)
@@ -241,27 +270,9 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 	if (code)
 		return fail_krb5(kWhat, code);
 
-	krb5_get_init_creds_opt* raw = nullptr;
-	if ((code = krb5_get_init_creds_opt_alloc(k, &raw)) != 0)
-		return fail_krb5(kWhat, code);
-	std::unique_ptr<krb5_get_init_creds_opt, OptFree> opt(raw, OptFree{k});
-	if (ks.life_time > 0)
-		krb5_get_init_creds_opt_set_tkt_life(opt.get(), ks.life_time);
-	if (ks.renew_life_time > 0)
-		krb5_get_init_creds_opt_set_renew_life(opt.get(), ks.renew_life_time);
-	if (!ks.armor_cache.empty())
-		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, opt.get(), ks.armor_cache.c_str());
-	const std::string identity = pkinit::format_x509_identity(card.identity);
-	if (code == 0)
-		code = krb5_get_init_creds_opt_set_out_ccache(k, opt.get(), ccache_.get());
-	if (code == 0)
-		code = krb5_get_init_creds_opt_set_pa(k, opt.get(), "X509_user_identity", identity.c_str());
-	if (code == 0 && !ks.pkinit_anchors.empty())
-		code = krb5_get_init_creds_opt_set_pa(k, opt.get(), "X509_anchors", ks.pkinit_anchors.c_str());
 	Responder responder{&pin};
-	if (code == 0)
-		code = krb5_get_init_creds_opt_set_responder(k, opt.get(), respond, &responder);
-	if (code)
+	OptPtr opt;
+	if ((code = exchange_options(k, ks, ccache_.get(), pkinit::format_x509_identity(card.identity), responder, opt)) != 0)
 		return fail_krb5(kWhat, code);
 
 	pkinit::ExchangeTrace trace;

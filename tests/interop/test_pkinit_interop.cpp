@@ -17,6 +17,8 @@
 #include <sstream>
 #include <string>
 
+#include <unistd.h>
+
 #include "interop/fixture.h"
 #include "interop/kdc_lab.h"
 
@@ -38,6 +40,9 @@ KdcLab g_lab;
 bool g_ready = false;
 std::string g_krb5_conf;       // the lab's krb5.conf
 std::string g_no_pkinit_conf;  // the same with [plugins] clpreauth disable = pkinit
+std::string g_no_timesync_conf; // the same with kdc_timesync = 0
+bool g_kdc_time_shifted = false;   // the KDC runs under libfaketime (kdc_clock_skew)
+constexpr const char* kFaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 std::string env(const char* name)
 {
@@ -66,6 +71,10 @@ int group_setup(void**)
 	g_krb5_conf = g_lab.krb5_conf();
 	g_no_pkinit_conf = g_lab.dir + "/krb5-no-pkinit.conf";
 	std::ofstream(g_no_pkinit_conf) << read_text(g_krb5_conf) << "\n[plugins]\n\tclpreauth = {\n\t\tdisable = pkinit\n\t}\n";
+	g_no_timesync_conf = g_lab.dir + "/krb5-no-timesync.conf";
+	std::string conf = read_text(g_krb5_conf);
+	conf.replace(conf.find("[libdefaults]"), 13, "[libdefaults]\n\tkdc_timesync = 0");
+	std::ofstream(g_no_timesync_conf) << conf;
 	g_ready = true;
 	return 0;
 }
@@ -85,9 +94,29 @@ int pk_setup(void** state)
 	return 0;
 }
 
+// (Re)starts the KDC, shifted in time by `shift` under libfaketime ("" for the real clock).
+bool restart_kdc(const char* shift)
+{
+	kdc_lab_stop_kdc(g_lab);
+	if (*shift) {
+		setenv("LD_PRELOAD", kFaketime, 1);
+		setenv("FAKETIME", shift, 1);
+	}
+	std::string why;
+	const bool ok = kdc_lab_start_kdc(g_lab, &why);
+	unsetenv("LD_PRELOAD");
+	unsetenv("FAKETIME");
+	g_kdc_time_shifted = ok && *shift;
+	if (!ok)
+		print_error("cannot restart the lab KDC: %s\n", why.c_str());
+	return ok;
+}
+
 int pk_teardown(void** state)
 {
 	setenv("KRB5_CONFIG", g_krb5_conf.c_str(), 1);
+	if (g_kdc_time_shifted && !restart_kdc(""))
+		return -1;
 	return fixture_teardown(state);
 }
 
@@ -410,6 +439,19 @@ static void pkinit_plugin_disabled(void** s)
 	setenv("KRB5_CONFIG", g_no_pkinit_conf.c_str(), 1);
 	card_refusal(s, user_files(), env("PKINIT_ANCHORS"), env("PKINIT_PIN"), SEC_E_UNSUPPORTED_PREAUTH, false);
 }
+// The KDC's clock is two hours ahead and this client does not adopt the KDC's time
+// (kdc_timesync = 0; by default MIT takes the KDC's time from its first reply and PKINIT then
+// succeeds): the KDC refuses the request's time.
+static void kdc_clock_skew(void** s)
+{
+	if (access(kFaketime, R_OK) != 0) {
+		print_message("skipped: %s is not installed (package faketime)\n", kFaketime);
+		skip();
+	}
+	assert_true(restart_kdc("+2h"));
+	setenv("KRB5_CONFIG", g_no_timesync_conf.c_str(), 1);
+	card_refusal(s, user_files(), env("PKINIT_ANCHORS"), env("PKINIT_PIN"), SEC_E_TIME_SKEW, true);
+}
 // A user the certificate does not name.
 static void certificate_names_someone_else(void** s)
 {
@@ -498,6 +540,7 @@ int main()
 	    T(anchors_without_card_ca),
 	    T(no_anchors),
 	    T(pkinit_plugin_disabled),
+	    T(kdc_clock_skew),
 	    T(certificate_names_someone_else),
 	    T(negotiate_without_kerberos),
 	    T(ntlm_refuses_smartcard),
