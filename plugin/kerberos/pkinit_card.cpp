@@ -113,7 +113,10 @@ Failure inspect_files(const CardRequest& req, Card& card)
 	if (!certificate_der(text, card.certificate))
 		return {Error::SmartcardNoCertificate, id.cert_file + " holds no certificate (PEM or DER)"};
 	const unsigned char* p = card.certificate.data();
-	std::unique_ptr<X509, X509Free> x509(d2i_X509(nullptr, &p, static_cast<long>(card.certificate.size())));
+	std::unique_ptr<X509, X509Free> x509(X509_new_ex(crypto::libctx(), nullptr));
+	X509* into = x509.get();
+	if (!x509 || !d2i_X509(&into, &p, static_cast<long>(card.certificate.size())))
+		x509.reset();
 	ERR_clear_error();
 	if (!x509)
 		return {Error::SmartcardNoCertificate, id.cert_file + " holds no valid X.509 certificate"};

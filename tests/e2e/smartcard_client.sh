@@ -97,8 +97,11 @@ expect_pkinit "nlassp, encrypted key file"
 sc_login 00000000 "$ENC_CARD" "$ANCHORS" "/sspi-module:$E2E_MODULE"
 e2e_expect_login refused "nlassp, encrypted key file, wrong PIN" "$LAB_SHADOW_LOG"
 e2e_expect_grep "$LAB_CLIENT_LOG" "[0x8010006B]" "nlassp, encrypted key file, wrong PIN: SCARD_W_WRONG_CHV"
-[ "$SC_AS" = 0 ] && e2e_ok "nlassp, encrypted key file, wrong PIN: no AS-REQ" ||
+if [ "$SC_AS" = 0 ]; then
+	e2e_ok "nlassp, encrypted key file, wrong PIN: no AS-REQ"
+else
 	e2e_fail "nlassp, encrypted key file, wrong PIN: $SC_AS AS-REQ" "$KDC_LOG"
+fi
 
 # WinPR's built-in Kerberos on the same cards (FreeRDP's built-in client cannot target an IP
 # address: it connects to localhost, whose TERMSRV/localhost is in the keytab).

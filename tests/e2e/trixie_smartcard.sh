@@ -70,8 +70,11 @@ OURS[token]="$SC_SUMMARY"
 sc_login 00000000 "${TOKEN[@]}" "/sspi-module:$E2E_MODULE"
 e2e_expect_login refused "3.15 + nlassp, token, wrong PIN" "$LAB_SHADOW_LOG"
 e2e_expect_grep "$LAB_CLIENT_LOG" "[0x8010006B]" "3.15 + nlassp, token, wrong PIN: SCARD_W_WRONG_CHV (0x8010006B)"
-[ "$SC_AS" = 0 ] && e2e_ok "3.15 + nlassp, token, wrong PIN: no AS-REQ reached the KDC" ||
+if [ "$SC_AS" = 0 ]; then
+	e2e_ok "3.15 + nlassp, token, wrong PIN: no AS-REQ reached the KDC"
+else
 	e2e_fail "3.15 + nlassp, token, wrong PIN: $SC_AS AS-REQ reached the KDC" "$KDC_LOG"
+fi
 OURS[wrongpin]="$SC_SUMMARY"
 
 if lab_localhost_is_ipv4_loopback; then
@@ -98,8 +101,11 @@ if [ -n "$TRIXIE_E2E_NLA_SERVER" ]; then
 	LAB_USER="" LAB_DOMAIN="" TRIXIE_SERVER_INSIDE=1 trixie_nla_login success \
 		"3.15 + nlassp, SoftHSM2 token -> nlassp in 3.15 nla_server" "$PKINIT_PIN" "${TOKEN[@]}" "/sspi-module:$E2E_MODULE"
 	e2e_expect_grep "$LAB_NLA_LOG" "Kerberos: accepted $PRINCIPAL" "nlassp in 3.15 nla_server accepted $PRINCIPAL"
-	[ $(($(pkinit_count_pkinit "$PRINCIPAL") - p)) = 1 ] && e2e_ok "3.15 nla_server login: 1 PKINIT request" ||
+	if [ $(($(pkinit_count_pkinit "$PRINCIPAL") - p)) = 1 ]; then
+		e2e_ok "3.15 nla_server login: 1 PKINIT request"
+	else
 		e2e_fail "3.15 nla_server login: no PKINIT request in the KDC log" "$KDC_LOG"
+	fi
 else
 	e2e_say "note: nla_server cannot run inside the tree; the server-side login is not run"
 fi
