@@ -217,6 +217,8 @@ void expect_pkinit_login(Fixture* fx, Impl server)
 	EXPECT_TRUE(fx, after.preauth_failed == before.preauth_failed);
 	EXPECT_TRUE(fx, after.password_preauth == before.password_preauth);
 	EXPECT_TRUE(fx, after.tgs == before.tgs + 1);
+	// The tickets went into a private memory cache: the user's own ccache was never written.
+	EXPECT_TRUE(fx, access(g_lab.default_ccache().substr(5).c_str(), F_OK) != 0);
 }
 
 // The client's first call fails with `expected`; `kdc_requests` says whether the KDC may have
