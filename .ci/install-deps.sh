@@ -26,6 +26,9 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   cmake g++ make pkg-config libkrb5-dev krb5-kdc krb5-admin-server krb5-user \
   libcmocka-dev libssl-dev xvfb xauth clang libclang-rt-14-dev python3 procps \
   openssl iproute2 util-linux coreutils nlohmann-json3-dev debootstrap >/dev/null
+# The PKCS#11 header the smartcard logon is built with (the token's module is loaded at run time),
+# and libfaketime, which runs the lab's KDC with its clock ahead (the PKINIT clock-skew test).
+$SUDO apt-get install -y -qq --no-install-recommends libp11-kit-dev faketime >/dev/null
 # The lab's smartcard (PKINIT), KDC-proxy and RD Gateway parts: MIT's PKINIT and TLS plugins, a
 # SoftHSM2 token with the tools that fill it, FreeIPA's MS-KKDCP proxy, and the Python GSSAPI
 # bindings plus gss-ntlmssp that the test gateway authenticates with.

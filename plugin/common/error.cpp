@@ -39,6 +39,14 @@ const char* error_name(Error e) noexcept
 	case Error::AccountExpired: return "account expired";
 	case Error::InvalidLogonHours: return "outside the account's logon hours";
 	case Error::InvalidWorkstation: return "not allowed from this workstation";
+	case Error::SmartcardWrongPin: return "wrong smartcard PIN";
+	case Error::SmartcardPinLocked: return "smartcard PIN locked";
+	case Error::SmartcardNoCertificate: return "no smartcard certificate";
+	case Error::SmartcardUnavailable: return "smartcard unavailable";
+	case Error::SmartcardUntrusted: return "smartcard certificate not trusted";
+	case Error::KdcCertUntrusted: return "KDC certificate not trusted";
+	case Error::PkinitUnavailable: return "PKINIT unavailable";
+	case Error::PkinitNameMismatch: return "certificate does not match the principal";
 	}
 	return "unknown error";
 }

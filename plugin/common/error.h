@@ -43,6 +43,15 @@ enum class Error : uint8_t {
 	AccountExpired,        // KDC_ERR_NAME_EXP, STATUS_ACCOUNT_EXPIRED
 	InvalidLogonHours,     // STATUS_INVALID_LOGON_HOURS: outside the account's logon hours
 	InvalidWorkstation,    // STATUS_INVALID_WORKSTATION: not allowed from this computer
+	// Smartcard logon (Kerberos PKINIT):
+	SmartcardWrongPin,      // the token (or the key file) refused the PIN
+	SmartcardPinLocked,     // the token's user PIN is blocked
+	SmartcardNoCertificate, // no usable certificate (with its key) on the token / in the files
+	SmartcardUnavailable,   // the token or its PKCS#11 module cannot be used
+	SmartcardUntrusted,     // the card's certificate is not trusted (by the KDC, or by our anchors)
+	KdcCertUntrusted,       // the KDC's certificate is not trusted (PKINIT anchors)
+	PkinitUnavailable,      // MIT's PKINIT plugin (krb5-pkinit) is missing or disabled
+	PkinitNameMismatch,     // the certificate does not name the requested principal
 };
 
 // A stable, lower-case name for log lines ("invalid token", "logon denied", ...).

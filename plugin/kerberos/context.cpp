@@ -109,6 +109,14 @@ const char* advice(Error e)
 	case Error::AccountExpired:
 	case Error::InvalidLogonHours:
 	case Error::InvalidWorkstation: return account_advice(e);
+	case Error::SmartcardWrongPin: return "retype the card's PIN";
+	case Error::SmartcardPinLocked: return "unblock the PIN with the card's PUK / SO PIN (e.g. pkcs11-tool --unlock-pin) or ask its issuer";
+	case Error::SmartcardNoCertificate: return "check the card holds a logon certificate with its key (pkcs11-tool --list-objects) or the cert:/key: files";
+	case Error::SmartcardUnavailable: return "insert the card and check the PKCS#11 module (/kerberos:pkcs11-module:)";
+	case Error::SmartcardUntrusted: return "the KDC must trust the CA that issued the card's certificate (kdc.conf pkinit_anchors), and so must /kerberos:pkinit-anchors: here";
+	case Error::KdcCertUntrusted: return "give the CA of the KDC's certificate with /kerberos:pkinit-anchors:FILE:/path/ca.pem or pkinit_anchors in krb5.conf";
+	case Error::PkinitUnavailable: return "install MIT's PKINIT plugin (package krb5-pkinit) and enable PKINIT on the KDC";
+	case Error::PkinitNameMismatch: return "the certificate's id-pkinit-san or UPN must name this principal (kdc.conf pkinit_allow_upn for UPNs)";
 	default: return "";
 	}
 }
@@ -194,9 +202,6 @@ Error KerberosContext::init()
 		           static_cast<int>(code));
 		return Error::PackageUnavailable;
 	}
-	const auto& ks = cred_->kerberos;
-	if (!ks.pkinit_identity.empty() || !ks.pkinit_anchors.empty())
-		NLASSP_LOG(logger, Warn, "Kerberos: PKINIT (smartcard) settings are not supported yet and are ignored");
 	return role_ == Role::Initiator ? init_initiator() : init_acceptor();
 }
 

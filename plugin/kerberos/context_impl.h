@@ -10,6 +10,7 @@
 //   rc4_protect.cpp  ... when the per-message key is RC4-HMAC (WinPR's and RFC 4757's layouts)
 //   names.cpp        the pure principal / target-name helpers of kerberos/context.h
 //   remote_guard.cpp Remote Credential Guard: the KERB_TICKET_LOGON (host ticket + forwarded TGT)
+//   pkinit*.cpp      the smartcard logon (PKINIT): see kerberos/pkinit.h
 #pragma once
 
 #include "common/log.h"
@@ -22,6 +23,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+namespace nlassp::kerberos::pkinit {
+struct Card;
+}
 
 namespace nlassp::kerberos::detail {
 
@@ -89,6 +94,10 @@ private:
 	Error acquire_from_ccache(const std::string& principal);
 	Error password_as_exchange(krb5_principal client, const SecretBytes& password, const std::string& principal);
 	Error fail_as_exchange(krb5_init_creds_context icc, krb5_error_code code, const std::string& principal);
+	// Smartcard logon (PKINIT), in pkinit.cpp.
+	Error acquire_with_pkinit(const std::string& default_realm);
+	Error pkinit_exchange(const std::string& principal, const pkinit::Card& card, const SecretBytes& pin);
+	Error pkinit_adopt_ccache(const std::string& principal, const pkinit::Card& card);
 	[[nodiscard]] bool kdc_url_wanted() const noexcept
 	{
 		return !cred_->kerberos.kdc_url.empty() || !cred_->kdc_proxy_server.empty();

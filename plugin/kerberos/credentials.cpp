@@ -1,6 +1,7 @@
 // Initiator credentials: the realm check that lets Negotiate fall back at once, a password's AS
 // exchange into a private memory ccache, and tickets from an existing ccache.
 #include "kerberos/context_impl.h"
+#include "kerberos/pkinit.h"
 
 #include "wire/utf16.h"
 
@@ -82,6 +83,10 @@ Error KerberosContext::init_initiator()
 		default_realm = def;
 		krb5_free_default_realm(krb5_.get(), def);
 	}
+
+	// A smartcard logon: PKINIT, and the "password" is the card's PIN (kerberos/pkinit.h).
+	if (pkinit::requested(*cred_))
+		return acquire_with_pkinit(default_realm);
 
 	std::string principal;
 	const auto& id = cred_->identity;

@@ -29,6 +29,7 @@
 #include "negotiate/report.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 namespace nlassp::negotiate {
@@ -66,8 +67,8 @@ bool names_mechanism(ByteView offered, const Mechanism& m)
 
 class NegotiateContext final : public SecurityContext {
 public:
-	NegotiateContext(Role role, CredentialPtr cred, std::vector<Mechanism> mechs)
-	    : role_(role), cred_(std::move(cred)), allowed_(std::move(mechs))
+	NegotiateContext(Role role, CredentialPtr cred, std::vector<Mechanism> mechs, bool exclusive)
+	    : role_(role), cred_(std::move(cred)), allowed_(std::move(mechs)), exclusive_(exclusive)
 	{
 	}
 
@@ -356,7 +357,11 @@ private:
 			Error e = Error::None;
 			ContextPtr c;
 			{
-				failure::CallerReports reported_here;
+				// A mechanism that claimed the credential has no fallback: it reports its own
+				// failures, and nothing is said on its behalf.
+				std::optional<failure::CallerReports> reported_here;
+				if (!exclusive_)
+					reported_here.emplace();
 				c = create_mech(m, e);
 				if (c && trying) {
 					StepOutput mo;
@@ -382,21 +387,26 @@ private:
 				reason = error_name(e);
 			if (first_error == Error::None)
 				first_error = e;
+			if (exclusive_)
+				return fail(e);
 			if (!may_fall_back(e)) {
-				if (e == Error::LogonDenied || e == Error::PasswordExpired)
+				if (allowed_.size() <= 1) {
+					// the mechanism's own line says it all
+				} else if (e == Error::LogonDenied || e == Error::PasswordExpired) {
 					NLASSP_LOG(logger, Info,
 					           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
 					           "them, so that a wrong password counts once toward an account lockout (the logon "
 					           "of %s to %s: %s)",
 					           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
 					           target_text(in.target).c_str(), refusal_hint(in.target).c_str());
-				else
+				} else {
 					NLASSP_LOG(logger, Info,
 					           "Negotiate: %s says the account may not log on (%s); not trying another "
 					           "mechanism, which would be refused too and count another failed logon (the "
 					           "logon of %s to %s)",
 					           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
 					           target_text(in.target).c_str());
+				}
 				return fail(e);
 			}
 			std::string& list = trying ? passed_over : not_offered;
@@ -772,6 +782,7 @@ private:
 	bool mic_received_ = false;
 	std::u16string target_;          // initiator: the SPN, for log lines
 	bool awaiting_verdict_ = false;  // initiator: our final mechanism token is out, no answer yet
+	bool exclusive_ = false;   // the one mechanism claimed the credential (a smartcard logon)
 };
 
 } // namespace
@@ -787,7 +798,24 @@ ContextPtr create_context(Role role, const CredentialPtr& cred, std::vector<Mech
 		if (m.create && oid::valid(m.oid))
 			usable.push_back(std::move(m));
 	const std::string list = cred->identity ? cred->identity->package_list : std::string();
+	// A credential one mechanism claims (a smartcard logon for Kerberos) goes to it alone.
+	std::optional<PackageId> claimed;
+	if (role == Role::Initiator)
+		for (const Mechanism& m : usable)
+			if (m.claims && m.claims(*cred))
+				claimed = m.id;
 	std::vector<Mechanism> mechs = apply_package_list(std::move(usable), list);
+	if (claimed) {
+		std::erase_if(mechs, [&](const Mechanism& m) { return m.id != *claimed; });
+		if (mechs.empty()) {
+			NLASSP_LOG(logger, Error,
+			           "Negotiate initiator: a smartcard logon needs %s, but the package list \"%s\" excludes it; "
+			           "allow it (or leave /auth-pkg-list out)",
+			           package_name(*claimed), list.c_str());
+			err = Error::NoCredentials;
+			return nullptr;
+		}
+	}
 	if (mechs.empty()) {
 		NLASSP_LOG(logger, Error,
 		           "Negotiate %s: no authentication package is left after the package list \"%s\"; "
@@ -796,10 +824,11 @@ ContextPtr create_context(Role role, const CredentialPtr& cred, std::vector<Mech
 		err = Error::NoCredentials;
 		return nullptr;
 	}
-	NLASSP_LOG(logger, Info, "Negotiate %s: mechanisms %s%s%s%s", role_name(role), describe(mechs).c_str(),
-	           list.empty() ? "" : " (package list \"", list.c_str(), list.empty() ? "" : "\")");
+	NLASSP_LOG(logger, Info, "Negotiate %s: mechanisms %s%s%s%s%s", role_name(role), describe(mechs).c_str(),
+	           list.empty() ? "" : " (package list \"", list.c_str(), list.empty() ? "" : "\")",
+	           claimed ? " (a smartcard logon: no other mechanism may see its PIN)" : "");
 	err = Error::None;
-	return std::make_unique<NegotiateContext>(role, cred, std::move(mechs));
+	return std::make_unique<NegotiateContext>(role, cred, std::move(mechs), claimed.has_value());
 }
 
 } // namespace nlassp::negotiate

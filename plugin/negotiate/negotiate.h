@@ -4,6 +4,7 @@
 
 #include "common/package.h"
 
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -13,6 +14,10 @@ struct Mechanism {
 	PackageId id;          // PackageId::Kerberos or PackageId::Ntlm
 	Bytes oid;             // DER contents octets of the mechanism OID (no tag/length)
 	ContextFactory create; // creates the mechanism's context for a role and credential
+	// Optional: true for an initiator credential only this mechanism may use (a smartcard
+	// logon, whose password is a PIN, for Kerberos). Negotiate then offers this mechanism alone
+	// and never falls back to another.
+	std::function<bool(const Credential&)> claims;
 };
 
 // Creates a Negotiate context. `mechanisms` is the preference order before the credential's

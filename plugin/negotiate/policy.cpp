@@ -67,6 +67,15 @@ bool may_fall_back(Error e) noexcept
 	case Error::AccountExpired:
 	case Error::InvalidLogonHours:
 	case Error::InvalidWorkstation:
+	// A smartcard logon's own failures: its "password" is a PIN that no other mechanism may see.
+	case Error::SmartcardWrongPin:
+	case Error::SmartcardPinLocked:
+	case Error::SmartcardNoCertificate:
+	case Error::SmartcardUnavailable:
+	case Error::SmartcardUntrusted:
+	case Error::KdcCertUntrusted:
+	case Error::PkinitUnavailable:
+	case Error::PkinitNameMismatch:
 		return false;
 	case Error::None:
 	case Error::InvalidToken:

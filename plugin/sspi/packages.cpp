@@ -2,6 +2,7 @@
 // registering fake packages do not link the packages themselves.
 #include "sspi/packages.h"
 
+#include "common/log.h"
 #include "credssp/credssp.h"
 #include "negotiate/negotiate.h"
 #include "ntlm/ntlm.h"
@@ -17,16 +18,32 @@ namespace nlassp::sspi {
 static const uint8_t kKerberosOid[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02}; // 1.2.840.113554.1.2.2
 static const uint8_t kNtlmOid[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a}; // 1.3.6.1.4.1.311.2.2.10
 
+// NTLM, except for a smartcard logon's credential: its password is the card's PIN, which must
+// never be sent (or hashed) as a password.
+static ContextPtr ntlm_context(Role role, const CredentialPtr& cred, Error& err)
+{
+#if NLASSP_HAVE_KERBEROS
+	if (role == Role::Initiator && cred && kerberos::smartcard_logon(*cred)) {
+		static const log::Logger ntlm_logger("com.nlassp.ntlm");
+		NLASSP_LOG(ntlm_logger, Error, "NTLM: refusing a smartcard logon's credentials (its password is the card's PIN); "
+		           "use Negotiate or Kerberos");
+		err = Error::NoCredentials;
+		return nullptr;
+	}
+#endif
+	return ntlm::create_context(role, cred, err);
+}
+
 static std::vector<negotiate::Mechanism> negotiate_mechanisms()
 {
 	std::vector<negotiate::Mechanism> mechs;
 #if NLASSP_HAVE_KERBEROS
 	mechs.push_back({PackageId::Kerberos, Bytes(std::begin(kKerberosOid), std::end(kKerberosOid)),
-	                 &kerberos::create_context});
+	                 &kerberos::create_context, &kerberos::smartcard_logon});
 #else
 	(void)kKerberosOid;
 #endif
-	mechs.push_back({PackageId::Ntlm, Bytes(std::begin(kNtlmOid), std::end(kNtlmOid)), &ntlm::create_context});
+	mechs.push_back({PackageId::Ntlm, Bytes(std::begin(kNtlmOid), std::end(kNtlmOid)), &ntlm_context, {}});
 	return mechs;
 }
 
@@ -35,7 +52,7 @@ void register_builtin_packages()
 	static std::once_flag once;
 	std::call_once(once, [] {
 		auto& r = registry();
-		r.add(PackageId::Ntlm, &ntlm::create_context);
+		r.add(PackageId::Ntlm, &ntlm_context);
 #if NLASSP_HAVE_KERBEROS
 		r.add(PackageId::Kerberos, &kerberos::create_context);
 #endif

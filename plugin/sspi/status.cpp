@@ -1,6 +1,7 @@
 #include "sspi/status.h"
 
 #include <winpr/error.h>
+#include <winpr/smartcard.h>
 
 namespace nlassp::sspi {
 
@@ -58,6 +59,15 @@ SECURITY_STATUS to_status(Error e) noexcept
 	case Error::AccountExpired: return kStatusAccountExpired;
 	case Error::InvalidLogonHours: return kStatusInvalidLogonHours;
 	case Error::InvalidWorkstation: return kStatusInvalidWorkstation;
+	// Smartcard logon: what Windows' Kerberos returns (SCARD_* from the card, SEC_E_* from PKINIT).
+	case Error::SmartcardWrongPin: return static_cast<SECURITY_STATUS>(SCARD_W_WRONG_CHV);
+	case Error::SmartcardPinLocked: return static_cast<SECURITY_STATUS>(SCARD_W_CHV_BLOCKED);
+	case Error::SmartcardNoCertificate: return static_cast<SECURITY_STATUS>(SCARD_E_NO_SUCH_CERTIFICATE);
+	case Error::SmartcardUnavailable: return static_cast<SECURITY_STATUS>(SCARD_E_NO_SMARTCARD);
+	case Error::SmartcardUntrusted: return SEC_E_ISSUING_CA_UNTRUSTED;
+	case Error::KdcCertUntrusted: return SEC_E_ISSUING_CA_UNTRUSTED_KDC;
+	case Error::PkinitUnavailable: return SEC_E_UNSUPPORTED_PREAUTH;
+	case Error::PkinitNameMismatch: return SEC_E_PKINIT_NAME_MISMATCH;
 	}
 	// Not reached for a valid enumerator (-Wswitch keeps the switch complete); a corrupted value
 	// must still not read as success.
@@ -101,6 +111,14 @@ uint32_t to_win32_error(Error e) noexcept
 	case Error::AccountExpired: return ERROR_ACCOUNT_EXPIRED;
 	case Error::InvalidLogonHours: return ERROR_INVALID_LOGON_HOURS;
 	case Error::InvalidWorkstation: return ERROR_INVALID_WORKSTATION;
+	case Error::SmartcardWrongPin:
+	case Error::SmartcardUntrusted:
+	case Error::KdcCertUntrusted:
+	case Error::PkinitNameMismatch: return ERROR_LOGON_FAILURE;
+	case Error::SmartcardPinLocked: return ERROR_ACCOUNT_LOCKED_OUT;
+	case Error::SmartcardNoCertificate: return ERROR_NOT_FOUND;
+	case Error::SmartcardUnavailable: return ERROR_SMARTCARD_SUBSYSTEM_FAILURE;
+	case Error::PkinitUnavailable: return ERROR_NOT_SUPPORTED;
 	}
 	return ERROR_INTERNAL_ERROR;
 }
@@ -143,6 +161,14 @@ const char* status_name(SECURITY_STATUS s) noexcept
 	case kStatusAccountDisabled: return "STATUS_ACCOUNT_DISABLED";
 	case kStatusAccountExpired: return "STATUS_ACCOUNT_EXPIRED";
 	case kStatusAccountLockedOut: return "STATUS_ACCOUNT_LOCKED_OUT";
+	case SEC_E_ISSUING_CA_UNTRUSTED: return "SEC_E_ISSUING_CA_UNTRUSTED";
+	case SEC_E_ISSUING_CA_UNTRUSTED_KDC: return "SEC_E_ISSUING_CA_UNTRUSTED_KDC";
+	case SEC_E_UNSUPPORTED_PREAUTH: return "SEC_E_UNSUPPORTED_PREAUTH";
+	case SEC_E_PKINIT_NAME_MISMATCH: return "SEC_E_PKINIT_NAME_MISMATCH";
+	case static_cast<SECURITY_STATUS>(SCARD_W_WRONG_CHV): return "SCARD_W_WRONG_CHV";
+	case static_cast<SECURITY_STATUS>(SCARD_W_CHV_BLOCKED): return "SCARD_W_CHV_BLOCKED";
+	case static_cast<SECURITY_STATUS>(SCARD_E_NO_SUCH_CERTIFICATE): return "SCARD_E_NO_SUCH_CERTIFICATE";
+	case static_cast<SECURITY_STATUS>(SCARD_E_NO_SMARTCARD): return "SCARD_E_NO_SMARTCARD";
 	default: return "SECURITY_STATUS";
 	}
 }

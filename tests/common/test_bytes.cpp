@@ -65,8 +65,14 @@ bool hex_refusals_leave_output()
 bool error_names_distinct()
 {
 	std::set<std::string> names;
-	const auto last = static_cast<uint8_t>(Error::InvalidWorkstation);   // the last enumerator
-	for (uint8_t i = 0; i <= last; ++i) {
+	// The enumerators run from None to the last one error_name() knows; every later value is
+	// "unknown error" (so that appending an Error needs no change here).
+	unsigned last = 0;
+	while (last < 255 && std::strcmp(error_name(static_cast<Error>(last + 1)), "unknown error") != 0)
+		++last;
+	if (last < static_cast<unsigned>(Error::NotEstablished))
+		return false;
+	for (unsigned i = 0; i <= last; ++i) {
 		const char* n = error_name(static_cast<Error>(i));
 		if (!n || std::strcmp(n, "unknown error") == 0 || !names.insert(n).second) {
 			std::fprintf(stderr, "error %u has no distinct name\n", i);

@@ -314,6 +314,13 @@ bool policy_statuses()
 	nopw->identity->has_password = false;
 	nopw->identity->password.clear();
 	CHECK(first_call(ctx::Delegate, u"TERMSRV/host", prm, nopw) == Error::IncompleteCredentials);
+	// A smartcard logon's PIN is never delegated as a password.
+	auto card = std::make_shared<Credential>(*client_cred());
+	card->kerberos.pkinit_identity = "FILE:/cert.pem,/key.pem";
+	CHECK(first_call(ctx::Delegate, u"TERMSRV/host", prm, card) == Error::IncompleteCredentials);
+	auto marshalled = std::make_shared<Credential>(*client_cred());
+	marshalled->identity->user = u"@@BQ9eNR0KWVU-CT8sPCp8z37POZHJ";
+	CHECK(first_call(ctx::Delegate, u"TERMSRV/host", prm, marshalled) == Error::IncompleteCredentials);
 	// Flags we cannot honour.
 	CHECK(first_call(ctx::Datagram, u"TERMSRV/host", prm, client_cred()) == Error::Unsupported);
 	// Malformed parameters.

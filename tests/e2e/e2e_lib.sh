@@ -176,17 +176,23 @@ e2e_nla_login() {
 	lab_stop "$LAB_NLA_PID" nla_server
 }
 
-# e2e_start_kdc — a throwaway MIT realm (tests/lab/kdc.sh: LAB.TEST, alice / Passw0rd!) on
-# 127.0.0.1 whose keytab KDC_KEYTAB also holds TERMSRV/127.0.0.1, the name xfreerdp3 asks for with
-# /v:127.0.0.1. Sets E2E_SPN. Skips the test (77) when the MIT KDC is not installed.
+# e2e_start_kdc [SETUP_FUNCTION...] — a throwaway MIT realm (tests/lab/kdc.sh: LAB.TEST, alice /
+# Passw0rd!) on 127.0.0.1 whose keytab KDC_KEYTAB also holds TERMSRV/127.0.0.1, the name xfreerdp3
+# asks for with /v:127.0.0.1. Each SETUP_FUNCTION runs after the realm is made and before the KDC
+# starts (e.g. pkinit_setup). Sets E2E_SPN. Skips the test (77) when the MIT KDC is not installed.
 E2E_SPN=TERMSRV/127.0.0.1
 e2e_start_kdc() {
 	command -v krb5kdc >/dev/null 2>&1 || [ -x /usr/sbin/krb5kdc ] ||
 		e2e_skip "krb5kdc not installed (krb5-kdc krb5-admin-server)"
 	# shellcheck source=../lab/kdc.sh
 	source "$E2E_DIR/../lab/kdc.sh"
+	local hook ok=1
 	# shellcheck disable=SC2119
-	if ! kdc_setup || ! kdc_start; then
+	kdc_setup || ok=0
+	for hook in "$@"; do
+		[ "$ok" = 1 ] && { "$hook" || { ok=0; e2e_say "FAIL: $hook failed"; }; }
+	done
+	if [ "$ok" = 0 ] || ! kdc_start; then
 		e2e_say "FAIL: the throwaway KDC did not start"
 		exit 1
 	fi
@@ -195,6 +201,24 @@ e2e_start_kdc() {
 		exit 1
 	fi
 	e2e_say "KDC for $KDC_REALM on 127.0.0.1:$KDC_PORT, keytab $KDC_KEYTAB"
+}
+
+# e2e_start_pkinit_kdc — e2e_start_kdc with PKINIT (tests/lab/pkinit.sh): a throwaway CA, the
+# KDC's certificate, alice on PKINIT only (+requires_preauth, a random key) and SoftHSM2 tokens in
+# a private SOFTHSM2_CONF. Skips (77) without krb5-pkinit, softhsm2 or opensc.
+e2e_start_pkinit_kdc() {
+	local p found=""
+	for p in /usr/lib/*/krb5/plugins/preauth/pkinit.so /usr/lib*/krb5/plugins/preauth/pkinit.so; do
+		[ -e "$p" ] && found=$p
+	done
+	[ -n "$found" ] || e2e_skip "MIT's PKINIT plugin is not installed (krb5-pkinit)"
+	command -v softhsm2-util >/dev/null 2>&1 || e2e_skip "softhsm2 is not installed"
+	command -v pkcs11-tool >/dev/null 2>&1 || e2e_skip "pkcs11-tool is not installed (opensc)"
+	command -v openssl >/dev/null 2>&1 || e2e_skip "openssl is not installed"
+	# shellcheck source=../lab/pkinit.sh
+	source "$E2E_DIR/../lab/pkinit.sh"
+	e2e_start_kdc pkinit_setup pkinit_softhsm_setup
+	e2e_say "PKINIT: CA $PKINIT_CA, SoftHSM2 token '$PKINIT_TOKEN_LABEL' in slot $PKINIT_SLOT ($SOFTHSM2_CONF)"
 }
 
 # e2e_expect_tgs BEFORE WHAT — the KDC log gained a TGS_REQ for E2E_SPN since BEFORE: Kerberos,

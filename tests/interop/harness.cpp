@@ -104,6 +104,7 @@ struct Party {
 	std::string sam_file;
 	std::string keytab;
 	std::string kerberos_cache;
+	std::string pkinit_identity, pkinit_anchors;
 	SEC_WINPR_NTLM_SETTINGS ntlm{};
 	SEC_WINPR_KERBEROS_SETTINGS kerberos{};
 	SEC_WINNT_AUTH_IDENTITY_WINPR winpr{};
@@ -155,6 +156,8 @@ void fill_winpr_identity(Party& p)
 	p.ntlm.samFile = p.sam_file.empty() ? nullptr : p.sam_file.data();
 	p.kerberos.keytab = p.keytab.empty() ? nullptr : p.keytab.data();
 	p.kerberos.cache = p.kerberos_cache.empty() ? nullptr : p.kerberos_cache.data();
+	p.kerberos.pkinitX509Identity = p.pkinit_identity.empty() ? nullptr : p.pkinit_identity.data();
+	p.kerberos.pkinitX509Anchors = p.pkinit_anchors.empty() ? nullptr : p.pkinit_anchors.data();
 	p.winpr.ntlmSettings = &p.ntlm;
 	p.winpr.kerberosSettings = &p.kerberos;
 }
@@ -170,6 +173,8 @@ void* client_auth_data(Party& p, const ClientIdentity& id)
 	p.password16 = utf8_to_utf16(id.password);
 	p.packages16 = utf8_to_utf16(id.package_list);
 	p.kerberos_cache = id.kerberos_cache;
+	p.pkinit_identity = id.pkinit_identity;
+	p.pkinit_anchors = id.pkinit_anchors;
 
 	switch (id.form) {
 		case IdentityForm::Winpr:

@@ -56,6 +56,10 @@ struct ClientIdentity {
 	std::string package_list;  // "/auth-pkg-list", e.g. "!kerberos"; empty: none
 	IdentityForm form = IdentityForm::Winpr;
 	std::string kerberos_cache;  // kerberosSettings->cache (Winpr form only); empty: none
+	// kerberosSettings->pkinitX509Identity / pkinitX509Anchors (Winpr form only): a smartcard
+	// logon as credssp_auth.c sets it up (the password is then the PIN); empty: none.
+	std::string pkinit_identity;
+	std::string pkinit_anchors;
 };
 
 struct ServerSettings {

@@ -103,6 +103,22 @@ int port_from_config(const std::string& conf)
 
 bool kdc_lab_start(KdcLab& lab, const std::string& kdc_sh, std::string* why)
 {
+	return kdc_lab_start_with(lab, kdc_sh, "", why);
+}
+
+std::string kdc_lab_env(const KdcLab& lab, const std::string& name)
+{
+	std::ifstream f(lab.dir + "/lab.env");
+	std::string line;
+	const std::string key = name + "=";
+	while (std::getline(f, line))
+		if (line.compare(0, key.size(), key) == 0)
+			return line.substr(key.size());
+	return {};
+}
+
+bool kdc_lab_start_with(KdcLab& lab, const std::string& kdc_sh, const std::string& extra, std::string* why)
+{
 	auto fail = [&](const std::string& what) {
 		if (why)
 			*why = what;
@@ -118,8 +134,8 @@ bool kdc_lab_start(KdcLab& lab, const std::string& kdc_sh, std::string* why)
 	lab.dir = tmpl;
 	// kdc_setup (no EXIT trap: the dir is ours to remove), and where krb5kdc is.
 	const std::string script =
-	    "_KDC_TRAP_SET=1; . \"$1\" && kdc_setup \"$2\" && echo \"$KDC_PORT\" >\"$2/port\" && "
-	    "_kdc_sbin krb5kdc >\"$2/krb5kdc.path\"";
+	    "_KDC_TRAP_SET=1; . \"$1\" && kdc_setup \"$2\" && " + (extra.empty() ? std::string() : "{ " + extra + "; } && ") +
+	    "echo \"$KDC_PORT\" >\"$2/port\" && env >\"$2/lab.env\" && _kdc_sbin krb5kdc >\"$2/krb5kdc.path\"";
 	const std::string out = lab.dir + "/lab.out";
 	if (run_logged({ "bash", "-c", script, "kdc-lab", kdc_sh, lab.dir }, out) != 0)
 		return fail("kdc_setup failed:\n" + read_text(out));

@@ -34,6 +34,14 @@ struct KdcLab {
 // if anything failed; kdc_lab_teardown cleans up what was made either way.
 [[nodiscard]] bool kdc_lab_start(KdcLab& lab, const std::string& kdc_sh, std::string* why);
 
+// kdc_lab_start, with `extra` (bash) run in kdc_setup's shell after it and before the KDC starts,
+// e.g. ". tests/lab/pkinit.sh && pkinit_setup"; that shell's exported variables are then readable
+// with kdc_lab_env.
+[[nodiscard]] bool kdc_lab_start_with(KdcLab& lab, const std::string& kdc_sh, const std::string& extra,
+                                      std::string* why);
+// A variable the setup shell exported (kdc_lab_start_with), "" if none.
+std::string kdc_lab_env(const KdcLab& lab, const std::string& name);
+
 // Uses a realm made and a KDC started by someone else (tools/bench/run-bench.sh: kdc.sh's
 // $KDC_DIR): reads the port from its krb5.conf and exports the environment; the KDC is not ours
 // to stop and the dir not ours to remove.

@@ -413,7 +413,7 @@ lab_mask_secrets() {
 }
 
 # lab_connect PORT PASSWORD [EXTRA XFREERDP ARGS...] — one `xfreerdp3 +auth-only` NLA login as
-# LAB_DOMAIN\LAB_USER to 127.0.0.1:PORT (or LAB_HOST=localhost when that is 127.0.0.1 only),
+# LAB_DOMAIN\LAB_USER (none with LAB_NO_USER=1) to 127.0.0.1:PORT (or LAB_HOST=localhost when that is 127.0.0.1 only),
 # bounded by LAB_CLIENT_TIMEOUT. Sets LAB_CLIENT_RC,
 # LAB_CLIENT_LOG and LAB_CLIENT_OUTCOME:
 #   success  FreeRDP logged "Authentication only, exit status 1" and exited 131 (3.10) or 0
@@ -435,7 +435,10 @@ lab_connect() {
 		LAB_CLIENT_WHY="LAB_HOST=$host is not 127.0.0.1"
 		return 1
 	fi
-	local cmd=(xfreerdp3 "/v:$host:$port" "/u:$LAB_USER" "/d:$LAB_DOMAIN" "/p:$pass"
+	local who=("/u:$LAB_USER" "/d:$LAB_DOMAIN")
+	# A smartcard logon takes the user and domain from the certificate: LAB_NO_USER=1 omits them.
+	[ "${LAB_NO_USER:-0}" = 1 ] && who=()
+	local cmd=(xfreerdp3 "/v:$host:$port" "${who[@]}" "/p:$pass"
 		/cert:ignore /sec:nla +auth-only "$@")
 	{
 		printf '# command: %s\n' "$(lab_mask_secrets "${cmd[@]}")"

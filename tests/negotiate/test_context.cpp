@@ -70,6 +70,7 @@ struct Side {
 	bool offer_krb = true;
 	bool offer_ntlm = true;
 	bool ntlm_first = false;
+	bool krb_claims = false;     // Kerberos claims every credential (as it does a smartcard logon)
 	std::string package_list;
 	ContextPtr ctx;
 	Error create_error = Error::None;
@@ -77,8 +78,11 @@ struct Side {
 	std::vector<Mechanism> mechanisms() const
 	{
 		std::vector<Mechanism> m;
-		if (offer_krb)
+		if (offer_krb) {
 			m.push_back(test::fake_mechanism(krb, krb_stats, oid::kerberos()));
+			if (krb_claims)
+				m.back().claims = [](const Credential&) { return true; };
+		}
 		if (offer_ntlm) {
 			auto n = test::fake_mechanism(ntlm, ntlm_stats, oid::ntlmssp());
 			m.insert(ntlm_first ? m.begin() : m.end(), n);
@@ -339,6 +343,51 @@ bool fallback_when_first_fails_at_step0(Fixture& f)
 	CHECK(f.init.ctx->package() == PackageId::Ntlm && f.acc.ctx->package() == PackageId::Ntlm);
 	CHECK(f.tokens.size() == 4);
 	CHECK(f.acc.krb_stats->created == 0);
+	return true;
+}
+
+// A credential a mechanism claims (a smartcard logon, for Kerberos) is offered with that
+// mechanism alone; the acceptor, which offers both, still agrees on it.
+bool claimed_credential_goes_to_its_mechanism_only(Fixture& f)
+{
+	f.init.krb_claims = true;
+	CHECK(exchange(f));
+	CHECK(mech_types_are(f.tokens[0], {oid::kerberos()}));
+	CHECK(f.init.ntlm_stats->created == 0);
+	CHECK(f.init.ctx->package() == PackageId::Kerberos && f.acc.ctx->package() == PackageId::Kerberos);
+	return true;
+}
+
+// ... and when it cannot work here, nothing else is tried: the PIN goes nowhere else.
+bool claimed_credential_never_falls_back(Fixture& f)
+{
+	f.init.krb_claims = true;
+	f.init.krb.fail_step = 0;
+	f.init.krb.fail_error = Error::NoAuthority;
+	CHECK(!exchange(f));
+	CHECK(f.init_error == Error::NoAuthority);
+	CHECK(f.tokens.empty());
+	CHECK(f.init.ntlm_stats->created == 0);
+	f.init = Side{};
+	f.init.krb_claims = true;
+	f.init.krb.fail_create = Error::SmartcardWrongPin;
+	CHECK(!exchange(f));
+	CHECK(f.init_error == Error::SmartcardWrongPin);
+	CHECK(f.init.ntlm_stats->created == 0);
+	return true;
+}
+
+// A package list that excludes the claiming mechanism leaves nothing to use.
+bool claimed_credential_excluded_by_package_list(Fixture& f)
+{
+	f.init.krb_claims = true;
+	f.init.package_list = "!kerberos";
+	CHECK(!f.init.create(Role::Initiator));
+	CHECK(f.init.create_error == Error::NoCredentials);
+	CHECK(f.init.ntlm_stats->created == 0);
+	// The acceptor side ignores claims: it accepts whatever the client chose.
+	f.acc.krb_claims = true;
+	CHECK(f.acc.create(Role::Acceptor));
 	return true;
 }
 
@@ -990,6 +1039,9 @@ SCENARIO(three_leg_volunteered_mic)
 SCENARIO(three_leg_without_mic_support)
 SCENARIO(fallback_when_first_fails_at_step0)
 SCENARIO(fallback_when_first_cannot_be_created)
+SCENARIO(claimed_credential_goes_to_its_mechanism_only)
+SCENARIO(claimed_credential_never_falls_back)
+SCENARIO(claimed_credential_excluded_by_package_list)
 SCENARIO(no_fallback_when_credentials_refused_at_step0)
 SCENARIO(no_fallback_when_credentials_refused_at_create)
 SCENARIO(all_mechanisms_fail)
@@ -1029,6 +1081,9 @@ int main()
 	    ENTRY(three_leg_without_mic_support),
 	    ENTRY(fallback_when_first_fails_at_step0),
 	    ENTRY(fallback_when_first_cannot_be_created),
+	    ENTRY(claimed_credential_goes_to_its_mechanism_only),
+	    ENTRY(claimed_credential_never_falls_back),
+	    ENTRY(claimed_credential_excluded_by_package_list),
 	    ENTRY(no_fallback_when_credentials_refused_at_step0),
 	    ENTRY(no_fallback_when_credentials_refused_at_create),
 	    ENTRY(all_mechanisms_fail),

@@ -575,9 +575,9 @@ std::vector<negotiate::Mechanism> mechanisms()
 {
 	std::vector<negotiate::Mechanism> m;
 	m.push_back({PackageId::Kerberos, Bytes(negotiate::oid::kerberos().begin(), negotiate::oid::kerberos().end()),
-	             &kerberos::create_context});
+	             &kerberos::create_context, &kerberos::smartcard_logon});
 	m.push_back({PackageId::Ntlm, Bytes(negotiate::oid::ntlmssp().begin(), negotiate::oid::ntlmssp().end()),
-	             &ntlm::create_context});
+	             &ntlm::create_context, {}});
 	return m;
 }
 

@@ -1,0 +1,320 @@
+// The look at the card before the AS exchange (see pkinit.h): everything that can be told from
+// here without the KDC - a file or token that is not there, no certificate, a wrong or locked
+// PIN - fails with its own Error before any request is sent.
+#include "kerberos/pkinit.h"
+
+#include "crypto/crypto.h"
+#include "kerberos/pkcs11.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace nlassp::kerberos::pkinit {
+
+namespace {
+
+constexpr size_t kMaxFile = 1024 * 1024;
+
+struct BioFree {
+	void operator()(BIO* b) const noexcept { BIO_free(b); }
+};
+struct X509Free {
+	void operator()(X509* x) const noexcept { X509_free(x); }
+};
+struct PkeyFree {
+	void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
+};
+
+// A file's bytes, bounded; false with `why` (strerror) if it cannot be read.
+bool read_file(const std::string& path, std::string& out, std::string& why)
+{
+	std::ifstream f(path, std::ios::binary);
+	if (!f) {
+		why = std::strerror(errno);
+		return false;
+	}
+	std::ostringstream ss;
+	ss << f.rdbuf();
+	out = ss.str();
+	if (out.size() > kMaxFile) {
+		why = "larger than 1 MiB";
+		return false;
+	}
+	return true;
+}
+
+bool is_pem(std::string_view text)
+{
+	return text.find("-----BEGIN ") != std::string_view::npos;
+}
+
+// The first CERTIFICATE block of a PEM text, or the bytes themselves when they are not PEM.
+bool certificate_der(const std::string& text, Bytes& der)
+{
+	if (!is_pem(text)) {
+		der.assign(text.begin(), text.end());
+		return !der.empty();
+	}
+	std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+	bool found = false;
+	while (bio && !found) {
+		char* name = nullptr;
+		char* header = nullptr;
+		unsigned char* data = nullptr;
+		long len = 0;
+		if (PEM_read_bio(bio.get(), &name, &header, &data, &len) != 1)
+			break;
+		if (std::strcmp(name, "CERTIFICATE") == 0 && len > 0) {
+			der.assign(data, data + len);
+			found = true;
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(data);
+	}
+	ERR_clear_error();
+	return found;
+}
+
+int pin_callback(char* buf, int size, int /*rwflag*/, void* u)
+{
+	const auto* pin = static_cast<const ByteView*>(u);
+	if (!pin || pin->empty() || size <= 0)
+		return -1;
+	const int n = static_cast<int>(std::min<size_t>(pin->size(), static_cast<size_t>(size)));
+	std::memcpy(buf, pin->data(), static_cast<size_t>(n));
+	return n;
+}
+
+
+void learn_names(Card& card)
+{
+	std::string ignored;
+	card.names_known = parse_certificate_names(card.certificate, card.names, ignored);
+}
+
+// FILE:cert[,key]: the certificate decodes, the key opens (with the PIN when it is encrypted)
+// and belongs to the certificate.
+Failure inspect_files(const CardRequest& req, Card& card)
+{
+	const X509Identity& id = req.identity;
+	std::string text, why;
+	if (!read_file(id.cert_file, text, why))
+		return {Error::SmartcardNoCertificate, "cannot read the certificate file " + id.cert_file + ": " + why};
+	if (!certificate_der(text, card.certificate))
+		return {Error::SmartcardNoCertificate, id.cert_file + " holds no certificate (PEM or DER)"};
+	const unsigned char* p = card.certificate.data();
+	std::unique_ptr<X509, X509Free> x509(X509_new_ex(crypto::libctx(), nullptr));
+	X509* into = x509.get();
+	if (!x509 || !d2i_X509(&into, &p, static_cast<long>(card.certificate.size())))
+		x509.reset();
+	ERR_clear_error();
+	if (!x509)
+		return {Error::SmartcardNoCertificate, id.cert_file + " holds no valid X.509 certificate"};
+	learn_names(card);
+	card.where = "certificate file " + id.cert_file;
+
+	const std::string& key_file = id.key_file.empty() ? id.cert_file : id.key_file;
+	std::string key_text;
+	if (!read_file(key_file, key_text, why))
+		return {Error::SmartcardNoCertificate, "cannot read the private key file " + key_file + ": " + why};
+	const bool encrypted = key_text.find("ENCRYPTED PRIVATE KEY") != std::string::npos ||
+	                       key_text.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+	std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(key_text.data(), static_cast<int>(key_text.size())));
+	ByteView pin = req.pin;
+	std::unique_ptr<EVP_PKEY, PkeyFree> key(
+	    bio ? PEM_read_bio_PrivateKey_ex(bio.get(), nullptr, pin_callback, &pin, crypto::libctx(), nullptr) : nullptr);
+	ERR_clear_error();
+	secure_wipe(key_text.data(), key_text.size());
+	if (!key && encrypted)
+		return {Error::SmartcardWrongPin, req.pin.empty() ? "the key file " + key_file + " is encrypted and no PIN was given"
+		                                                  : "the key file " + key_file + " does not open with this PIN"};
+	if (!key)
+		return {Error::SmartcardNoCertificate, key_file + " holds no PEM private key"};
+	if (X509_check_private_key(x509.get(), key.get()) != 1) {
+		ERR_clear_error();
+		return {Error::SmartcardNoCertificate, "the key in " + key_file + " does not belong to the certificate in " + id.cert_file};
+	}
+	if (req.hash) {
+		CertHash h{};
+		if (!certificate_hash(card.certificate, h) || h != *req.hash)
+			return {Error::SmartcardNoCertificate,
+			        "the certificate in " + id.cert_file + " is not the one the marshalled user name names"};
+	}
+	card.identity = id;
+	return {};
+}
+
+// Whether a token certificate is one the logon may use; `preferred` when it also names the
+// requested principal.
+bool acceptable(const CardRequest& req, const pkcs11::TokenCertificate& c, bool& preferred)
+{
+	const X509Identity& id = req.identity;
+	if (!id.cert_id.empty() && c.id != id.cert_id)
+		return false;
+	if (!id.cert_label.empty() && c.label != id.cert_label)
+		return false;
+	if (req.hash) {
+		CertHash h{};
+		if (!certificate_hash(c.der, h) || h != *req.hash)
+			return false;
+	}
+	CertificateNames names;
+	std::string ignored;
+	preferred = !req.principal.empty() && parse_certificate_names(c.der, names, ignored) &&
+	            certificate_names_principal(names, req.principal);
+	return true;
+}
+
+// The slots to look in, best first: the caller's slot if it exists; otherwise the slots whose
+// low 16 bits are the caller's number (what FreeRDP's 16-bit slotid= makes of a 32-bit slot
+// id), then every other slot. A token label narrows the list.
+std::vector<pkcs11::TokenInfo> candidate_slots(const X509Identity& id, const std::vector<pkcs11::TokenInfo>& tokens)
+{
+	std::vector<pkcs11::TokenInfo> first, rest;
+	for (const pkcs11::TokenInfo& t : tokens) {
+		if (!id.token_label.empty() && t.label != id.token_label)
+			continue;
+		if (id.slot && t.slot == *id.slot)
+			return {t};
+		if (id.slot && (t.slot & 0xffffu) == *id.slot)
+			first.push_back(t);
+		else
+			rest.push_back(t);
+	}
+	first.insert(first.end(), rest.begin(), rest.end());
+	return first;
+}
+
+std::string tries_left(const pkcs11::TokenInfo& t)
+{
+	if (t.pin_locked())
+		return "; the token now reports the PIN locked";
+	if (t.pin_final_try())
+		return "; the token reports one try left before the PIN locks";
+	if (t.pin_count_low())
+		return "; the token reports few tries left before the PIN locks";
+	return "";   // the token does not say
+}
+
+Failure check_pin(pkcs11::Module& m, const CardRequest& req, const pkcs11::TokenInfo& token, const std::string& where)
+{
+	if (token.pin_locked())
+		return {Error::SmartcardPinLocked, "the user PIN of " + where + " is locked"};
+	if (!token.login_required() || token.protected_path())
+		return {};
+	if (req.pin.empty())
+		return {Error::SmartcardWrongPin, where + " needs a PIN and none was given"};
+	std::string why;
+	switch (m.login(token.slot, req.pin, why)) {
+	case pkcs11::LoginResult::Ok: return {};
+	case pkcs11::LoginResult::WrongPin: {
+		pkcs11::TokenInfo now;
+		std::string ignored;
+		const std::string left = m.token_info(token.slot, now, ignored) ? tries_left(now) : std::string();
+		return {Error::SmartcardWrongPin, where + " refused the PIN (" + why + ")" + left};
+	}
+	case pkcs11::LoginResult::PinLocked: return {Error::SmartcardPinLocked, where + " reports its user PIN locked (" + why + ")"};
+	case pkcs11::LoginResult::Failed: break;
+	}
+	return {Error::SmartcardUnavailable, "logging in to " + where + " failed: " + why};
+}
+
+Failure inspect_token(const CardRequest& req, Card& card)
+{
+	const X509Identity& id = req.identity;
+	pkcs11::Module m;
+	std::string why;
+	if (!m.load(id.module, why))
+		return {Error::SmartcardUnavailable, why};
+	std::vector<pkcs11::TokenInfo> tokens;
+	if (!m.tokens(tokens, why))
+		return {Error::SmartcardUnavailable, "the PKCS#11 module " + id.module + " cannot list its slots: " + why};
+	if (tokens.empty())
+		return {Error::SmartcardUnavailable, "no token is present in any slot of " + id.module};
+	const std::vector<pkcs11::TokenInfo> slots = candidate_slots(id, tokens);
+	if (slots.empty())
+		return {Error::SmartcardUnavailable, "no token labelled '" + id.token_label + "' in " + id.module};
+
+	const pkcs11::TokenInfo* chosen_token = nullptr;
+	pkcs11::TokenCertificate chosen;
+	bool chosen_preferred = false;
+	size_t seen = 0;
+	for (const pkcs11::TokenInfo& t : slots) {
+		std::vector<pkcs11::TokenCertificate> certs;
+		if (!m.certificates(t.slot, certs, why))
+			continue;
+		seen += certs.size();
+		for (pkcs11::TokenCertificate& c : certs) {
+			bool preferred = false;
+			if (!acceptable(req, c, preferred) || (chosen_token && (chosen_preferred || !preferred)))
+				continue;
+			chosen_token = &t;
+			chosen = std::move(c);
+			chosen_preferred = preferred;
+		}
+		if (chosen_preferred)
+			break;
+	}
+	if (!chosen_token) {
+		const std::string scope = slots.size() == 1 ? "token '" + slots[0].label + "' (slot " + std::to_string(slots[0].slot) + ")"
+		                                            : std::to_string(slots.size()) + " tokens";
+		return {Error::SmartcardNoCertificate,
+		        seen == 0 ? "no certificate on " + scope + " of " + id.module
+		                  : "none of the " + std::to_string(seen) + " certificates on " + scope + " of " + id.module +
+		                        " is the one asked for" + (req.hash ? " (marshalled certificate hash)" : "")};
+	}
+	card.certificate = std::move(chosen.der);
+	learn_names(card);
+	card.token_label = chosen_token->label;
+	card.where = "token '" + chosen_token->label + "' (slot " + std::to_string(chosen_token->slot) + ")";
+	if (id.slot && *id.slot != chosen_token->slot)
+		card.slot_asked = id.slot;
+	card.identity = X509Identity{};
+	card.identity.kind = X509Identity::Kind::Pkcs11;
+	card.identity.module = id.module;
+	card.identity.slot = chosen_token->slot;
+	card.identity.cert_id = chosen.id;
+	if (card.identity.cert_id.empty())
+		card.identity.cert_label = chosen.label;
+	return check_pin(m, req, *chosen_token, card.where);
+}
+
+} // namespace
+
+bool certificate_hash(ByteView der, CertHash& out)
+{
+	size_t len = 0;
+	const int ok = EVP_Q_digest(crypto::libctx(), "SHA1", nullptr, der.data(), der.size(), out.data(), &len);
+	ERR_clear_error();
+	return ok == 1 && len == out.size();
+}
+
+Failure inspect_card(const CardRequest& req, Card& card)
+{
+	card = Card{};
+	switch (req.identity.kind) {
+	case X509Identity::Kind::File: return inspect_files(req, card);
+	case X509Identity::Kind::Pkcs11: return inspect_token(req, card);
+	case X509Identity::Kind::Pkcs12:
+	case X509Identity::Kind::Dir:
+	case X509Identity::Kind::Env: break;
+	}
+	if (req.hash)
+		return {Error::SmartcardNoCertificate, "a marshalled certificate user name needs a FILE: or PKCS11: identity to find "
+		                                       "the certificate in"};
+	card.identity = req.identity;
+	card.where = format_x509_identity(req.identity);
+	return {};
+}
+
+} // namespace nlassp::kerberos::pkinit

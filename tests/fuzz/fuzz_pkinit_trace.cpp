@@ -1,0 +1,29 @@
+// Fuzzes the reading of MIT's trace lines during a PKINIT exchange (they carry the KDC's error
+// texts) and the classification that follows. Invariants: no crash, a bounded message, and a
+// failed exchange always classifies as a failure.
+#include "kerberos/pkinit.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+using namespace nlassp;
+using namespace nlassp::kerberos::pkinit;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+	ExchangeTrace t;
+	std::string_view all(reinterpret_cast<const char*>(data), size);
+	while (!all.empty()) {
+		const size_t nl = all.find('\n');
+		observe_trace_line(all.substr(0, nl), t);
+		all = nl == std::string_view::npos ? std::string_view() : all.substr(nl + 1);
+	}
+	if (t.pkinit_message.size() > 300)
+		__builtin_trap();
+	const Failure f = classify_exchange(KRB5KDC_ERR_PREAUTH_FAILED, t, size % 2 == 0, "why", "LAB.TEST", "message");
+	if (f.error == Error::None)
+		__builtin_trap();
+	return 0;
+}
