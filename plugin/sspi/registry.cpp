@@ -1,5 +1,7 @@
 #include "sspi/packages.h"
 
+#include "common/version.h"
+
 #include <algorithm>
 #include <array>
 
@@ -26,6 +28,11 @@ const PackageInfo& package_info(PackageId id) noexcept
 		if (p.id == id)
 			return p;
 	return kPackages[0];
+}
+
+std::string package_comment(PackageId id)
+{
+	return std::string(package_info(id).comment) + "; nlassp " + version_string();
 }
 
 void PackageRegistry::add(PackageId id, ContextFactory factory)
