@@ -1,12 +1,14 @@
 #include "kerberos/context_impl.h"
 
 #include "common/failure.h"
+#include "kerberos/config.h"
 #include "kerberos/kerberos.h"
 #include "wire/utf16.h"
 
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -181,10 +183,14 @@ Error KerberosContext::init()
 		return Error::NoCredentials;
 	krb5_error_code code = krb5_init_context(krb5_.out());
 	if (code) {
-		NLASSP_LOG(logger, Error, "Kerberos is not usable: krb5_init_context failed (%d); check krb5.conf / KRB5_CONFIG",
-		           static_cast<int>(code));
+		NLASSP_LOG(logger, Error,
+		           "Kerberos is not usable: %s; fix the krb5 configuration (%s; kinit shows the same error)",
+		           config::describe_init_failure(code).c_str(),
+		           std::getenv("KRB5_CONFIG") ? "the files in KRB5_CONFIG" : "/etc/krb5.conf");
 		return Error::PackageUnavailable;
 	}
+	if (const std::string note = config::skipped_files_note(); !note.empty())
+		NLASSP_LOG(logger, Warn, "Kerberos: %s", note.c_str());
 	const auto& ks = cred_->kerberos;
 	if (!ks.pkinit_identity.empty() || !ks.pkinit_anchors.empty())
 		NLASSP_LOG(logger, Warn, "Kerberos: PKINIT (smartcard) settings are not supported yet and are ignored");
