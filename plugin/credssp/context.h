@@ -86,6 +86,7 @@ private:
 	bool delegated_ = false;
 	bool echo_defect_seen_ = false;
 	bool echo_defect_refused_ = false;
+	uint32_t peer_error_code_ = 0;       // initiator: the server's errorCode
 	bool mutual_ = false;
 	std::optional<DelegatedCredentials> received_;
 };

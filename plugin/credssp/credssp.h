@@ -56,6 +56,7 @@ struct Info {
 	bool delegated = false;
 	bool echo_defect_seen = false;     // FreeRDP's v2-4 echo defect, tolerated
 	bool echo_defect_refused = false;  // FreeRDP's v2-4 echo defect, refused (strict)
+	uint32_t peer_error_code = 0;      // initiator: the server's TSRequest errorCode (NTSTATUS); 0: none
 	PackageId mechanism = PackageId::Negotiate;
 };
 
