@@ -86,7 +86,10 @@ Error KerberosContext::init_initiator()
 		}
 	}
 
-	if (id && id->has_password && !principal.empty())
+	// An empty password is no password: FreeRDP's client hands one over when its password prompt
+	// is answered with Enter, which is how its users log on with a ticket from kinit (no KDC
+	// accepts an empty password, and asking one would count toward a lockout).
+	if (id && id->has_password && !id->password.empty() && !principal.empty())
 		return acquire_with_password(principal, id->password.view());
 	return acquire_from_ccache(principal);
 }
