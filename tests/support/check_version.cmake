@@ -4,6 +4,7 @@
 #   -DMODE=probe -DVERSION=x.y.z -DPROBE=<nlassp-probe> -DMODULE=<libnlassp.so> -DFROM_GIT=0|1
 #       `nlassp-probe --version --module MODULE` prints the same version for the tool and the module,
 #       starting with project(VERSION), with "(git <revision>)" exactly when built from git.
+cmake_minimum_required(VERSION 3.22)
 if(MODE STREQUAL "consistency")
   set(bad "")
   file(STRINGS "${SOURCE_DIR}/packaging/debian/changelog" first LIMIT_COUNT 1)

@@ -1,6 +1,7 @@
 # A known-answer test whose data file is missing must fail and say which file:
 #   cmake -DTEST=<test binary> -DFILE=ms-nlmp.json -DEMPTY_DIR=<dir> -P missing_vectors.cmake
 # runs TEST with NLASSP_VECTORS_DIR pointing at an empty directory.
+cmake_minimum_required(VERSION 3.22)
 file(REMOVE_RECURSE "${EMPTY_DIR}")
 file(MAKE_DIRECTORY "${EMPTY_DIR}")
 execute_process(
