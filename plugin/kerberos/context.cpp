@@ -183,10 +183,12 @@ Error KerberosContext::init()
 		return Error::NoCredentials;
 	krb5_error_code code = krb5_init_context(krb5_.out());
 	if (code) {
-		NLASSP_LOG(logger, Error,
-		           "Kerberos is not usable: %s; fix the krb5 configuration (%s; kinit shows the same error)",
-		           config::describe_init_failure(code).c_str(),
-		           std::getenv("KRB5_CONFIG") ? "the files in KRB5_CONFIG" : "/etc/krb5.conf");
+		const std::string why = "Kerberos is not usable: " + config::describe_init_failure(code) +
+		                        "; fix the krb5 configuration (" +
+		                        (std::getenv("KRB5_CONFIG") ? "the files in KRB5_CONFIG" : "/etc/krb5.conf") +
+		                        "; kinit shows the same error)";
+		failure::record(why);   // for Negotiate's line when it moves on to NTLM
+		NLASSP_LOG(logger, Error, "%s", why.c_str());
 		return Error::PackageUnavailable;
 	}
 	if (const std::string note = config::skipped_files_note(); !note.empty())

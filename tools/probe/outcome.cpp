@@ -31,7 +31,9 @@ const char* describe(Error e, const credssp::Info& info)
 	case Error::Unsupported: return "the server's CredSSP version is below --min-credssp-version, or an option is unsupported";
 	case Error::InvalidToken: return "the server sent a malformed or unexpected CredSSP message";
 	case Error::DowngradeDetected: return "the SPNEGO mechanism list was tampered with (downgrade)";
-	case Error::PackageUnavailable: return "the mechanism cannot work here (e.g. no MD4/RC4 for NTLM)";
+	case Error::PackageUnavailable:
+		return "the mechanism cannot work on this machine (a broken krb5 configuration, or no MD4/RC4 for NTLM: "
+		       "the module's log line says which)";
 	case Error::InvalidParameter: return "the TLS server key could not be used";
 	default: return "the CredSSP exchange failed";
 	}
