@@ -2,7 +2,7 @@
 # packaging/build-srpm.sh OUTDIR — builds nlassp's source RPM (packaging/rpm/nlassp.spec) into
 # OUTDIR with Debian's rpm tools: the source tarball comes from `git archive HEAD` (the committed
 # tree; NLASSP_SRPM_WORKTREE=1 takes the work tree's files git knows instead, as build-deb.sh
-# does), the optional known-answer vectors tarball from ../shared/vectors, then rpmbuild -bs.
+# does; either holds the known-answer data in tests/vectors), then rpmbuild -bs.
 # NLASSP_SKIP_DEPS=1 skips `apt-get install rpm`.
 set -euo pipefail
 
@@ -33,13 +33,6 @@ if [ "${NLASSP_SRPM_WORKTREE:-0}" = 1 ]; then
 else
 	git -C "$ROOT" archive --format=tar.gz --prefix="nlassp-$VERSION/" \
 		-o "$TOP/SOURCES/nlassp-$VERSION.tar.gz" HEAD
-fi
-vectors="${NLASSP_VECTORS_DIR:-$ROOT/../shared/vectors}"
-if [ -f "$vectors/ms-nlmp.json" ]; then
-	tar -C "$(dirname "$vectors")" -czf "$TOP/SOURCES/nlassp-vectors-$VERSION.tar.gz" "$(basename "$vectors")"
-else
-	log "no known-answer vectors at $vectors: an empty vectors tarball is used (%check skips the tests)"
-	mkdir -p "$TOP/empty" && tar -C "$TOP/empty" -czf "$TOP/SOURCES/nlassp-vectors-$VERSION.tar.gz" .
 fi
 cp "$SPEC" "$TOP/SPECS/"
 # Debian's rpm has no Fedora macros (%cmake ...); a source RPM does not expand them.

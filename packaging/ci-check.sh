@@ -29,7 +29,7 @@ mkdir -p "$OUTDIR" && OUTDIR="$(cd "$OUTDIR" && pwd)"
 PASSED=0
 FAILED=0
 START=$(date +%s)
-say() { printf '\n=== %s (%ss)\n' "$*" "$(( $(date +%s) - START ))"; }
+say() { printf '\n=== %s (starts %ss into ci-check.sh)\n' "$*" "$(( $(date +%s) - START ))"; }
 ok() { echo "PASS: $*"; PASSED=$((PASSED + 1)); }
 bad() { echo "FAIL: $*"; FAILED=$((FAILED + 1)); }
 finish() {

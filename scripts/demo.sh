@@ -3,13 +3,15 @@
 # scripts/demo.sh — watch nlassp log a user in with the real, unmodified FreeRDP 3.
 # On a fresh Debian 12 machine it:
 #   1. installs the dependencies (.ci/install-deps.sh; NLASSP_SKIP_DEPS=1 skips this),
-#   2. builds the module in Release mode (build/plugin/libnlassp.so) and the small test server,
+#   2. builds the module in Release mode (build/plugin/libnlassp.so), nlassp-probe
+#      (build/tools/probe/nlassp-probe) and the small test server,
 #   3. starts a loopback lab: Xvfb plus freerdp-shadow-cli3 on 127.0.0.1 with a SAM file holding
 #      LAB\alice / Passw0rd!,
 #   4. runs `xfreerdp3 +auth-only /sspi-module:<module>` logins — right password, wrong password —
 #      a login of the stock client to a server that uses nlassp as its SspiModule, and a
 #      Kerberos login in a throwaway MIT realm (LAB.TEST, KDC on 127.0.0.1),
-#   5. prints each outcome in plain words with nlassp's own INFO log lines, and stops everything.
+#   5. prints each outcome in plain words with nlassp's own INFO log lines, checks the server's NLA
+#      once with nlassp-probe, and stops everything.
 # Exits 0 when every login ended as it should. Only 127.0.0.1 is used.
 set -uo pipefail
 
@@ -56,8 +58,9 @@ if ! cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >"$BUILD_LOG" 2>&1;
 	exit 1
 fi
 targets=(--target nlassp)
-grep -q '^nla_server' <(cmake --build "$BUILD" --target help 2>/dev/null | sed 's/^\.\.\. //') &&
-	targets+=(--target nla_server)
+build_targets="$(cmake --build "$BUILD" --target help 2>/dev/null | sed 's/^\.\.\. //')"
+grep -q '^nla_server' <<<"$build_targets" && targets+=(--target nla_server)
+grep -q '^nlassp-probe' <<<"$build_targets" && targets+=(--target nlassp-probe)
 if ! cmake --build "$BUILD" -j "$JOBS" "${targets[@]}" >"$BUILD_LOG" 2>&1; then
 	tail -n 40 "$BUILD_LOG"
 	echo "building failed"
@@ -66,8 +69,10 @@ fi
 rm -f "$BUILD_LOG"
 MODULE="$BUILD/plugin/libnlassp.so"
 SERVER="$BUILD/tests/e2e/nla_server"
+PROBE="$BUILD/tools/probe/nlassp-probe"
 [ -f "$MODULE" ] || { echo "the build did not produce $MODULE"; exit 1; }
 plain "module: $MODULE"
+[ -x "$PROBE" ] && plain "nlassp-probe: $PROBE ($("$PROBE" --version))"
 
 # shellcheck source=tests/lab/lab.sh
 source "$ROOT/tests/lab/lab.sh"
@@ -119,6 +124,21 @@ nlassp_lines "$LAB_CLIENT_LOG"
 login 2 refused "The same with a wrong password" "$LAB_SHADOW_PORT" \
 	'wrong-password' '/auth-pkg-list:!kerberos' "/sspi-module:$MODULE"
 nlassp_lines "$LAB_CLIENT_LOG"
+
+if [ -x "$PROBE" ]; then
+	title "nlassp-probe checks the same server's NLA without opening a session"
+	plain "\$ NLASSP_PROBE_PASSWORD='$LAB_PASSWORD' $PROBE --user '$LAB_DOMAIN\\$LAB_USER' --auth-pkg-list '!kerberos' 127.0.0.1:$LAB_SHADOW_PORT"
+	probe_out="$(NLASSP_PROBE_PASSWORD="$LAB_PASSWORD" WLOG_LEVEL=OFF timeout 60 "$PROBE" \
+		--user "$LAB_DOMAIN\\$LAB_USER" --auth-pkg-list '!kerberos' "127.0.0.1:$LAB_SHADOW_PORT" 2>&1)"
+	probe_rc=$?
+	printf '%s\n' "$probe_out" | sed 's/^/     /'
+	if [ "$probe_rc" = 0 ]; then
+		plain "That is what should happen (exit 0: logged in)."
+	else
+		plain "That is NOT what should happen (exit $probe_rc)."
+		PROBLEMS=$((PROBLEMS + 1))
+	fi
+fi
 
 if [ -x "$SERVER" ]; then
 	if lab_start_nla_server "$SERVER" --module "$MODULE" --max-connections 1 --timeout 60 2>/dev/null; then

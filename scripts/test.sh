@@ -9,10 +9,13 @@
 #      fuzz label (a bounded number of inputs per target),
 #   5. packaging (packaging/ci-check.sh): builds the Debian packages (lintian: no errors) and the
 #      source RPM, extracts them with dpkg-deb -x and logs in with xfreerdp3 and nlassp-probe
-#      through the packaged module. The unit tests already ran in step 2, so the .debs are built
-#      with DEB_BUILD_OPTIONS=nocheck here (1.2 to 6 minutes on 2 cores, depending on load).
+#      through the packaged module. The package build runs the unit tests again (dh_auto_test), in a
+#      copy of the tree with nothing beside it: what a clone or the source tarball has, the
+#      known-answer data included (4 to 7 minutes on 2 cores, depending on load).
 # Prints a final line "N passed, N failed" over all phases (a configure or build step that fails
-# counts as a failure) and exits non-zero if anything failed.
+# counts as a failure) and exits non-zero if anything failed. Each phase's header says when it
+# starts ("starts 5m20s into the run"), its last line how long the phase itself took ("phase
+# took 4m02s"); the summary lists every phase's duration and the whole run's.
 #
 # Environment: JOBS (parallel build/test jobs, default nproc), NLASSP_SKIP_DEPS=1,
 #   NLASSP_PHASES (default "main asan fuzz package"; "trixie" runs only the FreeRDP 3.15 chroot tests),
@@ -33,10 +36,26 @@ TOTAL_PASSED=0
 TOTAL_FAILED=0
 TOTAL_SKIPPED=0
 SUMMARY=()
+PHASE_TIMES=()
 START=$(date +%s)
+PHASE_START=$START
 
 say() { printf '\n=== %s\n' "$*"; }
-elapsed() { echo "$(( $(date +%s) - START ))s"; }
+# mmss SECONDS — "4m02s".
+mmss() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+# into_run — time since the run started, "5m20s into the run".
+into_run() { echo "$(mmss $(( $(date +%s) - START ))) into the run"; }
+# phase_begin NAME WHAT — the phase header, with when it starts.
+phase_begin() {
+	PHASE_START=$(date +%s)
+	say "phase $1: $2 (starts $(into_run))"
+}
+# phase_end NAME — how long the phase itself took.
+phase_end() {
+	local took=$(( $(date +%s) - PHASE_START ))
+	PHASE_TIMES+=("$1 $(mmss "$took")")
+	echo "--- phase $1 took $(mmss "$took") (ends $(into_run))"
+}
 
 # step NAME CMD... — a configure/build step; a failure counts once and shows the log's tail.
 step() {
@@ -100,7 +119,7 @@ fi
 for phase in $PHASES; do
 	case "$phase" in
 	main)
-		say "build with -DNLASSP_WERROR=ON and run all tests ($(elapsed))"
+		phase_begin main "build with -DNLASSP_WERROR=ON and run all tests"
 		dir="${PREFIX}test"
 		# Optimised, as packages and the demo build it: some warnings (-Warray-bounds,
 		# -Wstringop-overflow) only appear at -O2, and -Werror must hold there too.
@@ -108,9 +127,10 @@ for phase in $PHASES; do
 			-DCMAKE_BUILD_TYPE=RelWithDebInfo &&
 			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
 			run_ctest main "$dir" -j "$JOBS"
+		phase_end main
 		;;
 	asan)
-		say "AddressSanitizer + UndefinedBehaviorSanitizer: unit and interop ($(elapsed))"
+		phase_begin asan "AddressSanitizer + UndefinedBehaviorSanitizer: unit and interop"
 		dir="${PREFIX}asan"
 		leaks=0
 		if lsan_works; then leaks=1; else
@@ -122,32 +142,35 @@ for phase in $PHASES; do
 			ASAN_OPTIONS="detect_leaks=$leaks:abort_on_error=1" \
 				UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
 				run_ctest asan "$dir" -L 'unit|interop' -j "$JOBS"
+		phase_end asan
 		;;
 	fuzz)
 		if [ ! -f "$ROOT/tests/fuzz/CMakeLists.txt" ]; then
 			echo "--- no tests/fuzz/CMakeLists.txt: fuzz phase skipped"
 			continue
 		fi
-		say "libFuzzer targets (clang), label fuzz ($(elapsed))"
+		phase_begin fuzz "libFuzzer targets (clang), label fuzz"
 		dir="${PREFIX}fuzz"
 		step "configure $dir" cmake -S "$ROOT" -B "$dir" -DNLASSP_BUILD_FUZZERS=ON \
 			-DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
 			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
 			run_ctest fuzz "$dir" -L fuzz -j "$JOBS"
+		phase_end fuzz
 		;;
 	trixie)
 		# Opt-in (not in the default list: "main" already runs these through CTest): only the
 		# FreeRDP 3.15 tests (Debian 13 chroot, tests/lab/trixie.sh), e.g. NLASSP_PHASES=trixie.
-		say "FreeRDP 3.15 (Debian 13 chroot), label trixie ($(elapsed))"
+		phase_begin trixie "FreeRDP 3.15 (Debian 13 chroot), label trixie"
 		dir="${PREFIX}test"
 		step "configure $dir" cmake -S "$ROOT" -B "$dir" -DNLASSP_WERROR=ON -DNLASSP_E2E_TRIXIE=ON &&
 			step "build $dir" cmake --build "$dir" -j "$JOBS" &&
 			run_ctest trixie "$dir" -L trixie
+		phase_end trixie
 		;;
 	package)
-		say "packaging: .debs + lintian, SRPM, logins through the packaged module ($(elapsed))"
+		phase_begin package "packaging: .debs + lintian, SRPM, logins through the packaged module"
 		log="$LOGDIR/package.log"
-		DEB_BUILD_OPTIONS="nocheck parallel=$JOBS" JOBS="$JOBS" \
+		DEB_BUILD_OPTIONS="parallel=$JOBS" JOBS="$JOBS" \
 			bash "$ROOT/packaging/ci-check.sh" 2>&1 | tee "$log"
 		line="$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n1)"
 		if [ -z "$line" ]; then
@@ -161,6 +184,7 @@ for phase in $PHASES; do
 			TOTAL_FAILED=$((TOTAL_FAILED + f))
 			SUMMARY+=("package: $p passed, $f failed")
 		fi
+		phase_end package
 		;;
 	*)
 		echo "unknown phase '$phase' (NLASSP_PHASES: main asan fuzz package trixie)"
@@ -169,8 +193,9 @@ for phase in $PHASES; do
 	esac
 done
 
-say "summary ($(elapsed))"
+say "summary: the whole run took $(mmss $(( $(date +%s) - START )))"
 for s in "${SUMMARY[@]}"; do echo "  $s"; done
+[ "${#PHASE_TIMES[@]}" = 0 ] || echo "  phase durations: $(IFS=,; echo "${PHASE_TIMES[*]}" | sed 's/,/, /g')"
 [ "$TOTAL_SKIPPED" = 0 ] || echo "  ($TOTAL_SKIPPED test(s) skipped, not counted)"
 echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
 [ "$TOTAL_FAILED" = 0 ]

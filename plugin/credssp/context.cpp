@@ -55,6 +55,7 @@ void CredSspContext::reset()
 	pub_key_auth_with_token_ = false;
 	last_nego_token_.clear();
 	delegated_ = remote_guard_ = echo_defect_seen_ = echo_defect_refused_ = mutual_ = false;
+	peer_error_code_ = 0;
 	received_.reset();
 	// key_ stays: re-authentication runs over the same TLS connection. policy_ stays: the policy
 	// a context was created with lasts for its whole life.
@@ -696,6 +697,7 @@ Error CredSspContext::step(const StepInput& in, StepOutput& out)
 		if (req.error_code) {
 			const uint32_t code = *req.error_code;
 			const Error e = ntstatus_to_error(code);
+			peer_error_code_ = code;
 			NLASSP_LOG(logger, Info, "CredSSP initiator: the server refused the logon: errorCode 0x%08" PRIX32 " (%s)",
 			           code, ntstatus_name(code));
 			return fail(e);
@@ -776,6 +778,7 @@ Info CredSspContext::info() const
 	i.echo_defect_seen = echo_defect_seen_;
 	i.echo_defect_refused = echo_defect_refused_;
 	i.remote_guard = remote_guard_;
+	i.peer_error_code = peer_error_code_;
 	i.mechanism = inner_ ? inner_->package() : PackageId::Negotiate;
 	return i;
 }

@@ -91,6 +91,7 @@ private:
 	bool remote_guard_ = false;          // TSRemoteGuardCreds sent (initiator) / received (acceptor)
 	bool echo_defect_seen_ = false;
 	bool echo_defect_refused_ = false;
+	uint32_t peer_error_code_ = 0;       // initiator: the server's errorCode
 	bool mutual_ = false;
 	std::optional<DelegatedCredentials> received_;
 };

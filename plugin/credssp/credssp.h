@@ -101,6 +101,7 @@ struct Info {
 	bool echo_defect_seen = false;     // FreeRDP's v2-4 echo defect, tolerated
 	bool echo_defect_refused = false;  // FreeRDP's v2-4 echo defect, refused (strict)
 	bool remote_guard = false;         // TSRemoteGuardCreds were sent (initiator) or received (acceptor)
+	uint32_t peer_error_code = 0;      // initiator: the server's TSRequest errorCode (NTSTATUS); 0: none
 	PackageId mechanism = PackageId::Negotiate;
 };
 

@@ -34,6 +34,22 @@ constexpr StatusName kStatuses[] = {
     {0xC00000BBu, "STATUS_NOT_SUPPORTED", Error::Unsupported},
     {0xC00000E5u, "STATUS_INTERNAL_ERROR", Error::Internal},
     {0xC000009Au, "STATUS_INSUFFICIENT_RESOURCES", Error::InsufficientMemory},
+    // A FreeRDP server sends NTSTATUS_FROM_WIN32(GetLastError()) after a failed
+    // AcceptSecurityContext (nla.c); with nlassp as its SspiModule that is plugin/sspi/status.cpp's
+    // to_win32_error of the failure.
+    {0xC007052Eu, "FreeRDP server: ERROR_LOGON_FAILURE", Error::LogonDenied},
+    {0xC0070005u, "FreeRDP server: ERROR_ACCESS_DENIED", Error::LogonDenied},
+    {0xC0070576u, "FreeRDP server: ERROR_TIME_SKEW", Error::TimeSkew},
+    {0xC007051Fu, "FreeRDP server: ERROR_NO_LOGON_SERVERS", Error::NoAuthority},
+    {0xC0070574u, "FreeRDP server: ERROR_WRONG_TARGET_NAME", Error::WrongPrincipal},
+    {0xC0070575u, "FreeRDP server: ERROR_MUTUAL_AUTH_FAILED", Error::MutualAuthFailed},
+    {0xC007000Du, "FreeRDP server: ERROR_INVALID_DATA", Error::InvalidToken},
+    {0xC0070032u, "FreeRDP server: ERROR_NOT_SUPPORTED", Error::Unsupported},
+    {0xC007078Bu, "FreeRDP server: ERROR_CONTEXT_EXPIRED", Error::ContextExpired},
+    {0xC0070057u, "FreeRDP server: ERROR_INVALID_PARAMETER", Error::Internal},
+    {0xC007007Au, "FreeRDP server: ERROR_INSUFFICIENT_BUFFER", Error::Internal},
+    {0xC0070008u, "FreeRDP server: ERROR_NOT_ENOUGH_MEMORY", Error::InsufficientMemory},
+    {0xC007054Fu, "FreeRDP server: ERROR_INTERNAL_ERROR", Error::Internal},
 };
 
 } // namespace
@@ -68,7 +84,7 @@ const char* ntstatus_name(uint32_t status) noexcept
 	for (const auto& s : kStatuses)
 		if (s.status == status)
 			return s.name;
-	return "an unrecognised status";
+	return "a status nlassp has no name for";
 }
 
 } // namespace nlassp::credssp

@@ -1,6 +1,7 @@
 #include "kerberos/context_impl.h"
 
 #include "common/failure.h"
+#include "kerberos/config.h"
 #include "kerberos/ext_error.h"
 #include "kerberos/kerberos.h"
 #include "wire/utf16.h"
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -198,10 +200,16 @@ Error KerberosContext::init()
 		return Error::NoCredentials;
 	krb5_error_code code = krb5_init_context(krb5_.out());
 	if (code) {
-		NLASSP_LOG(logger, Error, "Kerberos is not usable: krb5_init_context failed (%d); check krb5.conf / KRB5_CONFIG",
-		           static_cast<int>(code));
+		const std::string why = "Kerberos is not usable: " + config::describe_init_failure(code) +
+		                        "; fix the krb5 configuration (" +
+		                        (std::getenv("KRB5_CONFIG") ? "the files in KRB5_CONFIG" : "/etc/krb5.conf") +
+		                        "; kinit shows the same error)";
+		failure::record(why);   // for Negotiate's line when it moves on to NTLM
+		NLASSP_LOG(logger, Error, "%s", why.c_str());
 		return Error::PackageUnavailable;
 	}
+	if (const std::string note = config::skipped_files_note(); !note.empty())
+		NLASSP_LOG(logger, Warn, "Kerberos: %s", note.c_str());
 	return role_ == Role::Initiator ? init_initiator() : init_acceptor();
 }
 

@@ -104,7 +104,9 @@ Error KerberosContext::init_initiator()
 	}
 
 	// An empty password is no password: a ticket for that user from the ccache, never an AS
-	// exchange that the KDC would count as a failed logon toward a lockout.
+	// exchange that the KDC would count as a failed logon toward a lockout. FreeRDP's client hands
+	// one over when its password prompt is answered with Enter (and +auth-only needs /p:), which is
+	// how its users log on with a ticket from kinit.
 	if (id && id->has_password && !principal.empty() && !id->password.empty())
 		return acquire_with_password(principal, id->password.view());
 	return acquire_from_ccache(principal);

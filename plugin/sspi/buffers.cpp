@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <unordered_map>
+#include <vector>
 
 namespace nlassp::sspi {
 
@@ -74,11 +76,16 @@ size_t live_context_buffers() noexcept
 template <typename Info, typename Char>
 static Info* alloc_package_info(std::span<const PackageId> ids) noexcept
 {
-	size_t chars = 0;
-	for (PackageId id : ids) {
-		const auto& p = package_info(id);
-		chars += std::strlen(p.name) + 1 + std::strlen(p.comment) + 1;
+	std::vector<std::string> comments;
+	try {
+		for (PackageId id : ids)
+			comments.push_back(package_comment(id));
+	} catch (const std::bad_alloc&) {
+		return nullptr;
 	}
+	size_t chars = 0;
+	for (size_t i = 0; i < ids.size(); ++i)
+		chars += std::strlen(package_info(ids[i]).name) + 1 + comments[i].size() + 1;
 	const size_t size = ids.size() * sizeof(Info) + chars * sizeof(Char);
 	auto* base = static_cast<uint8_t*>(alloc_context_buffer(size));
 	if (!base)
@@ -88,7 +95,7 @@ static Info* alloc_package_info(std::span<const PackageId> ids) noexcept
 	auto put = [&str](const char* s) {
 		Char* start = str;
 		for (; *s; ++s)
-			*str++ = static_cast<Char>(static_cast<unsigned char>(*s)); // the names are ASCII
+			*str++ = static_cast<Char>(static_cast<unsigned char>(*s)); // names and comments are ASCII
 		*str++ = 0;
 		return start;
 	};
@@ -99,7 +106,7 @@ static Info* alloc_package_info(std::span<const PackageId> ids) noexcept
 		infos[i].wRPCID = p.rpc_id;
 		infos[i].cbMaxToken = p.max_token;
 		infos[i].Name = put(p.name);
-		infos[i].Comment = put(p.comment);
+		infos[i].Comment = put(comments[i].c_str());
 	}
 	return infos;
 }

@@ -26,6 +26,9 @@ struct PackageInfo {
 	uint32_t max_token;
 };
 const PackageInfo& package_info(PackageId id) noexcept;
+// QuerySecurityPackageInfo's Comment: Windows' comment, then which nlassp answered, e.g.
+// "NTLM Security Package; nlassp 0.1.0 (git 1a2b3c4d5e6f)".
+std::string package_comment(PackageId id);
 
 // Creates the acceptor user store for a WinPR SAM file (ntlm::make_sam_file_store in the module).
 using SamStoreFactory = std::function<std::shared_ptr<const NtlmUserStore>(std::string path)>;

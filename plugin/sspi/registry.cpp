@@ -1,5 +1,7 @@
 #include "sspi/packages.h"
 
+#include "common/version.h"
+
 #include <algorithm>
 #include <array>
 
@@ -7,7 +9,7 @@ namespace nlassp::sspi {
 
 // Values as Windows reports them (QuerySecurityPackageInfo on Windows Server 2019/2022); WinPR
 // 3.10 reports the same except Negotiate's cbMaxToken (WinPR: 12256, Windows: 48256) and the
-// comments. cbMaxToken sizes every output buffer FreeRDP preallocates, so the larger Windows value
+// comments (package_comment() adds "; nlassp <version>" to ours). cbMaxToken sizes every output buffer FreeRDP preallocates, so the larger Windows value
 // is the safe one for a Negotiate token carrying a Kerberos AP-REQ with a PAC. CREDSSP is the
 // exception the other way: Windows reports 37032, but our TSRequest can wrap a whole Negotiate
 // token (48256) plus its own framing, so a caller sizing buffers by cbMaxToken must get room for
@@ -26,6 +28,11 @@ const PackageInfo& package_info(PackageId id) noexcept
 		if (p.id == id)
 			return p;
 	return kPackages[0];
+}
+
+std::string package_comment(PackageId id)
+{
+	return std::string(package_info(id).comment) + "; nlassp " + version_string();
 }
 
 void PackageRegistry::add(PackageId id, ContextFactory factory)

@@ -11,7 +11,13 @@
 #include "credssp/credssp_fixture.h"
 #include "credssp/crypto.h"
 #include "nlassp/credssp.h"
+#include "ntlm/crypto.h"
+#include "ntlm/ntlm.h"
+#include "sspi/status.h"
+#include "support/vectors.h"
 #include "wire/utf16.h"
+
+#include <winpr/error.h>
 
 #include <cstdio>
 #include <cstring>
@@ -468,6 +474,29 @@ bool ntstatus_mapping()
 	return true;
 }
 
+// A FreeRDP server whose SspiModule is nlassp answers a failed AcceptSecurityContext with
+// NTSTATUS_FROM_WIN32(GetLastError()) (nla.c), GetLastError() being sspi::to_win32_error of the
+// failure: every such code has a name, and a wrong password reads as a refused logon.
+bool freerdp_server_codes_are_named()
+{
+	CHECK(ntstatus_to_error(0xC007052Eu) == Error::LogonDenied);
+	CHECK(std::string(ntstatus_name(0xC007052Eu)) == "FreeRDP server: ERROR_LOGON_FAILURE");
+	const std::string unnamed = ntstatus_name(0x12345678u);
+	for (uint32_t i = 1; i <= static_cast<uint32_t>(Error::NotEstablished); ++i) {
+		const uint32_t win32 = sspi::to_win32_error(static_cast<Error>(i));
+		if (win32 == ERROR_PASSWORD_EXPIRED)
+			continue;   // nla.c sends STATUS_PASSWORD_EXPIRED for this one
+		const uint32_t status = 0xC0070000u | (win32 & 0xFFFFu);
+		if (ntstatus_name(status) == unnamed) {
+			std::fprintf(stderr, "Error %u: 0x%08X has no name\n", i, status);
+			return false;
+		}
+	}
+	CHECK(ntstatus_to_error(0xC0070576u) == Error::TimeSkew);
+	CHECK(ntstatus_to_error(0xC007051Fu) == Error::NoAuthority);
+	return true;
+}
+
 } // namespace
 
 static void test_every_version_pair_with_and_without_delegation(void**) { assert_true(every_version_pair()); }
@@ -502,6 +531,7 @@ static void test_min_version_refuses_downgrade(void**) { assert_true(min_version
 static void test_no_key_is_invalid_parameter(void**) { assert_true(no_key()); }
 static void test_subject_public_key_format_and_reauthentication(void**) { assert_true(spk_format_and_reauth()); }
 static void test_ntstatus_mapping(void**) { assert_true(ntstatus_mapping()); }
+static void test_freerdp_server_codes_are_named(void**) { assert_true(freerdp_server_codes_are_named()); }
 static void test_inner_errors_pass_through(void**) { assert_true(inner_errors_pass_through()); }
 
 int main()
@@ -527,6 +557,7 @@ int main()
 		cmocka_unit_test(test_no_key_is_invalid_parameter),
 		cmocka_unit_test(test_subject_public_key_format_and_reauthentication),
 		cmocka_unit_test(test_ntstatus_mapping),
+		cmocka_unit_test(test_freerdp_server_codes_are_named),
 		cmocka_unit_test(test_inner_errors_pass_through),
 	};
 	return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -280,10 +280,8 @@ bool ntowfv1_matches_ms_nlmp()
 {
 	Bytes passwd, expected;
 	if (!test::vector_hex("ms-nlmp.json", "common.Passwd_unicode", passwd) ||
-	    !test::vector_hex("ms-nlmp.json", "ntlmv1.NTOWFv1", expected)) {
-		std::fprintf(stderr, "ms-nlmp.json not found under %s\n", test::vectors_dir().c_str());
-		return false;
-	}
+	    !test::vector_hex("ms-nlmp.json", "ntlmv1.NTOWFv1", expected))
+		return false;   // vector_hex said which file or value is missing
 	std::array<uint8_t, crypto::kMd4Size> out{};
 	return crypto::md4(passwd, out) == Error::None && bytes_match("NTOWFv1", out, to_hex(expected));
 }

@@ -1,4 +1,4 @@
-// Known answers for plugin/ntlm/crypto: MS-NLMP 4.2.4 (NTLMv2) from ../shared/vectors/ms-nlmp.json.
+// Known answers for plugin/ntlm/crypto: MS-NLMP 4.2.4 (NTLMv2) from tests/vectors/ms-nlmp.json.
 //
 // Test bodies only call bool helpers and assert: a failing CMocka assertion longjmps past C++
 // destructors, so anything with a destructor lives inside the helpers.

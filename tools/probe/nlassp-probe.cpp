@@ -10,7 +10,11 @@
 // It reports the negotiated protocol, CredSSP version, mechanism, the outcome with its SSPI
 // status and a plain-language reason, and the time of each phase (--json for scripts).
 //
-// Exit status: 0 logged in; 1 the server refused the logon; 2 anything else failed; 64 usage.
+// Exit status: 0 logged in; 1 the logon was refused (by the server, or by the KDC before anything
+// was sent to the server); 2 anything else failed; 64 usage. --version prints the version.
+#include "probe.h"
+
+#include "common/version.h"
 #include "credssp/credssp.h"
 #include "kerberos/kerberos.h"
 #include "negotiate/context.h"
@@ -49,30 +53,11 @@
 #include <vector>
 
 using namespace nlassp;
+using namespace nlassp::probe;
 
 namespace {
 
 constexpr uint32_t PROTOCOL_SSL = 0x1, PROTOCOL_HYBRID = 0x2, PROTOCOL_HYBRID_EX = 0x8;
-
-struct Args {
-	std::string host;
-	std::string port = "3389";
-	std::string user, domain;
-	std::optional<std::string> password;
-	std::string ccache;
-	std::string package_list;
-	std::string target;
-	uint32_t max_version = 6, min_version = credssp::kDefaultMinVersion;
-	bool tolerate = false;
-	bool verify = false;
-	bool json = false;
-	bool delegate = true;
-	bool remote_guard = false;       // --remote-guard: Remote Credential Guard (no password sent)
-	bool remote_guard_compat = false; // --remote-guard-freerdp-compat
-	bool restricted_admin = false;   // --restricted-admin: restricted admin mode, nothing delegated
-	int timeout = 15;
-	std::string module;   // --module: drive CREDSSP through this SSPI module (dlopen), as a caller would
-};
 
 void usage(FILE* f)
 {
@@ -89,6 +74,8 @@ void usage(FILE* f)
 	             "                         insecure, CVE-2018-0886; 2 connects to them anyway)\n"
 	             "  --tolerate-freerdp-echo-bug   accept FreeRDP's defective v2-4 public-key echo\n"
 	             "  --no-delegate          send empty credentials (restricted-admin style)\n"
+	             "  --delegate             delegate the password, and fail if there is none (default:\n"
+	             "                         delegate it when one is given, else send empty credentials)\n"
 	             "  --remote-guard         Remote Credential Guard: send a Kerberos ticket logon (a host/\n"
 	             "                         ticket and the forwarded TGT; kinit -f) instead of a password\n"
 	             "  --remote-guard-freerdp-compat   with --remote-guard: add the keyless NTLM supplemental\n"
@@ -98,7 +85,8 @@ void usage(FILE* f)
 	             "  --timeout SECONDS      per network read/write (default 15)\n"
 	             "  --module PATH          use CREDSSP through the SSPI table of this module (dlopen,\n"
 	             "                         InitSecurityInterfaceA), e.g. libnlassp.so; default: built in\n"
-	             "  --json                 one JSON object on stdout\n");
+	             "  --json                 one JSON object on stdout\n"
+	             "  --version              print the version (and with --module, the module's) and exit\n");
 }
 
 bool parse_uint(const char* s, uint32_t lo, uint32_t hi, uint32_t& out)
@@ -134,14 +122,18 @@ int parse_args(int argc, char** argv, Args& a)
 		} else if (o == "--tolerate-freerdp-echo-bug") {
 			a.tolerate = true;
 		} else if (o == "--no-delegate") {
-			a.delegate = false;
+			a.delegation = probe::Delegation::Never;
+		} else if (o == "--delegate") {
+			a.delegation = probe::Delegation::Always;
 		} else if (o == "--remote-guard") {
 			a.remote_guard = true;
 		} else if (o == "--remote-guard-freerdp-compat") {
 			a.remote_guard = a.remote_guard_compat = true;
 		} else if (o == "--restricted-admin") {
 			a.restricted_admin = true;
-			a.delegate = false;
+			a.delegation = probe::Delegation::Never;
+		} else if (o == "--version") {
+			a.show_version = true;
 		} else if (o == "--user" && value(v)) {
 			a.user = v;
 		} else if (o == "--domain" && value(v)) {
@@ -183,7 +175,7 @@ int parse_args(int argc, char** argv, Args& a)
 			return 64;
 		}
 	}
-	if (a.host.empty()) {
+	if (a.host.empty() && !a.show_version) {
 		usage(stderr);
 		return 64;
 	}
@@ -217,140 +209,7 @@ int parse_args(int argc, char** argv, Args& a)
 	return 0;
 }
 
-// ---- reporting --------------------------------------------------------------------------------
-
 using Clock = std::chrono::steady_clock;
-
-struct Phase {
-	const char* name;
-	double ms;
-};
-
-struct Report {
-	std::string host, port;
-	std::string stage = "tcp";        // where it ended: tcp, x224, tls, credssp, early-auth, done
-	bool success = false;
-	bool refused = false;             // the server refused the logon (exit 1)
-	std::string protocol;             // "HYBRID", "HYBRID_EX", ...
-	uint32_t selected_protocol = 0;
-	uint32_t credssp_version = 0, server_version = 0;
-	std::string mechanism;
-	std::string status = "";          // SSPI status name
-	uint32_t status_value = 0;
-	std::string error;                // internal Error name
-	std::string reason;               // plain language
-	std::string tls_version, tls_cipher;
-	std::string via = "built-in";     // "built-in" or the module path
-	bool delegated = false;
-	bool remote_guard = false;        // Remote Credential Guard credentials were sent
-	bool echo_defect_tolerated = false;
-	bool insecure_version = false;    // the exchange used, or the server offers, a version below 5
-	std::vector<Phase> phases;
-};
-
-std::string json_escape(const std::string& s)
-{
-	std::string o;
-	for (unsigned char c : s) {
-		switch (c) {
-		case '"': o += "\\\""; break;
-		case '\\': o += "\\\\"; break;
-		case '\n': o += "\\n"; break;
-		case '\t': o += "\\t"; break;
-		default:
-			if (c < 0x20) {
-				char b[8];
-				std::snprintf(b, sizeof(b), "\\u%04x", c);
-				o += b;
-			} else {
-				o += static_cast<char>(c);
-			}
-		}
-	}
-	return o;
-}
-
-void print_report(const Report& r, bool json)
-{
-	double total = 0;
-	for (const auto& p : r.phases)
-		total += p.ms;
-	if (json) {
-		std::printf("{\"host\":\"%s\",\"port\":\"%s\",\"success\":%s,\"refused\":%s,\"stage\":\"%s\","
-		            "\"protocol\":\"%s\",\"credssp_version\":%" PRIu32 ",\"server_credssp_version\":%" PRIu32 ","
-		            "\"mechanism\":\"%s\",\"status\":\"%s\",\"status_code\":\"0x%08" PRIX32 "\",\"error\":\"%s\","
-		            "\"reason\":\"%s\",\"tls\":\"%s\",\"cipher\":\"%s\",\"delegated\":%s,\"remote_guard\":%s,"
-		            "\"freerdp_echo_defect_tolerated\":%s,\"insecure_credssp_version\":%s,\"via\":\"%s\","
-		            "\"phases_ms\":{",
-		            json_escape(r.host).c_str(), json_escape(r.port).c_str(), r.success ? "true" : "false",
-		            r.refused ? "true" : "false", r.stage.c_str(), r.protocol.c_str(), r.credssp_version,
-		            r.server_version, r.mechanism.c_str(), r.status.c_str(), r.status_value, r.error.c_str(),
-		            json_escape(r.reason).c_str(), r.tls_version.c_str(), r.tls_cipher.c_str(),
-		            r.delegated ? "true" : "false", r.remote_guard ? "true" : "false",
-		            r.echo_defect_tolerated ? "true" : "false", r.insecure_version ? "true" : "false",
-		            json_escape(r.via).c_str());
-		for (size_t i = 0; i < r.phases.size(); ++i)
-			std::printf("%s\"%s\":%.3f", i ? "," : "", r.phases[i].name, r.phases[i].ms);
-		std::printf("},\"total_ms\":%.3f}\n", total);
-		return;
-	}
-	std::printf("nlassp-probe %s:%s\n", r.host.c_str(), r.port.c_str());
-	if (!r.protocol.empty())
-		std::printf("  protocol    %s\n", r.protocol.c_str());
-	if (!r.tls_version.empty())
-		std::printf("  tls         %s %s\n", r.tls_version.c_str(), r.tls_cipher.c_str());
-	if (r.credssp_version)
-		std::printf("  credssp     version %" PRIu32 " (server offers %" PRIu32 ")%s\n", r.credssp_version,
-		            r.server_version, r.insecure_version ? "  INSECURE: below 5 (CVE-2018-0886)" : "");
-	if (!r.mechanism.empty())
-		std::printf("  mechanism   %s (CREDSSP %s)\n", r.mechanism.c_str(), r.via.c_str());
-	std::printf("  outcome     %s%s%s (0x%08" PRIX32 ")\n", r.success ? "success" : r.refused ? "refused" : "failed",
-	            r.status.empty() ? "" : "  ", r.status.c_str(), r.status_value);
-	std::printf("  reason      %s\n", r.reason.c_str());
-	if (r.success)
-		std::printf("  delegated   %s%s\n",
-		            r.remote_guard ? "Remote Credential Guard (a Kerberos ticket logon, no password)"
-		            : r.delegated  ? "yes"
-		                           : "no (empty credentials)",
-		            r.echo_defect_tolerated ? "  [FreeRDP v2-4 echo defect tolerated]" : "");
-	std::printf("  time        ");
-	for (const auto& p : r.phases)
-		std::printf("%s %.1f ms, ", p.name, p.ms);
-	std::printf("total %.1f ms\n", total);
-}
-
-const char* plain_reason(Error e, const credssp::Info& info)
-{
-	switch (e) {
-	case Error::None: return "logged in: the server accepted the credentials and proved it holds the TLS key";
-	case Error::LogonDenied: return "the server refused the logon: wrong user name or password, or the account may not log on";
-	case Error::PasswordExpired: return "the password has expired or must be changed";
-	case Error::NoCredentials: return "no usable credentials: give --user/--password, or a Kerberos ccache";
-	case Error::IncompleteCredentials: return "there is no password to delegate; give --password or use --no-delegate";
-	case Error::MutualAuthFailed:
-		return info.echo_defect_refused
-		           ? "the server's public-key echo has the known defect of FreeRDP's CredSSP server at versions 2-4; "
-		             "use --credssp-version 6, or --tolerate-freerdp-echo-bug"
-		           : "the server could not prove it owns the TLS key: possible man-in-the-middle; no credentials were sent";
-	case Error::MessageAltered: return "a protected CredSSP field failed its integrity check: tampering or a man-in-the-middle";
-	case Error::TimeSkew: return "the clocks of this machine and the KDC/server differ too much";
-	case Error::NoAuthority: return "no Kerberos KDC or domain controller could be reached";
-	case Error::TargetUnknown: return "the KDC does not know the service principal (try --target or NTLM)";
-	case Error::WrongPrincipal: return "the server is not the principal we asked for";
-	case Error::DelegationPolicy:
-		return "credentials may not be delegated here: the delegation policy refuses this target, or (--remote-guard) "
-		       "the Kerberos TGT cannot be forwarded (kinit -f)";
-	case Error::PolicyNtlmOnly: return "only NTLM authenticated the server and the policy forbids delegating then";
-	case Error::Unsupported:
-		return "the server's CredSSP version is below --min-credssp-version, or an option is unsupported "
-		       "(--remote-guard needs Kerberos)";
-	case Error::InvalidToken: return "the server sent a malformed or unexpected CredSSP message";
-	case Error::DowngradeDetected: return "the SPNEGO mechanism list was tampered with (downgrade)";
-	case Error::PackageUnavailable: return "the mechanism cannot work here (e.g. no MD4/RC4 for NTLM)";
-	case Error::InvalidParameter: return "the TLS server key could not be used";
-	default: return "the CredSSP exchange failed";
-	}
-}
 
 // ---- network ----------------------------------------------------------------------------------
 
@@ -545,30 +404,6 @@ std::string tls_connect(int fd, const Args& a, std::unique_ptr<SSL_CTX, SslDelet
 	return "";
 }
 
-bool tls_write(SSL* ssl, ByteView b)
-{
-	size_t done = 0;
-	while (done < b.size()) {
-		size_t w = 0;
-		if (SSL_write_ex(ssl, b.data() + done, b.size() - done, &w) != 1)
-			return false;
-		done += w;
-	}
-	return true;
-}
-
-bool tls_read(SSL* ssl, uint8_t* p, size_t n)
-{
-	size_t done = 0;
-	while (done < n) {
-		size_t r = 0;
-		if (SSL_read_ex(ssl, p + done, n - done, &r) != 1)
-			return false;
-		done += r;
-	}
-	return true;
-}
-
 // ---- CredSSP ----------------------------------------------------------------------------------
 
 std::vector<negotiate::Mechanism> mechanisms()
@@ -579,33 +414,6 @@ std::vector<negotiate::Mechanism> mechanisms()
 	m.push_back({PackageId::Ntlm, Bytes(negotiate::oid::ntlmssp().begin(), negotiate::oid::ntlmssp().end()),
 	             &ntlm::create_context, {}});
 	return m;
-}
-
-Bytes params_buffer(const Args& a, ByteView spki)
-{
-	NLASSP_CREDSSP_PARAMS p{};
-	p.cbSize = sizeof(p);
-	p.Version = NLASSP_CREDSSP_PARAMS_VERSION;
-	p.Flags = (a.tolerate ? NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT : 0u) |
-	          (a.remote_guard ? NLASSP_CREDSSP_REMOTE_GUARD : 0u) |
-	          (a.remote_guard_compat ? NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT : 0u);
-	p.MinVersion = a.min_version;
-	p.MaxVersion = a.max_version;
-	p.KeyFormat = NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY_INFO;
-	p.PublicKeyOffset = sizeof(p);
-	p.PublicKeyLength = static_cast<uint32_t>(spki.size());
-	// The probe delegates to the target it was told to use.
-	p.DelegateTargetsOffset = static_cast<uint32_t>(sizeof(p) + spki.size());
-	p.DelegateTargetsLength = static_cast<uint32_t>(a.target.size());
-	// One allocation of the final size, then copies (GCC 12 at -O2 reports a false -Warray-bounds
-	// on vector::insert after a sizeof-sized vector).
-	Bytes b(sizeof(p) + spki.size() + a.target.size());
-	std::memcpy(b.data(), &p, sizeof(p));
-	if (!spki.empty())
-		std::memcpy(b.data() + sizeof(p), spki.data(), spki.size());
-	if (!a.target.empty())
-		std::memcpy(b.data() + sizeof(p) + spki.size(), a.target.data(), a.target.size());
-	return b;
 }
 
 // Runs the initiator over TLS. Returns the Error of the last step (None = established).
@@ -643,7 +451,7 @@ Error run_credssp(const Args& a, SSL* ssl, ByteView spki, Report& rep, std::stri
 	const Bytes prm = params_buffer(a, spki);
 	StepInput in;
 	in.requested = ctx::MutualAuth | ctx::Confidentiality | ctx::Connection | ctx::Stream | ctx::ManualCredValidation |
-	               (a.delegate ? ctx::Delegate : 0u);
+	               (probe::wants_delegation(a.delegation, a.password.has_value()) ? ctx::Delegate : 0u);
 	std::u16string target;
 	(void)wire::utf8_to_utf16(a.target, target);
 	in.target = target;
@@ -654,9 +462,12 @@ Error run_credssp(const Args& a, SSL* ssl, ByteView spki, Report& rep, std::stri
 	Bytes buf;
 	while (e == Error::None) {
 		info = credssp::query_info(*ctx);
-		if (!out.token.empty() && !tls_write(ssl, out.token)) {
-			net_error = "the server closed the connection while we sent a TSRequest";
-			return Error::Internal;
+		if (!out.token.empty()) {
+			if (!tls_write(ssl, out.token)) {
+				net_error = "the server closed the connection while we sent a TSRequest";
+				return Error::Internal;
+			}
+			rep.sent_to_server = true;
 		}
 		if (out.complete)
 			break;
@@ -681,158 +492,127 @@ Error run_credssp(const Args& a, SSL* ssl, ByteView spki, Report& rep, std::stri
 		}
 	}
 	info = credssp::query_info(*ctx);
-	(void)rep;
 	return e;
 }
 
-// The Error whose SSPI status this is (the first in the enumeration: LogonDenied before
-// PasswordExpired), for the plain-language reason of a status the module returned.
-Error error_of(SECURITY_STATUS st)
+// The CREDSSP exchange's ending, judged (outcome.cpp), into the report.
+void record_credssp(const Args& a, Error e, const std::optional<credssp::Info>& info, const std::string& net_error,
+                    Report& rep)
 {
-	if (st == SEC_E_OK)
-		return Error::None;
-	for (uint32_t i = 1; i <= static_cast<uint32_t>(Error::NotEstablished); ++i)
-		if (sspi::to_status(static_cast<Error>(i)) == st)
-			return static_cast<Error>(i);
-	return Error::Internal;
+	if (info) {
+		rep.credssp_version = info->version;
+		rep.server_version = info->peer_version;
+		rep.mechanism = package_name(info->mechanism);
+		rep.delegated = info->delegated;
+		rep.remote_guard = info->remote_guard;
+		rep.echo_defect_tolerated = info->echo_defect_seen;
+		rep.insecure_version = (info->peer_version && info->peer_version < credssp::kDefaultMinVersion) ||
+		                       (info->version && info->version < credssp::kDefaultMinVersion);
+	}
+	const SECURITY_STATUS st = sspi::to_status(e);
+	rep.status = sspi::status_name(st);
+	rep.status_value = static_cast<uint32_t>(st);
+	rep.error = error_name(e);
+	probe::Ending ending;
+	ending.error = e;
+	ending.info = info ? *info : credssp::Info{};
+	ending.sent_to_server = rep.sent_to_server;
+	ending.net_error = net_error;
+	ending.delegation = a.delegation;
+	ending.have_password = a.password.has_value();
+	ending.min_version = a.min_version;
+	const probe::Verdict verdict = probe::judge(ending);
+	rep.reason = verdict.reason;
+	rep.delegation = probe::delegation_text(ending);
+	rep.refused = verdict.refused;
+	rep.refused_by = verdict.refused_by;
 }
 
-// The same exchange through an SSPI module's table, as an application would drive it:
-// AcquireCredentialsHandleA("CREDSSP") with FreeRDP's SEC_WINNT_AUTH_IDENTITY_WINPR, then
-// InitializeSecurityContextA with { SECBUFFER_TOKEN, SECBUFFER_EMPTY, NLASSP_SECBUFFER_CREDSSP_PARAMS }
-// inputs, ISC_REQ_ALLOCATE_MEMORY output, and SECBUFFER_MISSING telling how much more to read.
-Error run_credssp_module(const Args& a, SSL* ssl, ByteView spki, Report& rep, std::string& net_error,
-                         std::optional<credssp::Info>& info)
+// MS-RDPBCGR 2.2.10.2 Early User Authorization Result PDU (PROTOCOL_HYBRID_EX). The exit status:
+// 0 authorized, 1 the server denied access, 2 no result.
+int read_early_auth(SSL* ssl, Report& rep)
 {
-	void* lib = ::dlopen(a.module.c_str(), RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		net_error = std::string("cannot load the module: ") + ::dlerror();
-		return Error::PackageUnavailable;
+	uint8_t r[4];
+	if (!tls_read(ssl, r, 4)) {
+		rep.reason = "CredSSP succeeded but the server closed the connection before the Early User "
+		             "Authorization Result";
+		return 2;
 	}
-	using InitFn = SecurityFunctionTableA* (*)();
-	auto init = reinterpret_cast<InitFn>(::dlsym(lib, "InitSecurityInterfaceA"));
-	SecurityFunctionTableA* t = init ? init() : nullptr;
-	if (!t) {
-		net_error = "the module has no InitSecurityInterfaceA";
-		return Error::PackageUnavailable;
-	}
-	std::u16string user, domain, password, list;
-	(void)wire::utf8_to_utf16(a.user, user);
-	(void)wire::utf8_to_utf16(a.domain, domain);
-	if (a.password)
-		(void)wire::utf8_to_utf16(*a.password, password);
-	(void)wire::utf8_to_utf16(a.package_list, list);
-	SEC_WINNT_AUTH_IDENTITY_WINPR auth{};
-	SEC_WINPR_KERBEROS_SETTINGS krb{};
-	std::string cache = a.ccache;
-	auth.identity.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
-	auth.identity.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EX);
-	auth.identity.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE | SEC_WINNT_AUTH_IDENTITY_EXTENDED;
-	auth.identity.User = reinterpret_cast<UINT16*>(user.data());
-	auth.identity.UserLength = static_cast<UINT32>(user.size());
-	auth.identity.Domain = reinterpret_cast<UINT16*>(domain.data());
-	auth.identity.DomainLength = static_cast<UINT32>(domain.size());
-	auth.identity.Password = reinterpret_cast<UINT16*>(password.data());
-	auth.identity.PasswordLength = static_cast<UINT32>(password.size());
-	auth.identity.PackageList = list.empty() ? nullptr : reinterpret_cast<UINT16*>(list.data());
-	auth.identity.PackageListLength = static_cast<UINT32>(list.size());
-	auth.kerberosSettings = &krb;
-	if (!cache.empty())
-		krb.cache = cache.data();
-	const bool anonymous = a.user.empty() && !a.password && a.ccache.empty();
-	CredHandle cred{};
-	char pkg[] = "CREDSSP";
-	SECURITY_STATUS st = t->AcquireCredentialsHandleA(nullptr, pkg, SECPKG_CRED_OUTBOUND, nullptr,
-	                                                  anonymous ? nullptr : &auth, nullptr, nullptr, &cred, nullptr);
-	if (st != SEC_E_OK) {
-		net_error = std::string("AcquireCredentialsHandle(CREDSSP) failed: ") + sspi::status_name(st);
-		return error_of(st);
-	}
-	const Bytes prm = params_buffer(a, spki);
-	std::string target = a.target;
-	const ULONG req = ISC_REQ_MUTUAL_AUTH | ISC_REQ_CONFIDENTIALITY | ISC_REQ_CONNECTION | ISC_REQ_STREAM |
-	                  ISC_REQ_MANUAL_CRED_VALIDATION | ISC_REQ_ALLOCATE_MEMORY | ISC_REQ_EXTENDED_ERROR |
-	                  (a.delegate ? ISC_REQ_DELEGATE : 0u);
-	CtxtHandle ctx{};
-	bool have_ctx = false;
-	Bytes buf;
-	auto query = [&] {
-		NLASSP_CREDSSP_INFO ni{};
-		if (have_ctx && t->QueryContextAttributesA(&ctx, NLASSP_ATTR_CREDSSP_INFO, &ni) == SEC_E_OK) {
-			credssp::Info i;
-			i.version = ni.Version;
-			i.peer_version = ni.PeerVersion;
-			i.established = ni.Flags & NLASSP_CREDSSP_INFO_ESTABLISHED;
-			i.delegated = ni.Flags & NLASSP_CREDSSP_INFO_DELEGATED;
-			i.echo_defect_seen = ni.Flags & NLASSP_CREDSSP_INFO_ECHO_DEFECT_SEEN;
-			i.echo_defect_refused = ni.Flags & NLASSP_CREDSSP_INFO_ECHO_DEFECT_REFUSED;
-			i.remote_guard = ni.Flags & NLASSP_CREDSSP_INFO_REMOTE_GUARD;
-			const std::string m = ni.Mechanism;
-			i.mechanism = m == "NTLM" ? PackageId::Ntlm : m == "Kerberos" ? PackageId::Kerberos : PackageId::Negotiate;
-			info = i;
-		}
-	};
-	st = SEC_I_CONTINUE_NEEDED;
-	for (int round = 0; round < 16 && st == SEC_I_CONTINUE_NEEDED; ++round) {
-		SecBuffer ob{0, SECBUFFER_TOKEN, nullptr};
-		SecBufferDesc od{SECBUFFER_VERSION, 1, &ob};
-		ULONG attrs = 0;
-		if (!have_ctx) {
-			SecBuffer ib[1] = {{static_cast<ULONG>(prm.size()), NLASSP_SECBUFFER_CREDSSP_PARAMS,
-			                    const_cast<uint8_t*>(prm.data())}};
-			SecBufferDesc id{SECBUFFER_VERSION, 1, ib};
-			st = t->InitializeSecurityContextA(&cred, nullptr, target.data(), req, 0, SECURITY_NATIVE_DREP, &id, 0,
-			                                   &ctx, &od, &attrs, nullptr);
-		} else {
-			buf.clear();
-			ULONG want = 2;
-			st = SEC_E_INCOMPLETE_MESSAGE;
-			while (st == SEC_E_INCOMPLETE_MESSAGE) {
-				const size_t old = buf.size();
-				buf.resize(old + want);
-				if (!tls_read(ssl, buf.data() + old, want)) {
-					net_error = old == 0 ? "the server closed the connection instead of answering (it refused the "
-					                       "logon without an errorCode, or dropped the connection)"
-					                     : "the server closed the connection in the middle of a TSRequest";
-					query();
-					(void)t->DeleteSecurityContext(&ctx);
-					(void)t->FreeCredentialsHandle(&cred);
-					return Error::LogonDenied;
-				}
-				SecBuffer ib[2] = {{static_cast<ULONG>(buf.size()), SECBUFFER_TOKEN, buf.data()},
-				                   {0, SECBUFFER_EMPTY, nullptr}};
-				SecBufferDesc id{SECBUFFER_VERSION, 2, ib};
-				st = t->InitializeSecurityContextA(&cred, &ctx, target.data(), req, 0, SECURITY_NATIVE_DREP, &id, 0,
-				                                   &ctx, &od, &attrs, nullptr);
-				if (st == SEC_E_INCOMPLETE_MESSAGE)
-					want = ib[1].BufferType == SECBUFFER_MISSING && ib[1].cbBuffer ? ib[1].cbBuffer : 1;
-			}
-		}
-		if (st == SEC_E_OK || st == SEC_I_CONTINUE_NEEDED)
-			have_ctx = true;
-		query();
-		const bool wrote = !ob.pvBuffer || tls_write(ssl, ByteView(static_cast<uint8_t*>(ob.pvBuffer), ob.cbBuffer));
-		if (ob.pvBuffer)
-			(void)t->FreeContextBuffer(ob.pvBuffer);
-		if (!wrote) {
-			net_error = "the server closed the connection while we sent a TSRequest";
-			st = SEC_E_INTERNAL_ERROR;
-		}
-	}
-	if (have_ctx)
-		(void)t->DeleteSecurityContext(&ctx);
-	(void)t->FreeCredentialsHandle(&cred);
-	(void)rep;
-	return error_of(st);
+	const uint32_t result = static_cast<uint32_t>(r[0]) | (static_cast<uint32_t>(r[1]) << 8) |
+	                        (static_cast<uint32_t>(r[2]) << 16) | (static_cast<uint32_t>(r[3]) << 24);
+	if (result == 0)
+		return 0;
+	rep.refused = true;
+	rep.refused_by = "server";
+	char hex[16];
+	std::snprintf(hex, sizeof(hex), "0x%08" PRIX32, result);
+	rep.reason = std::string("CredSSP succeeded but the server denied access (Early User Authorization Result ") +
+	             hex + ")";
+	return 1;
 }
 
 } // namespace
+
+// ---- shared with module.cpp (probe.h) ---------------------------------------------------------
+
+bool nlassp::probe::tls_write(SSL* ssl, ByteView b)
+{
+	size_t done = 0;
+	while (done < b.size()) {
+		size_t w = 0;
+		if (SSL_write_ex(ssl, b.data() + done, b.size() - done, &w) != 1)
+			return false;
+		done += w;
+	}
+	return true;
+}
+
+bool nlassp::probe::tls_read(SSL* ssl, uint8_t* p, size_t n)
+{
+	size_t done = 0;
+	while (done < n) {
+		size_t r = 0;
+		if (SSL_read_ex(ssl, p + done, n - done, &r) != 1)
+			return false;
+		done += r;
+	}
+	return true;
+}
+
+Bytes nlassp::probe::params_buffer(const Args& a, ByteView spki)
+{
+	NLASSP_CREDSSP_PARAMS p{};
+	p.cbSize = sizeof(p);
+	p.Version = NLASSP_CREDSSP_PARAMS_VERSION;
+	p.Flags = (a.tolerate ? NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT : 0u) |
+	          (a.remote_guard ? NLASSP_CREDSSP_REMOTE_GUARD : 0u) |
+	          (a.remote_guard_compat ? NLASSP_CREDSSP_REMOTE_GUARD_FREERDP_COMPAT : 0u);
+	p.MinVersion = a.min_version;
+	p.MaxVersion = a.max_version;
+	p.KeyFormat = NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY_INFO;
+	p.PublicKeyOffset = sizeof(p);
+	p.PublicKeyLength = static_cast<uint32_t>(spki.size());
+	// The probe delegates to the target it was told to use.
+	p.DelegateTargetsOffset = static_cast<uint32_t>(sizeof(p) + spki.size());
+	p.DelegateTargetsLength = static_cast<uint32_t>(a.target.size());
+	// One allocation of the final size, then copies (GCC 12 at -O2 reports a false -Warray-bounds
+	// on vector::insert after a sizeof-sized vector).
+	Bytes b(sizeof(p) + spki.size() + a.target.size());
+	std::memcpy(b.data(), &p, sizeof(p));
+	if (!spki.empty())
+		std::memcpy(b.data() + sizeof(p), spki.data(), spki.size());
+	if (!a.target.empty())
+		std::memcpy(b.data() + sizeof(p) + spki.size(), a.target.data(), a.target.size());
+	return b;
+}
 
 int main(int argc, char** argv)
 {
 	Args a;
 	if (const int rc = parse_args(argc, argv, a); rc != 0)
 		return rc;
+	if (a.show_version)
+		return print_version(a);
 	if (a.json && !std::getenv("WLOG_LEVEL"))
 		::setenv("WLOG_LEVEL", "OFF", 1);
 
@@ -890,53 +670,16 @@ int main(int argc, char** argv)
 	const Error e = a.module.empty() ? run_credssp(a, ssl.get(), spki, rep, net_error, info)
 	                                 : run_credssp_module(a, ssl.get(), spki, rep, net_error, info);
 	lap("credssp");
-	if (info) {
-		rep.credssp_version = info->version;
-		rep.server_version = info->peer_version;
-		rep.mechanism = package_name(info->mechanism);
-		rep.delegated = info->delegated;
-		rep.remote_guard = info->remote_guard;
-		rep.echo_defect_tolerated = info->echo_defect_seen;
-		rep.insecure_version = (info->peer_version && info->peer_version < credssp::kDefaultMinVersion) ||
-		                       (info->version && info->version < credssp::kDefaultMinVersion);
-	}
-	const SECURITY_STATUS st = sspi::to_status(e);
-	rep.status = sspi::status_name(st);
-	rep.status_value = static_cast<uint32_t>(st);
-	rep.error = error_name(e);
-	rep.reason = !net_error.empty() ? net_error : plain_reason(e, info ? *info : credssp::Info{});
-	if (e == Error::Unsupported && info && info->peer_version && info->peer_version < a.min_version)
-		rep.reason = "the server speaks CredSSP version " + std::to_string(info->peer_version) +
-		             (info->peer_version < credssp::kDefaultMinVersion
-		                  ? ", which is insecure (below 5: no nonce-bound public-key hash, CVE-2018-0886); not "
-		                    "connected - use --min-credssp-version 2 to connect anyway"
-		                  : ", below --min-credssp-version");
-	if (e != Error::None) {
-		rep.refused = e == Error::LogonDenied || e == Error::PasswordExpired;
+	record_credssp(a, e, info, net_error, rep);
+	if (e != Error::None)
 		return finish(rep.refused ? 1 : 2);
-	}
 
 	if (selected & PROTOCOL_HYBRID_EX) {
-		// MS-RDPBCGR 2.2.10.2 Early User Authorization Result PDU.
 		rep.stage = "early-auth";
-		uint8_t r[4];
-		if (!tls_read(ssl.get(), r, 4)) {
-			rep.reason = "CredSSP succeeded but the server closed the connection before the Early User "
-			             "Authorization Result";
-			lap("early-auth");
-			return finish(2);
-		}
+		const int rc = read_early_auth(ssl.get(), rep);
 		lap("early-auth");
-		const uint32_t result = static_cast<uint32_t>(r[0]) | (static_cast<uint32_t>(r[1]) << 8) |
-		                        (static_cast<uint32_t>(r[2]) << 16) | (static_cast<uint32_t>(r[3]) << 24);
-		if (result != 0) {
-			rep.refused = true;
-			char hex[16];
-			std::snprintf(hex, sizeof(hex), "0x%08" PRIX32, result);
-			rep.reason = std::string("CredSSP succeeded but the server denied access (Early User Authorization "
-			                         "Result ") + hex + ")";
-			return finish(1);
-		}
+		if (rc != 0)
+			return finish(rc);
 	}
 	rep.stage = "done";
 	rep.success = true;

@@ -1,0 +1,41 @@
+# The repository stands alone: no file of it (build, tests, packaging, docs) refers to a directory
+# beside it. A clone has nothing there; in our own workspace a sibling directory happened to
+# exist, which is how the known-answer tests once read their data from outside the tree.
+#   cmake -DSOURCE_DIR=<repo> -DBINARY_DIR=<build dir> -P stands_alone.cmake
+# Files: `git ls-files` in a git checkout, else every file below SOURCE_DIR but BINARY_DIR.
+cmake_minimum_required(VERSION 3.22)
+set(needle "..")
+string(APPEND needle "/shared")     # spelled in two parts so that this file does not match itself
+set(files "")
+if(EXISTS "${SOURCE_DIR}/.git")
+  find_program(GIT git)
+  if(GIT)
+    execute_process(COMMAND "${GIT}" -C "${SOURCE_DIR}" ls-files RESULT_VARIABLE rc OUTPUT_VARIABLE out
+      ERROR_QUIET)
+    if(rc EQUAL 0)
+      string(REPLACE "\n" ";" files "${out}")
+      list(TRANSFORM files PREPEND "${SOURCE_DIR}/")
+    endif()
+  endif()
+endif()
+if(NOT files)
+  file(GLOB_RECURSE files LIST_DIRECTORIES false "${SOURCE_DIR}/*")
+  list(FILTER files EXCLUDE REGEX "^${BINARY_DIR}/")
+  list(FILTER files EXCLUDE REGEX "/\\.git/")
+endif()
+set(found "")
+set(count 0)
+foreach(f IN LISTS files)
+  if(NOT f OR IS_DIRECTORY "${f}" OR NOT EXISTS "${f}")
+    continue()
+  endif()
+  math(EXPR count "${count} + 1")
+  file(STRINGS "${f}" hits REGEX "\\.\\./shared")
+  if(hits)
+    string(APPEND found "${f}: ${hits}\n")
+  endif()
+endforeach()
+if(found)
+  message(FATAL_ERROR "these files refer to ${needle}, which a clone does not have:\n${found}")
+endif()
+message(STATUS "${count} files checked: none refers to ${needle}")
