@@ -517,6 +517,16 @@ ContextPtr create_context(Role role, const CredentialPtr& cred, Error& err)
 			err = Error::NoCredentials;
 			return nullptr;
 		}
+		// An empty password is no password (as for Kerberos): sending it would count a failed logon
+		// toward the account's lockout wherever the account has a password, and FreeRDP passes an
+		// empty one for /p: (the form +auth-only with a Kerberos ticket cache needs).
+		if (cred->identity->password.empty() && !detail::blank_passwords_allowed()) {
+			NLASSP_LOG(kLog, Warn, "NTLM: the password is empty, which NTLM does not send (it would count as a "
+			                       "failed logon); give the password, or log on with a Kerberos ticket (kinit); "
+			                       "NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1 sends it for an account without one");
+			err = Error::NoCredentials;
+			return nullptr;
+		}
 	} else if (!cred->inbound() || !cred->ntlm_users) {
 		NLASSP_LOG(kLog, Warn, "NTLM: the server has no user store to check passwords against; configure a SAM file "
 		                       "(winpr-hash -f sam) or a hash callback");

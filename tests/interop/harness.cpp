@@ -70,6 +70,17 @@ BYTE* a(std::string& s)
 	return s.empty() ? nullptr : reinterpret_cast<BYTE*>(s.data());
 }
 
+// The password's pointer: NULL for an empty one unless the caller gives an empty string (a
+// std::string's data() is a NUL terminator then, never NULL).
+UINT16* w_password(std::u16string& s, bool not_null)
+{
+	return not_null ? reinterpret_cast<UINT16*>(s.data()) : w(s);
+}
+BYTE* a_password(std::string& s, bool not_null)
+{
+	return not_null ? reinterpret_cast<BYTE*>(s.data()) : a(s);
+}
+
 // Heap copy of exactly `n` bytes, so that AddressSanitizer sees any read past the end.
 void* heap_copy(const uint8_t* data, size_t n)
 {
@@ -103,6 +114,7 @@ struct Party {
 	std::string user8, domain8, password8, packages8;
 	std::string sam_file;
 	std::string keytab;
+	bool password_not_null = false;
 	std::string kerberos_cache;
 	std::string pkinit_identity, pkinit_anchors;
 	SEC_WINPR_NTLM_SETTINGS ntlm{};
@@ -146,7 +158,7 @@ void fill_winpr_identity(Party& p)
 	ex.UserLength = static_cast<UINT32>(p.user16.size());
 	ex.Domain = w(p.domain16);
 	ex.DomainLength = static_cast<UINT32>(p.domain16.size());
-	ex.Password = w(p.password16);
+	ex.Password = w_password(p.password16, p.password_not_null);
 	ex.PasswordLength = static_cast<UINT32>(p.password16.size());
 	ex.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE | SEC_WINNT_AUTH_IDENTITY_EXTENDED;
 	if (!p.packages16.empty()) {
@@ -171,6 +183,7 @@ void* client_auth_data(Party& p, const ClientIdentity& id)
 	p.user16 = utf8_to_utf16(id.user);
 	p.domain16 = utf8_to_utf16(id.domain);
 	p.password16 = utf8_to_utf16(id.password);
+	p.password_not_null = !id.password.empty() || id.empty_password_not_null;
 	p.packages16 = utf8_to_utf16(id.package_list);
 	p.kerberos_cache = id.kerberos_cache;
 	p.pkinit_identity = id.pkinit_identity;
@@ -185,7 +198,7 @@ void* client_auth_data(Party& p, const ClientIdentity& id)
 			p.id_a.UserLength = static_cast<ULONG>(p.user8.size());
 			p.id_a.Domain = a(p.domain8);
 			p.id_a.DomainLength = static_cast<ULONG>(p.domain8.size());
-			p.id_a.Password = a(p.password8);
+			p.id_a.Password = a_password(p.password8, p.password_not_null);
 			p.id_a.PasswordLength = static_cast<ULONG>(p.password8.size());
 			p.id_a.Flags = SEC_WINNT_AUTH_IDENTITY_ANSI;
 			return &p.id_a;
@@ -194,7 +207,7 @@ void* client_auth_data(Party& p, const ClientIdentity& id)
 			p.id_w.UserLength = static_cast<ULONG>(p.user16.size());
 			p.id_w.Domain = w(p.domain16);
 			p.id_w.DomainLength = static_cast<ULONG>(p.domain16.size());
-			p.id_w.Password = w(p.password16);
+			p.id_w.Password = w_password(p.password16, p.password_not_null);
 			p.id_w.PasswordLength = static_cast<ULONG>(p.password16.size());
 			p.id_w.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
 			return &p.id_w;
@@ -205,7 +218,7 @@ void* client_auth_data(Party& p, const ClientIdentity& id)
 			p.id_exa.UserLength = static_cast<UINT32>(p.user8.size());
 			p.id_exa.Domain = a(p.domain8);
 			p.id_exa.DomainLength = static_cast<UINT32>(p.domain8.size());
-			p.id_exa.Password = a(p.password8);
+			p.id_exa.Password = a_password(p.password8, p.password_not_null);
 			p.id_exa.PasswordLength = static_cast<UINT32>(p.password8.size());
 			p.id_exa.Flags = SEC_WINNT_AUTH_IDENTITY_ANSI;
 			p.id_exa.PackageList = a(p.packages8);
@@ -218,7 +231,7 @@ void* client_auth_data(Party& p, const ClientIdentity& id)
 			p.id_exw.UserLength = static_cast<UINT32>(p.user16.size());
 			p.id_exw.Domain = w(p.domain16);
 			p.id_exw.DomainLength = static_cast<UINT32>(p.domain16.size());
-			p.id_exw.Password = w(p.password16);
+			p.id_exw.Password = w_password(p.password16, p.password_not_null);
 			p.id_exw.PasswordLength = static_cast<UINT32>(p.password16.size());
 			p.id_exw.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
 			p.id_exw.PackageList = w(p.packages16);

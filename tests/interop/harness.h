@@ -53,6 +53,9 @@ struct ClientIdentity {
 	std::string user = "alice";
 	std::string domain = "LAB";
 	std::string password = "Passw0rd!";
+	// An empty `password` is passed as NULL unless this is set: then as a non-NULL empty string,
+	// which is what FreeRDP makes of /p: (sspi_SetAuthIdentityWithLengthW with "").
+	bool empty_password_not_null = false;
 	std::string package_list;  // "/auth-pkg-list", e.g. "!kerberos"; empty: none
 	IdentityForm form = IdentityForm::Winpr;
 	std::string kerberos_cache;  // kerberosSettings->cache (Winpr form only); empty: none

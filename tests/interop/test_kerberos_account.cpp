@@ -1,14 +1,17 @@
 // What the KDC says about the account reaches the user, and no logon wastes a lockout count:
 // our module as client (Kerberos, and Negotiate with NTLM allowed) against a throwaway MIT KDC
 // (tests/lab/kdc.sh) and our module as server, the way FreeRDP drives them (tests/interop/harness).
-//   - a user name with an empty password (or none) never sends an AS-REQ: with a TGT for that principal in
-//     the ccache it is used, else SEC_E_NO_CREDENTIALS and "give a password or kinit";
+//   - a user name with an empty password (or none) never sends an AS-REQ, nor an NTLM logon: with a TGT
+//     for that principal in the ccache it is used, else SEC_E_NO_CREDENTIALS and "give a password or kinit";
 //   - a disabled account (modprinc -allow_tix) and a locked-out one (a lockout policy) are
-//     KDC_ERR_CLIENT_REVOKED: STATUS_ACCOUNT_RESTRICTION and a line that says so (not "check the
-//     password"); an expired account (KDC_ERR_NAME_EXP) is STATUS_ACCOUNT_EXPIRED; an expired
-//     password keeps its own line;
+//     KDC_ERR_CLIENT_REVOKED: SEC_E_LOGON_DENIED (as Windows' SSPI returns it, and what FreeRDP
+//     reports as "logon failed") with ERROR_ACCOUNT_RESTRICTION as the last error and a line that
+//     says so (not "check the password"); an expired account (KDC_ERR_NAME_EXP) is
+//     SEC_E_LOGON_DENIED with ERROR_ACCOUNT_EXPIRED; an expired password keeps its own line;
 //   - a refused password costs exactly one failed AS exchange in the KDC's log, and Negotiate
 //     never tries NTLM after any of these.
+//   - a service ticket the KDC's policy refuses (KDC_ERR_POLICY on the TGS exchange) is not a wrong
+//     password: its own line.
 // AD's own reasons (KERB-EXT-ERROR: logon hours, workstation, disabled vs locked out) cannot come
 // from MIT's KDC; tests/kerberos/test_ext_error.cpp covers them from crafted bytes.
 //
@@ -188,8 +191,16 @@ int as_requests(const char* principal)
 static void empty_password_without_ticket_sends_nothing(void** state)
 {
 	auto* fx = static_cast<Fixture*>(*state);
-	for (const char* list : {"", "!ntlm"}) {
-		configure_user(fx, "alice", "", list[0] ? "Negotiate" : "Kerberos", list);
+	// No password (NULL) and an empty one (what FreeRDP makes of /p:): neither reaches the KDC nor,
+	// with NTLM allowed, the server as an NTLM logon (which would count toward the lockout).
+	const struct {
+		const char* package;
+		const char* list;
+	} forms[] = {{"Kerberos", ""}, {"Negotiate", "!ntlm"}, {"Negotiate", ""}};
+	for (const bool given : {false, true})
+	for (const auto& [package, list] : forms) {
+		configure_user(fx, "alice", "", package, list);
+		fx->config.client.empty_password_not_null = given;
 		const int before = as_requests("alice@LAB.TEST");
 		run_logged(fx);
 		expect_refused_before_any_token(fx, SEC_E_NO_CREDENTIALS);
@@ -199,6 +210,9 @@ static void empty_password_without_ticket_sends_nothing(void** state)
 		if (said != 1)
 			print_our_lines();
 		EXPECT_TRUE(fx, said == 1);
+		// NTLM (allowed in Negotiate with list "") says it does not send an empty password.
+		if (given && std::strcmp(package, "Negotiate") == 0 && !list[0])
+			EXPECT_TRUE(fx, lines_with("WARN", {"NTLM: the password is empty"}) == 1);
 	}
 }
 
