@@ -3,6 +3,7 @@
 // _encrypt / _decrypt / _impersonate) and the flags of nla.c, written from its behaviour.
 #include "interop/harness.h"
 
+#include <winpr/error.h>
 #include <winpr/ntlm.h>
 #include <winpr/secapi.h>
 #include <winpr/ssl.h>
@@ -690,7 +691,9 @@ void establish(const Config& c, Result& r, Party& client, Party& server)
 			break;
 		}
 		const uint32_t in_size = cur->input.cbBuffer;
+		SetLastError(ERROR_SUCCESS);
 		const SECURITY_STATUS status = authenticate(*cur);
+		const DWORD last_error = GetLastError();
 		r.calls++;
 		r.steps.push_back({ cur->side, status, in_size,
 		                    status == SEC_E_OK || status == SEC_I_CONTINUE_NEEDED
@@ -717,6 +720,7 @@ void establish(const Config& c, Result& r, Party& client, Party& server)
 			r.failed = true;
 			r.failed_side = cur->side;
 			r.failure_status = status;
+			r.failure_last_error = last_error;
 			r.failed_call = r.calls - 1;
 			break;
 		}

@@ -175,6 +175,7 @@ struct Result {
 	bool failed = false;              // a call returned anything but CONTINUE_NEEDED / OK
 	Side failed_side = Side::Client;
 	SECURITY_STATUS failure_status = SEC_E_OK;
+	uint32_t failure_last_error = 0;  // GetLastError() right after the failed call (cleared before it)
 	int failed_call = -1;             // index into steps
 	bool hang = false;                // max_calls reached, or a side stalled with no token
 	std::string protocol_error;       // e.g. "token sent to a side that already finished"

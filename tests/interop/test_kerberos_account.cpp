@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include <winpr/error.h>
+
 #include "interop/fixture.h"
 #include "interop/kdc_lab.h"
 
@@ -37,8 +39,6 @@ using namespace nlassp::interop;
 namespace {
 
 constexpr Impl M = Impl::Module;
-constexpr SECURITY_STATUS kAccountRestriction = static_cast<SECURITY_STATUS>(0xC000006Eu);
-constexpr SECURITY_STATUS kAccountExpired = static_cast<SECURITY_STATUS>(0xC0000193u);
 
 KdcLab g_lab;
 std::string g_log_dir;
@@ -166,8 +166,9 @@ void run_logged(Fixture* fx)
 		print_our_lines();
 }
 
-// The client failed on its first call, before any token (so no NTLM either), with `expected`.
-void expect_refused_before_any_token(Fixture* fx, SECURITY_STATUS expected)
+// The client failed on its first call, before any token (so no NTLM either), with `expected`
+// (and, when `last_error` is not 0, that Win32 error left by the call).
+void expect_refused_before_any_token(Fixture* fx, SECURITY_STATUS expected, uint32_t last_error = 0)
 {
 	const Result& r = fx->result;
 	if (!r.failed || r.failed_call != 0 || !r.tokens.empty())
@@ -177,6 +178,10 @@ void expect_refused_before_any_token(Fixture* fx, SECURITY_STATUS expected)
 	EXPECT_TRUE(fx, r.failed_call == 0);
 	EXPECT_TRUE(fx, r.tokens.empty());
 	EXPECT_STATUS(fx, r.failure_status, expected);
+	if (last_error && r.failure_last_error != last_error)
+		print_message("last error %u, want %u\n", static_cast<unsigned>(r.failure_last_error),
+		              static_cast<unsigned>(last_error));
+	EXPECT_TRUE(fx, !last_error || r.failure_last_error == last_error);
 }
 
 int as_requests(const char* principal)
@@ -236,12 +241,12 @@ static void empty_password_uses_the_users_ticket(void** state)
 
 // ---- the account's state ----------------------------------------------------------------------
 
-static void disabled_account_is_account_restriction(void** state)
+static void disabled_account_is_logon_denied_with_account_restriction(void** state)
 {
 	auto* fx = static_cast<Fixture*>(*state);
 	configure_user(fx, "carol", "Passw0rd!", "Negotiate", "");
 	run_logged(fx);
-	expect_refused_before_any_token(fx, kAccountRestriction);
+	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_ACCOUNT_RESTRICTION);
 	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "CLIENT LOCKED OUT", "carol@LAB.TEST" }) >= 1);
 	EXPECT_TRUE(fx, lines_with("ERROR", {"the KDC refused carol@LAB.TEST", "disabled or locked out",
 	                                     "ask an administrator"}) == 1);
@@ -256,24 +261,24 @@ static void lockout_counts_one_failure_per_refused_password(void** state)
 	for (int attempt = 1; attempt <= 2; ++attempt) {
 		configure_user(fx, "dave", "wrong", "Negotiate", "");
 		run_logged(fx);
-		expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED);
+		expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_LOGON_FAILURE);
 		EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "PREAUTH_FAILED", "dave@LAB.TEST" }) == attempt);
 	}
 	// Now locked out: even the right password is refused, as an account restriction.
 	configure_user(fx, "dave", "Passw0rd!", "Negotiate", "");
 	run_logged(fx);
-	expect_refused_before_any_token(fx, kAccountRestriction);
+	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_ACCOUNT_RESTRICTION);
 	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "PREAUTH_FAILED", "dave@LAB.TEST" }) == 2);
 	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "LOCKED_OUT", "dave@LAB.TEST" }) == 1);
 	EXPECT_TRUE(fx, lines_with("ERROR", {"the KDC refused dave@LAB.TEST", "disabled or locked out"}) == 1);
 }
 
-static void expired_account_is_account_expired(void** state)
+static void expired_account_is_logon_denied_with_account_expired(void** state)
 {
 	auto* fx = static_cast<Fixture*>(*state);
 	configure_user(fx, "erin", "Passw0rd!", "Negotiate", "");
 	run_logged(fx);
-	expect_refused_before_any_token(fx, kAccountExpired);
+	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_ACCOUNT_EXPIRED);
 	EXPECT_TRUE(fx, lines_with("ERROR", {"the KDC refused erin@LAB.TEST", "the account has expired",
 	                                     "ask an administrator"}) == 1);
 }
