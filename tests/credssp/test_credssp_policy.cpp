@@ -4,8 +4,9 @@
 //   established initiator, MinVersion 5 on an established acceptor; a later parameters buffer may
 //   tighten the policy, one that would loosen it is refused, and what it leaves unset stays;
 // - a pubKeyAuth sent back to the client (finding 4) is a failed mutual authentication, except in
-//   the one shape FreeRDP's server gives a refused logon (versions 2 and 5, our pubKeyAuth sent
-//   with a negoToken, the reply's negoToken absent or all zero);
+//   the shapes FreeRDP's server gives a refused logon with no errorCode (our pubKeyAuth sent with a
+//   negoToken; the reply's negoToken absent or all zero at versions 2 and 5, present and all zero
+//   at 3, 4 and 6 where its provider left no error code);
 // - version 5 is the default minimum (finding 5): a man in the middle rewriting either side's
 //   version to 2 is refused at once, MaxVersion below 5 needs an explicit MinVersion;
 // - TSPasswordCreds names with a NUL or an unpaired surrogate are refused by the acceptor
@@ -274,9 +275,21 @@ bool reflected_pub_key_auth()
 		r.password = u"wrong";
 		CHECK(scripted_is(r, Error::LogonDenied));
 	}
-	// The right password and the pubKeyAuth still comes back: at version 6 (where FreeRDP would
-	// have sent an errorCode) that is no refusal but a failed mutual authentication; at 2 and 5 it
-	// looks exactly like FreeRDP's refusal (nothing is sent either way).
+	// FreeRDP's server sends no errorCode at 3, 4 and 6 either when its SSPI provider left
+	// GetLastError() at 0 (nla.c: NTSTATUS_FROM_WIN32(0) is 0, and 0 is not sent): its untouched,
+	// zero-filled output buffer still comes back as negoToken - a refused logon, not a MITM.
+	for (uint32_t v : {3u, 4u, 6u}) {
+		ScriptRun r;
+		r.script = Script::FreeRdpFailureNoCode;
+		r.version = v;
+		r.client_inner = r.server_inner = make_raw_ntlm;
+		r.password = u"wrong";
+		CHECK(scripted_is(r, Error::LogonDenied));
+	}
+	// The right password and the pubKeyAuth still comes back, with no negoToken: at version 6 (where
+	// a FreeRDP server refusing would have sent an errorCode or its zero-filled output buffer) that
+	// is no refusal but a failed mutual authentication; at 2 and 5 it looks exactly like FreeRDP's
+	// refusal (nothing is sent either way).
 	ScriptRun r;
 	r.script = Script::OwnPubKeyAuthBack;
 	r.client_inner = r.server_inner = make_raw_ntlm;
