@@ -214,6 +214,21 @@ bool later_parameters_tighten_never_loosen()
 		q.client.requested |= ctx::Delegate;
 		CHECK(reauth_with(q, rsa_params(0, 0, NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION)) == Error::PolicyNtlmOnly);
 	}
+	// Dropping NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT in a later buffer is a tightening: applied.
+	// Passing it again keeps it.
+	{
+		Params first;
+		CHECK(parse_params(rsa_params(2, 6, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT), first) == Error::None);
+		Policy pol(Options{});
+		CHECK(pol.set_first(first) == Error::None && pol.options().tolerate_freerdp_echo_defect);
+		CHECK(pol.tighten(first) == Error::None && pol.options().tolerate_freerdp_echo_defect);
+		Params without;
+		CHECK(parse_params(rsa_params(2, 6), without) == Error::None);
+		CHECK(pol.tighten(without) == Error::None);
+		CHECK(!pol.options().tolerate_freerdp_echo_defect);
+		// ... and once withdrawn it cannot come back.
+		CHECK(pol.tighten(first) == Error::InvalidParameter && !pol.options().tolerate_freerdp_echo_defect);
+	}
 	// A second target list narrows the first: a target must match both.
 	for (const char16_t* target : {u"TERMSRV/other.lab", u"TERMSRV/server.lab"}) {
 		Pair p;
