@@ -114,6 +114,9 @@ private:
 	Error step_acceptor(const StepInput& in, StepOutput& out);
 	Error finish_establishment();
 	Error fail_gss(const char* what, OM_uint32 major, OM_uint32 minor);
+	// A refused TGS exchange (the service ticket): the KDC's policy or the account's state, never
+	// the password (that was judged by the AS exchange, or not asked for at all with a ccache).
+	Error fail_service_ticket(const std::string& what, krb5_error_code code, const std::string& detail, Error e);
 	Error fail_krb5(const char* what, krb5_error_code code);
 	// One line: what failed, why (detail), and the fix (`fix`, else the advice for `e`).
 	void log_failure(const char* what, Error e, const std::string& detail, const std::string& fix = {}) const;

@@ -280,8 +280,9 @@ Error KerberosContext::prefetch_service_ticket(const std::string& spn)
 	if (out)
 		krb5_free_creds(k, out);
 	if (code) {
-		std::string what = "logon to " + spn;
-		return fail_krb5(what.c_str(), code);
+		if (Error e = explain_kdc_proxy_failure("logon", code); e != Error::None)
+			return e;
+		return fail_service_ticket("logon to " + spn, code, gss::describe_krb5(k, code), gss::map_krb5(code));
 	}
 	return Error::None;
 }

@@ -107,6 +107,8 @@ int group_setup(void**)
 		"addprinc -pw Passw0rd! -policy lockout +requires_preauth dave",
 		"addprinc -pw Passw0rd! -expire 2000-01-01 erin",
 		"addprinc -pw Passw0rd! -pwexpire 2000-01-01 frank",
+		// A service the KDC refuses tickets for (MIT's KDC_ERR_POLICY on the TGS exchange).
+		"addprinc -randkey -allow_tgs_req HTTP/localhost",
 	};
 	for (const char* q : queries)
 		if (!kdc_lab_kadmin(g_lab, q)) {
@@ -292,6 +294,26 @@ static void expired_password_keeps_its_line(void** state)
 	EXPECT_TRUE(fx, lines_with("ERROR", {"the password has expired: change it first"}) == 1);
 }
 
+// ---- the service ticket ---------------------------------------------------------------------
+
+// The password was accepted (the AS exchange succeeded) and the KDC's policy refuses the service
+// ticket: the line says so, not "check the user name and password", and no NTLM follows.
+static void service_ticket_policy_is_not_the_password(void** state)
+{
+	auto* fx = static_cast<Fixture*>(*state);
+	configure_user(fx, "alice", "Passw0rd!", "Negotiate", "");
+	fx->config.target = "HTTP/localhost";
+	run_logged(fx);
+	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED);
+	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "KDC policy rejects request", "HTTP/localhost" }) >= 1);
+	const int said = lines_with("ERROR", {"logon to HTTP/localhost", "the KDC's policy refuses this user a ticket",
+	                                      "the password is not the problem"});
+	if (said != 1)
+		print_our_lines();
+	EXPECT_TRUE(fx, said == 1);
+	EXPECT_TRUE(fx, lines_with("", {"check the user name and password"}) == 0);
+}
+
 int main()
 {
 	char tmpl[] = "/tmp/nlassp-account-log.XXXXXX";
@@ -312,10 +334,11 @@ int main()
 #define T(name) cmocka_unit_test_setup_teardown(name, account_setup, account_teardown)
 		T(empty_password_without_ticket_sends_nothing),
 		T(empty_password_uses_the_users_ticket),
-		T(disabled_account_is_account_restriction),
+		T(disabled_account_is_logon_denied_with_account_restriction),
 		T(lockout_counts_one_failure_per_refused_password),
-		T(expired_account_is_account_expired),
+		T(expired_account_is_logon_denied_with_account_expired),
 		T(expired_password_keeps_its_line),
+		T(service_ticket_policy_is_not_the_password),
 #undef T
 	};
 	const int rc = cmocka_run_group_tests_name("kerberos account states", tests, group_setup, group_teardown);
