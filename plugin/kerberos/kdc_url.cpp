@@ -15,6 +15,15 @@ namespace nlassp::kerberos::detail {
 
 namespace {
 
+// A realm for a log line: control characters as '?', at most 64 bytes.
+std::string printable_realm(const std::string& realm)
+{
+	std::string out;
+	for (char c : realm.substr(0, 64))
+		out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+	return realm.size() > 64 ? out + "..." : out;
+}
+
 // Relations of the realm stanza that name KDCs: replaced by the URL, or MIT would also try them
 // (directly, around the proxy) and retry a refused password against the primary.
 bool names_a_kdc(const char* relation)
@@ -180,9 +189,22 @@ Error KerberosContext::use_kdc_url(const std::string& realm)
 	} else {
 		kdc = "https://" + url + "/KdcProxy";        // FreeRDP's /kerberos:kdc-url:<proxy host>
 	}
-	for (char c : kdc + realm) {
+	for (char c : kdc) {
 		if (c == '\n' || c == '\r' || c == '{' || c == '}' || c == '[' || c == ']' || c == '"') {
-			log_failure("logon", Error::InvalidParameter, "the KDC URL or realm contains characters krb5.conf cannot hold");
+			log_failure("logon", Error::InvalidParameter, "the KDC URL contains characters krb5.conf cannot hold",
+			            "check /kerberos:kdc-url");
+			return Error::InvalidParameter;
+		}
+	}
+	// The realm becomes a krb5.conf tag: a blank or '=' would split it, '*' marks a section final,
+	// '#' and ';' start comments, braces and quotes are syntax.
+	for (char c : realm) {
+		const auto u = static_cast<unsigned char>(c);
+		if (u <= 0x20 || u == 0x7f || std::strchr("=*#;{}[]\"", c)) {
+			log_failure("logon", Error::InvalidParameter,
+			            "the realm name '" + printable_realm(realm) + "' has a character a krb5.conf realm name cannot "
+			            "hold (a blank, control character, '=', '*', '#', ';', brace, bracket or quote)",
+			            "give the realm as the KDC knows it (e.g. /d:EXAMPLE.COM or user@EXAMPLE.COM)");
 			return Error::InvalidParameter;
 		}
 	}
@@ -194,7 +216,7 @@ Error KerberosContext::use_kdc_url(const std::string& realm)
 	}
 	text += "\t}*\n";
 
-	const char* tmp = std::getenv("TMPDIR");
+	const char* tmp = secure_getenv("TMPDIR");
 	std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/nlassp-krb5-XXXXXX";
 	std::vector<char> name(path.begin(), path.end());
 	name.push_back('\0');
