@@ -40,7 +40,7 @@ Error CredSspContext::seal(ByteView plaintext, Bytes& wire_out)
 
 Error CredSspContext::unseal(ByteView wire_in, SecretBytes& plaintext)
 {
-	const size_t trailer = inner_->sizes().security_trailer;
+	const size_t trailer = inner_->received_token_size(wire_in);
 	wire::Reader r(wire_in);
 	ByteView token;
 	if (!r.bytes(trailer, token) || r.empty()) {

@@ -78,6 +78,14 @@ public:
 	Error sign(std::span<const MessageBuffer> msg, Bytes& token) override;
 	Error verify(std::span<const MessageBuffer> msg, ByteView token) override;
 	Error encrypt(std::span<MessageBuffer> msg, Bytes& token) override;
+	[[nodiscard]] uint32_t wrap_token_size(std::span<const MessageBuffer> msg) const noexcept override
+	{
+		return rc4_ ? rc4_->token_size(msg) : sizes_.security_trailer;
+	}
+	[[nodiscard]] size_t received_token_size(ByteView message) const noexcept override
+	{
+		return rc4_ ? Rc4Protection::received_token_size(message) : sizes_.security_trailer;
+	}
 	Error decrypt(std::span<MessageBuffer> msg, ByteView token) override;
 	Error session_key(SecretBytes& key) const override;
 	Error names(ContextNames& names) const override;
