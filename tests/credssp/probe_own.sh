@@ -108,6 +108,25 @@ if command -v xfreerdp3 >/dev/null 2>&1; then
 		FAILS=$((FAILS + 1))
 	fi
 fi
+if [ "$HAVE_KDC" = 1 ]; then
+	# (Last on this server: the probe fails before its first TSRequest and leaves the connection open.)
+	# An empty password (NTLM allowed): no AS-REQ reaches the KDC and no NTLM logon the server, where
+	# each would count toward a lockout; the probe says there are no credentials.
+	as_before=$(grep -c "AS_REQ.*$KDC_USER@" "$KDC_LOG")
+	denied_before=$(grep -c 'NTLM: logon denied' "$LAB_DIR/logs/credssp_server.err")
+	out="$(timeout 60 "$PROBE" --json --timeout 20 --user "$KDC_USER" --domain "$KDC_REALM" --password '' \
+		--target TERMSRV/localhost "localhost:$PORT" 2>&1)"
+	rc=$?
+	sleep 0.5
+	if [ "$rc" != 0 ] && [ "$(grep -c "AS_REQ.*$KDC_USER@" "$KDC_LOG")" = "$as_before" ] &&
+		[ "$(grep -c 'NTLM: logon denied' "$LAB_DIR/logs/credssp_server.err")" = "$denied_before" ] &&
+		[[ "$out" == *"SEC_E_NO_CREDENTIALS"* ]]; then
+		echo "PASS: an empty password: SEC_E_NO_CREDENTIALS, no AS-REQ, no NTLM logon at the server (rc=$rc)"
+	else
+		echo "FAIL: an empty password: rc=$rc, AS-REQ $as_before -> $(grep -c "AS_REQ.*$KDC_USER@" "$KDC_LOG"), NTLM denials $denied_before -> $(grep -c 'NTLM: logon denied' "$LAB_DIR/logs/credssp_server.err"): $out"
+		FAILS=$((FAILS + 1))
+	fi
+fi
 lab_stop "$SPID" credssp_test_server
 
 # An acceptor that speaks only up to version 3, as an unpatched server does.
