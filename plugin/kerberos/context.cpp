@@ -354,6 +354,8 @@ Error KerberosContext::step_initiator(const StepInput& in, StepOutput& out)
 	}
 	if (Error e = finish_establishment(); e != Error::None)
 		return e;
+	if (rc4_)
+		adopt_acceptor_subkey(in.token);
 	out.complete = true;
 	return Error::None;
 }

@@ -121,6 +121,9 @@ private:
 	Error step_initiator(const StepInput& in, StepOutput& out);
 	Error step_acceptor(const StepInput& in, StepOutput& out);
 	Error finish_establishment();
+	// Initiator with an RC4 context key: the acceptor's own RC4 subkey from its AP-REP `token`, as
+	// WinPR's acceptor seals with it (acceptor_subkey.cpp); nothing when there is none.
+	void adopt_acceptor_subkey(ByteView token);
 	Error fail_gss(const char* what, OM_uint32 major, OM_uint32 minor);
 	// A refused TGS exchange (the service ticket): the KDC's policy or the account's state, never
 	// the password (that was judged by the AS exchange, or not asked for at all with a ccache).

@@ -186,6 +186,14 @@ uint32_t Rc4Protection::token_size(std::span<const MessageBuffer> msg) const noe
 	return static_cast<uint32_t>(rfc4757::wrap_header_size(sealed));
 }
 
+bool Rc4Protection::adopt_acceptor_subkey(ByteView key)
+{
+	if (!initiator_ || key.size() != rfc4757::kKeySize || constant_time_equal(key, key_.view()))
+		return false;
+	key_ = SecretBytes(key);
+	return true;
+}
+
 size_t Rc4Protection::received_token_size(ByteView message) noexcept
 {
 	size_t data = 0;

@@ -63,6 +63,9 @@ public:
 	[[nodiscard]] static uint32_t max_trailer() noexcept;
 	// The size of the wrap token encrypt() would produce for `msg` now (the current layout).
 	[[nodiscard]] uint32_t token_size(std::span<const MessageBuffer> msg) const noexcept;
+	// The acceptor's RC4 subkey from its AP-REP (initiator only): used for every message from now on
+	// if it differs from the context key. True if adopted.
+	bool adopt_acceptor_subkey(ByteView key);
 	// Where the token ends in a received token + data: an RFC 4757 token's framing says; else 56.
 	[[nodiscard]] static size_t received_token_size(ByteView message) noexcept;
 	[[nodiscard]] static uint32_t max_signature() noexcept;

@@ -13,9 +13,9 @@
 //   - a client limited to RC4 (permitted_enctypes arcfour-hmac, alice given an RC4 key) keeps RC4
 //     on both sides: every message is sealed with the RC4 key in WinPR's 56-byte layout, which
 //     FreeRDP's credssp_auth.c (emulated by the harness: it cuts at cbSecurityTrailer and shrinks
-//     the token buffer to the last token) carries; our client -> our server and WinPR's client ->
-//     our server. (Our RC4-only client -> WinPR's acceptor: WinPR seals with an RC4 acceptor
-//     subkey that MIT's GSSAPI does not keep; see plugin/kerberos/README.md.)
+//     the token buffer to the last token) carries; our client -> our server, WinPR's client -> our
+//     server, and our client -> WinPR's acceptor, which seals with an RC4 acceptor subkey from its
+//     AP-REP that MIT's GSSAPI drops and we take ourselves (kerberos/ap_rep.h).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -171,6 +171,8 @@ void rc4_only_login(void** state, Impl client, Impl server, const char* package,
 
 static void rc4_only_krb_module_to_module(void** s) { rc4_only_login(s, M, M, "Kerberos", ""); }
 static void rc4_only_nego_module_to_module(void** s) { rc4_only_login(s, M, M, "Negotiate", "!ntlm"); }
+static void rc4_only_krb_module_to_winpr(void** s) { rc4_only_login(s, M, W, "Kerberos", ""); }
+static void rc4_only_nego_module_to_winpr(void** s) { rc4_only_login(s, M, W, "Negotiate", "!ntlm"); }
 static void rc4_only_krb_winpr_to_module(void** s) { rc4_only_login(s, W, M, "Kerberos", ""); }
 static void rc4_only_nego_winpr_to_module(void** s) { rc4_only_login(s, W, M, "Negotiate", ""); }
 static void krb_winpr_to_module(void** s) { rc4_login(s, W, M, "Kerberos", ""); }
@@ -194,6 +196,8 @@ int main()
 #define T(name) cmocka_unit_test_setup_teardown(name, rc4_only_setup, rc4_only_teardown)
 		T(rc4_only_krb_module_to_module),
 		T(rc4_only_nego_module_to_module),
+		T(rc4_only_krb_module_to_winpr),
+		T(rc4_only_nego_module_to_winpr),
 		T(rc4_only_krb_winpr_to_module),
 		T(rc4_only_nego_winpr_to_module),
 #undef T
