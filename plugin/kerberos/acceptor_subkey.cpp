@@ -6,38 +6,9 @@
 
 #include "kerberos/ap_rep.h"
 
-#include <cstring>
+#include <cstdlib>
 
 namespace nlassp::kerberos::detail {
-
-namespace {
-
-// One credential-cache entry, freed whatever happens.
-struct CacheEntry {
-	krb5_context k;
-	krb5_creds c{};
-	explicit CacheEntry(krb5_context ctx) : k(ctx) {}
-	CacheEntry(const CacheEntry&) = delete;
-	CacheEntry& operator=(const CacheEntry&) = delete;
-	~CacheEntry() { krb5_free_cred_contents(k, &c); }
-};
-
-// The decrypted enc-part, wiped before it is freed (it holds the subkey).
-struct Plain {
-	krb5_data d{};
-	Plain() { d.magic = KV5M_DATA; }
-	Plain(const Plain&) = delete;
-	Plain& operator=(const Plain&) = delete;
-	~Plain()
-	{
-		if (d.data) {
-			secure_wipe(d.data, d.length);
-			std::free(d.data);
-		}
-	}
-};
-
-} // namespace
 
 // With `key` the session key of one of our tickets: the acceptor's subkey if the enc-part
 // decrypts with it (true), nothing if it does not (false).
@@ -49,7 +20,8 @@ static bool subkey_with(krb5_context k, const krb5_keyblock& key, const ap_rep::
 	enc.enctype = ep.etype;
 	enc.ciphertext.length = static_cast<unsigned int>(ep.cipher.size());
 	enc.ciphertext.data = const_cast<char*>(reinterpret_cast<const char*>(ep.cipher.data()));
-	Plain plain;
+	gss::SecretData plain(k);   // holds the subkey: wiped before it is freed
+	plain.d.magic = KV5M_DATA;
 	plain.d.length = enc.ciphertext.length;
 	plain.d.data = static_cast<char*>(std::calloc(1, enc.ciphertext.length ? enc.ciphertext.length : 1));
 	if (!plain.d.data || krb5_c_decrypt(k, &key, KRB5_KEYUSAGE_AP_REP_ENCPART, nullptr, &enc, &plain.d) != 0)
@@ -75,9 +47,10 @@ void KerberosContext::adopt_acceptor_subkey(ByteView token)
 	SecretBytes subkey;
 	bool present = false, found = false;
 	for (;;) {
-		CacheEntry e(k);
+		gss::CredContents e(k);
 		if (krb5_cc_next_cred(k, ccache_.get(), &cursor, &e.c) != 0)
 			break;
+		e.filled = true;
 		if (e.c.keyblock.enctype == ENCTYPE_ARCFOUR_HMAC && subkey_with(k, e.c.keyblock, ep, subkey, present)) {
 			found = true;
 			break;
