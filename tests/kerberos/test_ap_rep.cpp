@@ -99,7 +99,8 @@ bool reads_enc(const Bytes& t, ap_rep::Subkey& s)
 static void test_token(void**)
 {
 	ap_rep::EncPart ep;
-	assert_true(reads_token(token(), ep));
+	const Bytes t = token();   // what is read points into it
+	assert_true(reads_token(t, ep));
 	assert_int_equal(ep.etype, 23);
 	assert_int_equal(ep.cipher.size(), sizeof(kCipher));
 	assert_memory_equal(ep.cipher.data(), kCipher, sizeof(kCipher));
@@ -132,7 +133,8 @@ static void test_token_refused(void**)
 static void test_enc_part(void**)
 {
 	ap_rep::Subkey s;
-	assert_true(reads_enc(enc_part(true, true), s));
+	const Bytes with_subkey = enc_part(true, true);   // what is read points into it
+	assert_true(reads_enc(with_subkey, s));
 	assert_true(s.present);
 	assert_int_equal(s.keytype, 23);
 	assert_int_equal(s.value.size(), 16);
