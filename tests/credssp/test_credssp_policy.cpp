@@ -162,6 +162,24 @@ Error reauth_with(Pair& p, const Bytes& prm)
 	return p.client.error;
 }
 
+// Dropping NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT in a later buffer is a tightening: applied.
+// Passing it again keeps it.
+bool echo_defect_tolerance_can_be_withdrawn()
+{
+	Params first;
+	CHECK(parse_params(rsa_params(2, 6, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT), first) == Error::None);
+	Policy pol(Options{});
+	CHECK(pol.set_first(first) == Error::None && pol.options().tolerate_freerdp_echo_defect);
+	CHECK(pol.tighten(first) == Error::None && pol.options().tolerate_freerdp_echo_defect);
+	Params without;
+	CHECK(parse_params(rsa_params(2, 6), without) == Error::None);
+	CHECK(pol.tighten(without) == Error::None);
+	CHECK(!pol.options().tolerate_freerdp_echo_defect);
+	// ... and once withdrawn it cannot come back.
+	CHECK(pol.tighten(first) == Error::InvalidParameter && !pol.options().tolerate_freerdp_echo_defect);
+	return true;
+}
+
 bool later_parameters_tighten_never_loosen()
 {
 	// Tighter: MinVersion 6 against a version-5 server.
@@ -213,21 +231,6 @@ bool later_parameters_tighten_never_loosen()
 		CHECK(established_at(q, 6));
 		q.client.requested |= ctx::Delegate;
 		CHECK(reauth_with(q, rsa_params(0, 0, NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION)) == Error::PolicyNtlmOnly);
-	}
-	// Dropping NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT in a later buffer is a tightening: applied.
-	// Passing it again keeps it.
-	{
-		Params first;
-		CHECK(parse_params(rsa_params(2, 6, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT), first) == Error::None);
-		Policy pol(Options{});
-		CHECK(pol.set_first(first) == Error::None && pol.options().tolerate_freerdp_echo_defect);
-		CHECK(pol.tighten(first) == Error::None && pol.options().tolerate_freerdp_echo_defect);
-		Params without;
-		CHECK(parse_params(rsa_params(2, 6), without) == Error::None);
-		CHECK(pol.tighten(without) == Error::None);
-		CHECK(!pol.options().tolerate_freerdp_echo_defect);
-		// ... and once withdrawn it cannot come back.
-		CHECK(pol.tighten(first) == Error::InvalidParameter && !pol.options().tolerate_freerdp_echo_defect);
 	}
 	// A second target list narrows the first: a target must match both.
 	for (const char16_t* target : {u"TERMSRV/other.lab", u"TERMSRV/server.lab"}) {
@@ -429,6 +432,7 @@ static void test_reauthentication_keeps_no_ntlm_only_delegation(void**) { assert
 static void test_reauthentication_keeps_delegate_targets(void**) { assert_true(reauth_keeps_delegate_targets()); }
 static void test_reauthentication_keeps_acceptor_min_version(void**) { assert_true(reauth_keeps_acceptor_min_version()); }
 static void test_later_parameters_tighten_never_loosen(void**) { assert_true(later_parameters_tighten_never_loosen()); }
+static void test_echo_defect_tolerance_can_be_withdrawn(void**) { assert_true(echo_defect_tolerance_can_be_withdrawn()); }
 static void test_reflected_pub_key_auth_is_mutual_auth_failed(void**) { assert_true(reflected_pub_key_auth()); }
 static void test_version_rewritten_to_2_is_refused_by_default(void**) { assert_true(version_rewritten_to_2()); }
 static void test_max_version_below_5_needs_explicit_min_version(void**) { assert_true(max_version_below_default_minimum()); }
@@ -442,6 +446,7 @@ int main()
 		cmocka_unit_test(test_reauthentication_keeps_delegate_targets),
 		cmocka_unit_test(test_reauthentication_keeps_acceptor_min_version),
 		cmocka_unit_test(test_later_parameters_tighten_never_loosen),
+		cmocka_unit_test(test_echo_defect_tolerance_can_be_withdrawn),
 		cmocka_unit_test(test_reflected_pub_key_auth_is_mutual_auth_failed),
 		cmocka_unit_test(test_version_rewritten_to_2_is_refused_by_default),
 		cmocka_unit_test(test_max_version_below_5_needs_explicit_min_version),
