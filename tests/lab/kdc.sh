@@ -9,7 +9,7 @@
 #   kdc_rc4_service SPN KEYTAB          # SPN gets an RC4 key only and RC4 session keys
 #   kdc_rc4_client CONF USER            # CONF: a krb5.conf permitting RC4 only; USER gets an RC4 key
 #   kdc_stop             # stops the KDC (the realm stays configured: "KDC unreachable")
-#   kdc_teardown         # stops the KDC and removes the temp dir
+#   kdc_teardown         # stops the KDC and removes the temp dir (kept with LAB_KEEP=1)
 #
 # kdc_setup installs an EXIT trap that calls kdc_teardown (chained with any existing trap).
 # Exported after kdc_setup:
@@ -304,7 +304,11 @@ kdc_count_requests() {
 kdc_teardown() {
 	kdc_stop
 	if [ -n "${KDC_DIR:-}" ] && [ -d "$KDC_DIR" ]; then
-		rm -rf -- "$KDC_DIR" || true
+		if [ "${LAB_KEEP:-0}" = 1 ]; then
+			echo "kdc.sh: keeping $KDC_DIR (LAB_KEEP=1)" >&2
+		else
+			rm -rf -- "$KDC_DIR" || true
+		fi
 	fi
 	KDC_DIR=
 	return 0
