@@ -400,9 +400,10 @@ lab_localhost_is_ipv4_loopback() {
 # lab_host_reaches_ipv4_loopback HOST — true if HOST resolves to 127.0.0.1 (perhaps among others, as
 # stock Debian's localhost also means ::1): lab_connect then makes xfreerdp3 use that address
 # (/ipv4:force), since FreeRDP connects to the first address only and lab servers listen on
-# 127.0.0.1.
+# 127.0.0.1. `getent ahosts`, not ahostsv4: ahostsv4 asks with AI_ADDRCONFIG, which finds no IPv4
+# configured in the gateway tests' private network namespace (only lo) and resolves nothing.
 lab_host_reaches_ipv4_loopback() {
-	getent ahostsv4 "$1" 2>/dev/null | awk '{print $1}' | grep -qx '127.0.0.1'
+	getent ahosts "$1" 2>/dev/null | awk '{print $1}' | grep -qx '127.0.0.1'
 }
 
 # lab_mask_secrets ARGS... — the arguments joined by blanks, with every password replaced by ***:
