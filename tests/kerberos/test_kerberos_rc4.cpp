@@ -19,6 +19,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -417,5 +418,11 @@ int main()
 		cmocka_unit_test(test_winpr_layout_both_ways),
 		cmocka_unit_test(test_garbage_tokens),
 	};
-	return cmocka_run_group_tests_name("kerberos RC4-HMAC", tests, group_setup, group_teardown);
+	const int rc = cmocka_run_group_tests_name("kerberos RC4-HMAC", tests, group_setup, group_teardown);
+	std::error_code ec;
+	if (level && *level)
+		std::fprintf(stderr, "log kept in %s\n", g_log_dir.c_str());
+	else
+		std::filesystem::remove_all(g_log_dir, ec);
+	return rc;
 }
