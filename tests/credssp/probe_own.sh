@@ -48,6 +48,17 @@ lab_wait_port "$PORT" 20 "$SPID" || { cat "$LAB_DIR/logs/credssp_server.err"; ex
 
 FAILS=0
 N=0
+# shown ARGS... — the probe's arguments for a PASS/FAIL line, the --password value as ***: test
+# output never carries a password (CI logs are public).
+shown() {
+	local out=() mask=0 a
+	for a in "$@"; do
+		if [ "$mask" = 1 ]; then a='***'; mask=0; fi
+		[ "$a" = --password ] && mask=1
+		out+=("$a")
+	done
+	printf '%s' "${out[*]}"
+}
 expect() { # RC SERVER_LINE_SUBSTRING -- probe args
 	local want=$1 line=$2; shift 3
 	local out rc got
@@ -57,9 +68,9 @@ expect() { # RC SERVER_LINE_SUBSTRING -- probe args
 	for _ in $(seq 1 50); do [ "$(grep -c '^OK\|^FAIL' "$OUT")" -ge "$N" ] && break; sleep 0.1; done
 	got="$(grep '^OK\|^FAIL' "$OUT" | sed -n "${N}p")"
 	if [ "$rc" = "$want" ] && [[ "$got" == *"$line"* ]]; then
-		echo "PASS: rc=$rc server: $got ($*)"
+		echo "PASS: rc=$rc server: $got ($(shown "$@"))"
 	else
-		echo "FAIL: want rc=$want and server '$line'; got rc=$rc server '$got': $out ($*)"
+		echo "FAIL: want rc=$want and server '$line'; got rc=$rc server '$got': $out ($(shown "$@"))"
 		FAILS=$((FAILS + 1))
 	fi
 }
@@ -163,9 +174,9 @@ expect_json() { # RC JSON_SUBSTRING... -- probe args
 	[ "$rc" = "$want" ] || ok=0
 	for n in "${needles[@]}"; do case "$out" in *"$n"*) ;; *) ok=0 ;; esac; done
 	if [ $ok = 1 ]; then
-		echo "PASS: rc=$rc ${needles[*]} ($*)"
+		echo "PASS: rc=$rc ${needles[*]} ($(shown "$@"))"
 	else
-		echo "FAIL: want rc=$want and ${needles[*]}; got rc=$rc: $out ($*)"
+		echo "FAIL: want rc=$want and ${needles[*]}; got rc=$rc: $out ($(shown "$@"))"
 		FAILS=$((FAILS + 1))
 	fi
 }
