@@ -22,7 +22,9 @@
  *    authentication included: its key replaces the key (the last one given is used), and it may
  *    only tighten the policy: a higher MinVersion, a lower MaxVersion,
  *    NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION, or another DelegateTargets list that a target must
- *    match as well. Fields left 0 and flags left clear change nothing. A buffer that asks for
+ *    match as well. Fields left 0 and flags left clear change nothing, except
+ *    NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT: a buffer without it withdraws the tolerance
+ *    (a tightening), so pass the same Flags again to keep it. A buffer that asks for
  *    less - a lower MinVersion, a higher MaxVersion, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT
  *    where the context was created without it - fails with SEC_E_INVALID_PARAMETER and changes
  *    nothing; a looser policy needs a new context.

@@ -212,6 +212,21 @@ public:
 	virtual Error sign(std::span<const MessageBuffer> msg, Bytes& token);
 	virtual Error verify(std::span<const MessageBuffer> msg, ByteView token);
 	virtual Error encrypt(std::span<MessageBuffer> msg, Bytes& token);
+	// The size of the token encrypt() would produce for `msg` now: sizes().security_trailer unless
+	// the package's tokens vary (Kerberos with an RC4-HMAC key in RFC 4757's layout). The SSPI
+	// boundary checks the caller's token buffer against it before anything is encrypted.
+	[[nodiscard]] virtual uint32_t wrap_token_size(std::span<const MessageBuffer> msg) const noexcept
+	{
+		(void)msg;
+		return sizes().security_trailer;
+	}
+	// Where the token ends in a received message sent as token + data (CredSSP's sealed fields):
+	// sizes().security_trailer unless the package's tokens say their own size.
+	[[nodiscard]] virtual size_t received_token_size(ByteView message) const noexcept
+	{
+		(void)message;
+		return sizes().security_trailer;
+	}
 	virtual Error decrypt(std::span<MessageBuffer> msg, ByteView token);
 
 	virtual Error session_key(SecretBytes& key) const;

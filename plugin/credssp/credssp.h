@@ -59,7 +59,8 @@ public:
 	Error set_first(const Params& p);
 	// A later buffer: what it sets may only narrow the policy (a higher MinVersion, a lower
 	// MaxVersion, NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION, one more target list a target must also
-	// match); what it leaves unset changes nothing. A buffer asking for less (a lower MinVersion, a
+	// match, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT left out where it was on); what else it
+	// leaves unset changes nothing. A buffer asking for less (a lower MinVersion, a
 	// higher MaxVersion, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT where it was off) or leaving
 	// no version fails with Error::InvalidParameter and one log line, and changes nothing.
 	Error tighten(const Params& p);

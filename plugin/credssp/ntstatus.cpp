@@ -14,10 +14,13 @@ constexpr StatusName kStatuses[] = {
     {0xC000006Du, "STATUS_LOGON_FAILURE", Error::LogonDenied},
     {0xC000006Au, "STATUS_WRONG_PASSWORD", Error::LogonDenied},
     {0xC0000064u, "STATUS_NO_SUCH_USER", Error::LogonDenied},
-    {0xC0000072u, "STATUS_ACCOUNT_DISABLED", Error::LogonDenied},
-    {0xC0000234u, "STATUS_ACCOUNT_LOCKED_OUT", Error::LogonDenied},
-    {0xC0000193u, "STATUS_ACCOUNT_EXPIRED", Error::LogonDenied},
-    {0xC000006Eu, "STATUS_ACCOUNT_RESTRICTION", Error::LogonDenied},
+    // The account may not log on (the same Error values a KDC's refusal gives the initiator).
+    {0xC0000072u, "STATUS_ACCOUNT_DISABLED", Error::AccountDisabled},
+    {0xC0000234u, "STATUS_ACCOUNT_LOCKED_OUT", Error::AccountLockedOut},
+    {0xC0000193u, "STATUS_ACCOUNT_EXPIRED", Error::AccountExpired},
+    {0xC000006Eu, "STATUS_ACCOUNT_RESTRICTION", Error::AccountRevoked},
+    {0xC000006Fu, "STATUS_INVALID_LOGON_HOURS", Error::InvalidLogonHours},
+    {0xC0000070u, "STATUS_INVALID_WORKSTATION", Error::InvalidWorkstation},
     {0xC000015Bu, "STATUS_LOGON_TYPE_NOT_GRANTED", Error::LogonDenied},
     {0xC0000022u, "STATUS_ACCESS_DENIED", Error::LogonDenied},
     {0xC00700EAu, "NTSTATUS_FROM_WIN32(ERROR_MORE_DATA), FreeRDP's wrong-password code", Error::LogonDenied},
@@ -50,6 +53,13 @@ constexpr StatusName kStatuses[] = {
     {0xC007007Au, "FreeRDP server: ERROR_INSUFFICIENT_BUFFER", Error::Internal},
     {0xC0070008u, "FreeRDP server: ERROR_NOT_ENOUGH_MEMORY", Error::InsufficientMemory},
     {0xC007054Fu, "FreeRDP server: ERROR_INTERNAL_ERROR", Error::Internal},
+    // (ERROR_ACCOUNT_DISABLED arrives as STATUS_ACCOUNT_DISABLED: nla.c maps it.)
+    {0xC007052Fu, "FreeRDP server: ERROR_ACCOUNT_RESTRICTION", Error::AccountRevoked},
+    {0xC0070530u, "FreeRDP server: ERROR_INVALID_LOGON_HOURS", Error::InvalidLogonHours},
+    {0xC0070531u, "FreeRDP server: ERROR_INVALID_WORKSTATION", Error::InvalidWorkstation},
+    {0xC0070533u, "FreeRDP server: ERROR_ACCOUNT_DISABLED", Error::AccountDisabled},
+    {0xC0070701u, "FreeRDP server: ERROR_ACCOUNT_EXPIRED", Error::AccountExpired},
+    {0xC0070775u, "FreeRDP server: ERROR_ACCOUNT_LOCKED_OUT", Error::AccountLockedOut},
 };
 
 } // namespace
@@ -67,6 +77,12 @@ uint32_t error_to_ntstatus(Error e) noexcept
 	case Error::Unsupported: return 0xC00000BBu;
 	case Error::Internal: return 0xC00000E5u;
 	case Error::InsufficientMemory: return 0xC000009Au;
+	case Error::AccountRevoked: return 0xC000006Eu;
+	case Error::AccountDisabled: return 0xC0000072u;
+	case Error::AccountLockedOut: return 0xC0000234u;
+	case Error::AccountExpired: return 0xC0000193u;
+	case Error::InvalidLogonHours: return 0xC000006Fu;
+	case Error::InvalidWorkstation: return 0xC0000070u;
 	default: return 0xC000006Du; // STATUS_LOGON_FAILURE: what FreeRDP's client reports as a failed logon
 	}
 }

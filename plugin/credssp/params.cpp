@@ -224,6 +224,13 @@ Error Policy::tighten(const Params& p)
 	}
 	if (p.flags & NLASSP_CREDSSP_NO_NTLM_ONLY_DELEGATION)
 		next.allow_ntlm_only_delegation = false;
+	// Tolerating FreeRDP's echo defect is a loosening a context is created with: a later buffer
+	// without the flag withdraws it (a tightening), one with it keeps it.
+	if (!(p.flags & NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT) && next.tolerate_freerdp_echo_defect) {
+		NLASSP_LOG(logger, Debug, "CredSSP: a later parameters buffer without NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT: "
+		                          "FreeRDP's echo defect is no longer tolerated");
+		next.tolerate_freerdp_echo_defect = false;
+	}
 	// Remote Credential Guard sends a ticket logon instead of a password: asking for it later
 	// tightens what is delegated; a buffer without the flag leaves it as it is.
 	if (p.flags & NLASSP_CREDSSP_REMOTE_GUARD)

@@ -13,36 +13,6 @@ namespace nlassp::kerberos::detail {
 
 namespace {
 
-struct InitCredsOpt {
-	krb5_context k = nullptr;
-	krb5_get_init_creds_opt* opt = nullptr;
-	~InitCredsOpt()
-	{
-		if (opt)
-			krb5_get_init_creds_opt_free(k, opt);
-	}
-};
-
-struct InitCreds {
-	krb5_context k = nullptr;
-	krb5_init_creds_context icc = nullptr;
-	~InitCreds()
-	{
-		if (icc)
-			krb5_init_creds_free(k, icc);
-	}
-};
-
-struct KrbError {
-	krb5_context k = nullptr;
-	krb5_error* err = nullptr;
-	~KrbError()
-	{
-		if (err)
-			krb5_free_error(k, err);
-	}
-};
-
 const char* status_name(uint32_t s)
 {
 	switch (s) {
@@ -68,9 +38,9 @@ Error KerberosContext::fail_as_exchange(krb5_init_creds_context icc, krb5_error_
 	const std::string kdc_text = gss::describe_krb5(k, code);
 	bool has_status = false;
 	uint32_t status = 0;
-	KrbError reply{k, nullptr};
-	if (krb5_init_creds_get_error(k, icc, &reply.err) == 0 && reply.err && reply.err->e_data.length > 0) {
-		const ByteView e_data(reinterpret_cast<const uint8_t*>(reply.err->e_data.data), reply.err->e_data.length);
+	gss::KrbError reply(k);
+	if (krb5_init_creds_get_error(k, icc, reply.out()) == 0 && reply.get() && reply->e_data.length > 0) {
+		const ByteView e_data(reinterpret_cast<const uint8_t*>(reply->e_data.data), reply->e_data.length);
 		const ExtErrorParse parsed = parse_ext_error(e_data, status);
 		has_status = parsed == ExtErrorParse::Found;
 		if (parsed == ExtErrorParse::Malformed)
@@ -102,36 +72,36 @@ Error KerberosContext::password_as_exchange(krb5_principal client, const SecretB
 {
 	krb5_context k = krb5_.get();
 	const auto& ks = cred_->kerberos;
-	InitCredsOpt o{k, nullptr};
-	krb5_error_code code = krb5_get_init_creds_opt_alloc(k, &o.opt);
+	gss::InitCredsOpt o(k);
+	krb5_error_code code = krb5_get_init_creds_opt_alloc(k, o.out());
 	if (code)
 		return fail_krb5("logon", code);
 	if (ks.life_time > 0)
-		krb5_get_init_creds_opt_set_tkt_life(o.opt, ks.life_time);
+		krb5_get_init_creds_opt_set_tkt_life(o.get(), ks.life_time);
 	if (ks.renew_life_time > 0)
-		krb5_get_init_creds_opt_set_renew_life(o.opt, ks.renew_life_time);
+		krb5_get_init_creds_opt_set_renew_life(o.get(), ks.renew_life_time);
 	// A private cache's TGT is asked forwardable, so that Remote Credential Guard can forward it
 	// (remote_guard.cpp); it never leaves this context otherwise.
 	if (private_ccache_)
-		krb5_get_init_creds_opt_set_forwardable(o.opt, 1);
+		krb5_get_init_creds_opt_set_forwardable(o.get(), 1);
 	if (!ks.armor_cache.empty())
-		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, o.opt, ks.armor_cache.c_str());
+		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, o.get(), ks.armor_cache.c_str());
 	if (code == 0)
-		code = krb5_get_init_creds_opt_set_out_ccache(k, o.opt, ccache_.get());
+		code = krb5_get_init_creds_opt_set_out_ccache(k, o.get(), ccache_.get());
 	if (code)
 		return fail_krb5("logon", code);
 
-	InitCreds ic{k, nullptr};
-	code = krb5_init_creds_init(k, client, nullptr, nullptr, ks.start_time > 0 ? ks.start_time : 0, o.opt, &ic.icc);
+	gss::InitCreds ic(k);
+	code = krb5_init_creds_init(k, client, nullptr, nullptr, ks.start_time > 0 ? ks.start_time : 0, o.get(), ic.out());
 	if (code == 0)
-		code = krb5_init_creds_set_password(k, ic.icc, reinterpret_cast<const char*>(password.data()));
+		code = krb5_init_creds_set_password(k, ic.get(), reinterpret_cast<const char*>(password.data()));
 	if (code)
 		return fail_krb5("logon", code);
 	if (trace_)
 		trace_->lines.clear();   // a KDC proxy's trouble, if any, is this exchange's
-	code = krb5_init_creds_get(k, ic.icc);
+	code = krb5_init_creds_get(k, ic.get());
 	if (code)
-		return fail_as_exchange(ic.icc, code, principal);
+		return fail_as_exchange(ic.get(), code, principal);
 	return Error::None;
 }
 

@@ -185,6 +185,28 @@ Error KerberosContext::fail_gss(const char* what, OM_uint32 major, OM_uint32 min
 	return e;
 }
 
+Error KerberosContext::fail_service_ticket(const std::string& what, krb5_error_code code, const std::string& detail,
+                                          Error e)
+{
+	switch (code) {
+	case KRB5KDC_ERR_POLICY:
+		log_failure(what.c_str(), e, detail,
+		            "the KDC's policy refuses this user a ticket for " + target_text_ +
+		                " (an authentication policy, or a service the account may not use); the password is not "
+		                "the problem: ask an administrator");
+		return e;
+	case KRB5KDC_ERR_CLIENT_REVOKED:
+		log_failure(what.c_str(), e, detail,
+		            "the KDC refused a service ticket: the account has been disabled or locked out since its "
+		            "ticket-granting ticket was issued; ask an administrator to enable or unlock it (and kdestroy "
+		            "the old tickets)");
+		return e;
+	default:
+		log_failure(what.c_str(), e, detail);
+		return e;
+	}
+}
+
 Error KerberosContext::fail_krb5(const char* what, krb5_error_code code)
 {
 	if (Error e = explain_kdc_proxy_failure(what, code); e != Error::None)
@@ -318,7 +340,10 @@ Error KerberosContext::step_initiator(const StepInput& in, StepOutput& out)
 	                             in.bindings ? &cb.cb : GSS_C_NO_CHANNEL_BINDINGS,
 	                             in.token.empty() ? GSS_C_NO_BUFFER : &input, nullptr, output.out(), &flags, nullptr);
 	if (GSS_ERROR(major)) {
-		std::string what = "logon to " + target_text_;
+		const std::string what = "logon to " + target_text_;
+		if (state_ == State::Start)   // the first call gets the service ticket: a TGS exchange
+			return fail_service_ticket(what, static_cast<krb5_error_code>(minor), gss::describe(major, minor),
+			                           gss::map_gss(major, minor));
 		return fail_gss(what.c_str(), major, minor);
 	}
 	ret_flags_ = flags;
@@ -329,6 +354,8 @@ Error KerberosContext::step_initiator(const StepInput& in, StepOutput& out)
 	}
 	if (Error e = finish_establishment(); e != Error::None)
 		return e;
+	if (rc4_)
+		adopt_acceptor_subkey(in.token);
 	out.complete = true;
 	return Error::None;
 }

@@ -78,6 +78,14 @@ public:
 	Error sign(std::span<const MessageBuffer> msg, Bytes& token) override;
 	Error verify(std::span<const MessageBuffer> msg, ByteView token) override;
 	Error encrypt(std::span<MessageBuffer> msg, Bytes& token) override;
+	[[nodiscard]] uint32_t wrap_token_size(std::span<const MessageBuffer> msg) const noexcept override
+	{
+		return rc4_ ? rc4_->token_size(msg) : sizes_.security_trailer;
+	}
+	[[nodiscard]] size_t received_token_size(ByteView message) const noexcept override
+	{
+		return rc4_ ? Rc4Protection::received_token_size(message) : sizes_.security_trailer;
+	}
 	Error decrypt(std::span<MessageBuffer> msg, ByteView token) override;
 	Error session_key(SecretBytes& key) const override;
 	Error names(ContextNames& names) const override;
@@ -113,7 +121,13 @@ private:
 	Error step_initiator(const StepInput& in, StepOutput& out);
 	Error step_acceptor(const StepInput& in, StepOutput& out);
 	Error finish_establishment();
+	// Initiator with an RC4 context key: the acceptor's own RC4 subkey from its AP-REP `token`, as
+	// WinPR's acceptor seals with it (acceptor_subkey.cpp); nothing when there is none.
+	void adopt_acceptor_subkey(ByteView token);
 	Error fail_gss(const char* what, OM_uint32 major, OM_uint32 minor);
+	// A refused TGS exchange (the service ticket): the KDC's policy or the account's state, never
+	// the password (that was judged by the AS exchange, or not asked for at all with a ccache).
+	Error fail_service_ticket(const std::string& what, krb5_error_code code, const std::string& detail, Error e);
 	Error fail_krb5(const char* what, krb5_error_code code);
 	// One line: what failed, why (detail), and the fix (`fix`, else the advice for `e`).
 	void log_failure(const char* what, Error e, const std::string& detail, const std::string& fix = {}) const;

@@ -1,5 +1,7 @@
 #include "kerberos/gss.h"
 
+#include "common/secret.h"
+
 namespace nlassp::kerberos::gss {
 
 void free_name(gss_name_t& h) noexcept
@@ -67,6 +69,26 @@ void Ccache::destroy() noexcept
 	if (cc_)
 		(void)krb5_cc_destroy(ctx_, cc_);
 	cc_ = nullptr;
+}
+
+void free_creds(krb5_context k, krb5_creds* p) noexcept { krb5_free_creds(k, p); }
+void free_init_creds_opt(krb5_context k, krb5_get_init_creds_opt* p) noexcept { krb5_get_init_creds_opt_free(k, p); }
+void free_init_creds(krb5_context k, krb5_init_creds_context p) noexcept { krb5_init_creds_free(k, p); }
+void free_error(krb5_context k, krb5_error* p) noexcept { krb5_free_error(k, p); }
+void free_auth_context(krb5_context k, krb5_auth_context p) noexcept { (void)krb5_auth_con_free(k, p); }
+
+CredContents::~CredContents()
+{
+	if (filled)
+		krb5_free_cred_contents(k_, &c);
+}
+
+SecretData::~SecretData()
+{
+	if (d.data) {
+		secure_wipe(d.data, d.length);
+		krb5_free_data_contents(k_, &d);
+	}
 }
 
 gss_OID_set krb5_mech_set() noexcept

@@ -138,6 +138,72 @@ private:
 	krb5_ccache cc_ = nullptr;
 };
 
+// Destroys a (private MEMORY) ccache when the scope ends, whatever happens: a MEMORY cache lives in
+// the process until destroyed.
+struct DestroyCcache {
+	Ccache& cc;
+	~DestroyCcache() { cc.destroy(); }
+};
+
+// A libkrb5 object freed together with the krb5_context that made it (krb5_free_creds(k, p) and
+// the like): constructed with the context, filled through out(); not copyable or movable.
+template <typename T, void (*Free)(krb5_context, T) noexcept>
+class Krb5Owned {
+public:
+	explicit Krb5Owned(krb5_context k) noexcept : k_(k) {}
+	Krb5Owned(const Krb5Owned&) = delete;
+	Krb5Owned& operator=(const Krb5Owned&) = delete;
+	~Krb5Owned()
+	{
+		if (p_)
+			Free(k_, p_);
+	}
+	[[nodiscard]] T* out() noexcept { return &p_; }
+	[[nodiscard]] T get() const noexcept { return p_; }
+	T operator->() const noexcept { return p_; }
+
+private:
+	krb5_context k_;
+	T p_ = nullptr;
+};
+
+void free_creds(krb5_context k, krb5_creds* p) noexcept;
+void free_init_creds_opt(krb5_context k, krb5_get_init_creds_opt* p) noexcept;
+void free_init_creds(krb5_context k, krb5_init_creds_context p) noexcept;
+void free_error(krb5_context k, krb5_error* p) noexcept;
+void free_auth_context(krb5_context k, krb5_auth_context p) noexcept;
+
+using Creds = Krb5Owned<krb5_creds*, free_creds>;
+using InitCredsOpt = Krb5Owned<krb5_get_init_creds_opt*, free_init_creds_opt>;
+using InitCreds = Krb5Owned<krb5_init_creds_context, free_init_creds>;
+using KrbError = Krb5Owned<krb5_error*, free_error>;
+using AuthContext = Krb5Owned<krb5_auth_context, free_auth_context>;
+
+// A krb5_creds filled in place (krb5_cc_retrieve_cred): its contents freed if filled.
+struct CredContents {
+	explicit CredContents(krb5_context k) noexcept : k_(k) {}
+	CredContents(const CredContents&) = delete;
+	CredContents& operator=(const CredContents&) = delete;
+	~CredContents();
+	krb5_creds c{};
+	bool filled = false;
+
+private:
+	krb5_context k_;
+};
+
+// A krb5_data that may hold key material in clear (an unsealed KRB-CRED): wiped, then freed.
+struct SecretData {
+	explicit SecretData(krb5_context k) noexcept : k_(k) {}
+	SecretData(const SecretData&) = delete;
+	SecretData& operator=(const SecretData&) = delete;
+	~SecretData();
+	krb5_data d{};
+
+private:
+	krb5_context k_;
+};
+
 // The mechanism set {krb5}.
 gss_OID_set krb5_mech_set() noexcept;
 

@@ -15,6 +15,66 @@ namespace nlassp::kerberos::detail {
 
 namespace {
 
+bool is_http_url(const std::string& s)
+{
+	return s.rfind("https://", 0) == 0 || s.rfind("http://", 0) == 0;
+}
+
+// The KDC URL as a krb5.conf kdc relation takes it.
+std::string kdc_relation(const std::string& url)
+{
+	if (is_http_url(url))
+		return url;                                  // an MS-KKDCP proxy URL, as MIT takes it
+	if (url.rfind("tcp://", 0) == 0 || url.rfind("udp://", 0) == 0)
+		return url.substr(6);                        // a plain KDC "host[:port]"
+	return "https://" + url + "/KdcProxy";           // FreeRDP's /kerberos:kdc-url:<proxy host>
+}
+
+// A krb5.conf relation value: line breaks, braces, brackets and quotes are syntax.
+bool conf_value_ok(const std::string& value)
+{
+	return value.find_first_of("\n\r{}[]\"") == std::string::npos;
+}
+
+// The realm becomes a krb5.conf tag: a blank or '=' would split it, '*' marks a section final,
+// '#' and ';' start comments, braces and quotes are syntax.
+bool conf_tag_ok(const std::string& tag)
+{
+	for (char c : tag) {
+		const auto u = static_cast<unsigned char>(c);
+		if (u <= 0x20 || u == 0x7f || std::strchr("=*#;{}[]\"", c))
+			return false;
+	}
+	return true;
+}
+
+// The files krb5_init_context would read, after FIRST: $KRB5_CONFIG (a colon-separated list),
+// else the system krb5.conf. Missing files are skipped by the profile library.
+std::vector<std::string> config_files(const std::string& first)
+{
+	const char* env = secure_getenv("KRB5_CONFIG");
+	const std::string list = env && *env ? env : "/etc/krb5.conf";
+	std::vector<std::string> paths{first};
+	for (size_t start = 0; start <= list.size();) {
+		size_t end = list.find(':', start);
+		if (end == std::string::npos)
+			end = list.size();
+		if (end > start)
+			paths.push_back(list.substr(start, end - start));
+		start = end + 1;
+	}
+	return paths;
+}
+
+// A realm for a log line: control characters as '?', at most 64 bytes.
+std::string printable_realm(const std::string& realm)
+{
+	std::string out;
+	for (char c : realm.substr(0, 64))
+		out += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+	return realm.size() > 64 ? out + "..." : out;
+}
+
 // Relations of the realm stanza that name KDCs: replaced by the URL, or MIT would also try them
 // (directly, around the proxy) and retry a refused password against the primary.
 bool names_a_kdc(const char* relation)
@@ -80,11 +140,6 @@ void copy_section(profile_t profile, std::vector<const char*> names, int depth, 
 		name = value = nullptr;
 	}
 	profile_iterator_free(&iter);
-}
-
-bool is_http_url(const std::string& s)
-{
-	return s.rfind("https://", 0) == 0 || s.rfind("http://", 0) == 0;
 }
 
 } // namespace
@@ -171,20 +226,19 @@ Error KerberosContext::explain_kdc_proxy_failure(const char* what, krb5_error_co
 // http_anchors, timeouts, pkinit_* ...) but with the URL as its only KDC, marked final.
 Error KerberosContext::use_kdc_url(const std::string& realm)
 {
-	std::string url = !cred_->kdc_proxy_server.empty() ? cred_->kdc_proxy_server : cred_->kerberos.kdc_url;
-	std::string kdc;
-	if (is_http_url(url)) {
-		kdc = url;                                   // an MS-KKDCP proxy URL, as MIT takes it
-	} else if (url.rfind("tcp://", 0) == 0 || url.rfind("udp://", 0) == 0) {
-		kdc = url.substr(6);                         // a plain KDC "host[:port]"
-	} else {
-		kdc = "https://" + url + "/KdcProxy";        // FreeRDP's /kerberos:kdc-url:<proxy host>
+	const std::string kdc =
+	    kdc_relation(!cred_->kdc_proxy_server.empty() ? cred_->kdc_proxy_server : cred_->kerberos.kdc_url);
+	if (!conf_value_ok(kdc)) {
+		log_failure("logon", Error::InvalidParameter, "the KDC URL contains characters krb5.conf cannot hold",
+		            "check /kerberos:kdc-url");
+		return Error::InvalidParameter;
 	}
-	for (char c : kdc + realm) {
-		if (c == '\n' || c == '\r' || c == '{' || c == '}' || c == '[' || c == ']' || c == '"') {
-			log_failure("logon", Error::InvalidParameter, "the KDC URL or realm contains characters krb5.conf cannot hold");
-			return Error::InvalidParameter;
-		}
+	if (!conf_tag_ok(realm)) {
+		log_failure("logon", Error::InvalidParameter,
+		            "the realm name '" + printable_realm(realm) + "' has a character a krb5.conf realm name cannot "
+		            "hold (a blank, control character, '=', '*', '#', ';', brace, bracket or quote)",
+		            "give the realm as the KDC knows it (e.g. /d:EXAMPLE.COM or user@EXAMPLE.COM)");
+		return Error::InvalidParameter;
 	}
 	std::string text = "[realms]\n\t" + realm + " = {\n\t\tkdc = " + kdc + "\n";
 	profile_t user_profile = nullptr;
@@ -194,7 +248,7 @@ Error KerberosContext::use_kdc_url(const std::string& realm)
 	}
 	text += "\t}*\n";
 
-	const char* tmp = std::getenv("TMPDIR");
+	const char* tmp = secure_getenv("TMPDIR");
 	std::string path = std::string(tmp && *tmp ? tmp : "/tmp") + "/nlassp-krb5-XXXXXX";
 	std::vector<char> name(path.begin(), path.end());
 	name.push_back('\0');
@@ -211,19 +265,7 @@ Error KerberosContext::use_kdc_url(const std::string& realm)
 		return Error::Internal;
 	}
 
-	// The files krb5_init_context would read: $KRB5_CONFIG (a colon-separated list), else the
-	// system krb5.conf. Missing files are skipped by the profile library.
-	const char* env = secure_getenv("KRB5_CONFIG");
-	const std::string list = env && *env ? env : "/etc/krb5.conf";
-	std::vector<std::string> paths{private_config_};
-	for (size_t start = 0; start <= list.size();) {
-		size_t end = list.find(':', start);
-		if (end == std::string::npos)
-			end = list.size();
-		if (end > start)
-			paths.push_back(list.substr(start, end - start));
-		start = end + 1;
-	}
+	const std::vector<std::string> paths = config_files(private_config_);
 	std::vector<const char*> files;
 	for (const auto& f : paths)
 		files.push_back(f.c_str());
@@ -280,8 +322,9 @@ Error KerberosContext::prefetch_service_ticket(const std::string& spn)
 	if (out)
 		krb5_free_creds(k, out);
 	if (code) {
-		std::string what = "logon to " + spn;
-		return fail_krb5(what.c_str(), code);
+		if (Error e = explain_kdc_proxy_failure("logon", code); e != Error::None)
+			return e;
+		return fail_service_ticket("logon to " + spn, code, gss::describe_krb5(k, code), gss::map_krb5(code));
 	}
 	return Error::None;
 }

@@ -6,7 +6,9 @@
 #include "wire/reader.h"
 
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <strings.h>
 #include <vector>
 
 namespace nlassp::kerberos::detail {
@@ -31,6 +33,35 @@ Error fail(const char* what, Error e, const char* why)
 	else
 		NLASSP_LOG(logger, Error, "Kerberos %s failed: %s (%s)", what, why, error_name(e));
 	return e;
+}
+
+// NLASSP_KERBEROS_RC4_LAYOUT=rfc4757: an initiator starts in RFC 4757's layout, as a Windows
+// server that kept RC4 expects - for callers that size tokens per message (nlassp-probe, the
+// CREDSSP package), not FreeRDP's CredSSP code. Anything else: WinPR's layout (rc4_protect.h).
+bool rfc4757_first()
+{
+	const char* v = secure_getenv("NLASSP_KERBEROS_RC4_LAYOUT");
+	return v && strcasecmp(v, "rfc4757") == 0;
+}
+
+const char* layout_name(Rc4Protection::Layout l) noexcept
+{
+	return l == Rc4Protection::Layout::Rfc4757 ? "RFC 4757" : "WinPR's RFC 4121";
+}
+
+void protected_line(const char* what, Rc4Protection::Layout l, size_t token)
+{
+	NLASSP_LOG(logger, Debug, "Kerberos %s: RC4-HMAC message protection in %s layout, %zu-byte token", what,
+	           layout_name(l), token);
+}
+
+size_t sealed_size(std::span<const MessageBuffer> msg)
+{
+	size_t n = 0;
+	for (const auto& b : msg)
+		if (b.kind == MessageBufferKind::Data)
+			n += b.bytes.size();
+	return n;
 }
 
 void wipe(std::span<MessageBuffer> msg)
@@ -126,7 +157,7 @@ Error Rc4Protection::create(gss_ctx_id_t ctx, OM_uint32 ret_flags, std::unique_p
 		p->key_ = SecretBytes(static_cast<const uint8_t*>(l->rfc1964_kd.ctx_key.data), l->rfc1964_kd.ctx_key.length);
 		p->send_seq_ = l->send_seq;
 		p->recv_seq_ = l->recv_seq;
-		p->send_layout_ = p->initiator_ ? Layout::Rfc4757 : Layout::Rfc4121Layout;
+		p->send_layout_ = p->initiator_ && rfc4757_first() ? Layout::Rfc4757 : Layout::Rfc4121Layout;
 		out = std::move(p);
 	} else if (l->version == 1 && l->protocol == 0) {
 		// DES3 (or exportable RC4): MIT's RFC 1964 tokens need padding SSPI has no room for.
@@ -142,6 +173,32 @@ uint32_t Rc4Protection::max_trailer() noexcept
 {
 	// RFC 4121 layout under RC4: header, E(header), confounder and checksum (16+16+8+16).
 	return 56;
+}
+
+uint32_t Rc4Protection::token_size(std::span<const MessageBuffer> msg) const noexcept
+{
+	if (send_layout_ == Layout::Rfc4121Layout)
+		return max_trailer();
+	size_t sealed = 0;
+	for (const auto& b : msg)
+		if (b.kind == MessageBufferKind::Data)
+			sealed += b.bytes.size();
+	return static_cast<uint32_t>(rfc4757::wrap_header_size(sealed));
+}
+
+bool Rc4Protection::adopt_acceptor_subkey(ByteView key)
+{
+	if (!initiator_ || key.size() != rfc4757::kKeySize || constant_time_equal(key, key_.view()))
+		return false;
+	key_ = SecretBytes(key);
+	return true;
+}
+
+size_t Rc4Protection::received_token_size(ByteView message) noexcept
+{
+	size_t data = 0;
+	const size_t header = rfc4757::framed_header_size(message, data);
+	return header != 0 && header + data == message.size() ? header : max_trailer();
 }
 
 uint32_t Rc4Protection::max_signature() noexcept
@@ -188,6 +245,7 @@ Error Rc4Protection::encrypt(krb5_context k, std::span<MessageBuffer> msg, Bytes
 	if (e != Error::None)
 		return fail("encrypt", e, "RFC 4757 wrap token");
 	++send_seq_;
+	protected_line("encrypt", send_layout_, token.size());
 	return Error::None;
 }
 
@@ -211,6 +269,7 @@ Error Rc4Protection::wrap_4121(krb5_context k, std::span<MessageBuffer> msg, Byt
 		return fail("encrypt", Error::Internal, "RC4-HMAC encryption in libkrb5");
 	}
 	++send_seq_;
+	protected_line("encrypt", Layout::Rfc4121Layout, token.size());
 	return Error::None;
 }
 
@@ -218,9 +277,28 @@ Error Rc4Protection::decrypt(krb5_context k, gss_ctx_id_t ctx, std::span<Message
 {
 	if (!rfc4757::is_framed(token)) {
 		const Error e = unwrap_4121(k, msg, token);
-		if (e == Error::None)
+		if (e == Error::None) {
 			send_layout_ = Layout::Rfc4121Layout;
+			protected_line("decrypt", send_layout_, token.size());
+		}
 		return e;
+	}
+	// The caller split the message into token and data: the framing says where it should have.
+	size_t announced = 0;
+	const size_t header_size = rfc4757::framed_header_size(token, announced);
+	if (header_size != 0 && token.size() == header_size && announced != sealed_size(msg)) {
+		wipe(msg);
+		return fail("decrypt", Error::InvalidToken, "the RFC 4757 token's length does not match the data");
+	}
+	if (header_size != 0 && token.size() != header_size) {
+		wipe(msg);
+		NLASSP_LOG(logger, Error,
+		           "Kerberos decrypt failed: the peer's RFC 4757 (RC4-HMAC) token is %zu bytes, but the caller cut the "
+		           "message into a %zu-byte token and %zu bytes of data; FreeRDP's CredSSP cuts at the fixed "
+		           "cbSecurityTrailer and cannot carry RFC 4757's variable-size tokens (as Windows sends them): give "
+		           "the service an AES key, or let the client negotiate an AES subkey (InvalidToken)",
+		           header_size, token.size(), sealed_size(msg));
+		return Error::InvalidToken;
 	}
 	Bytes header(token.begin(), token.end());
 	std::vector<gss_iov_buffer_desc> iov;
@@ -242,6 +320,7 @@ Error Rc4Protection::decrypt(krb5_context k, gss_ctx_id_t ctx, std::span<Message
 		return fail("decrypt", e, GSS_ERROR(major) ? gss::describe(major, minor).c_str() : "RFC 4757 token refused");
 	}
 	send_layout_ = Layout::Rfc4757;
+	protected_line("decrypt", send_layout_, token.size());
 	return Error::None;
 }
 

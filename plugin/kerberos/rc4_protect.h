@@ -11,10 +11,17 @@
 //     them: unwrapped by MIT (gss_unwrap_iov takes the unpadded form), built by kerberos/rfc4757.
 //
 // Received tokens say which layout the peer uses (framing or not); what we send follows the
-// peer's last token. Before any: the acceptor answers in WinPR's layout (a client that does not
-// negotiate an AES subkey with an MIT acceptor is, in practice, WinPR — Windows and MIT list AES
-// in their authenticator), the initiator speaks RFC 4757 (the standard, and what a Windows server
-// that kept RC4 expects).
+// peer's last token. Before any, both roles speak WinPR's layout: its wrap tokens are always 56
+// bytes, which is what FreeRDP's CredSSP code (credssp_auth.c, 3.10 and 3.15) can carry - it
+// cuts every received message at cbSecurityTrailer and hands EncryptMessage a token buffer of
+// the size the last token had. RFC 4757's header is 45 to 49 bytes, depending on the data's
+// length (the RFC 2743 framing's DER length counts the data; DER allows no padding), so through
+// FreeRDP it can neither be received (the cut falls inside the data) nor reliably sent (a longer
+// message needs a longer header than the buffer FreeRDP shrank to the first token). We send it
+// only after the peer did, and only when the caller's token buffer fits it (token_size); a
+// received RFC 4757 token cut at the wrong place is named as such. A caller that sizes tokens per
+// message may set NLASSP_KERBEROS_RC4_LAYOUT=rfc4757 to have the initiator start in RFC 4757's
+// layout, as a Windows server that kept RC4 expects.
 //
 // Sequence numbers: our own counters, starting where MIT's context stands at establishment
 // (its lucid export), checked as MIT checks them: only with sequence or replay detection on.
@@ -54,6 +61,13 @@ public:
 
 	// The largest token encrypt/sign produce (the bigger of the two layouts).
 	[[nodiscard]] static uint32_t max_trailer() noexcept;
+	// The size of the wrap token encrypt() would produce for `msg` now (the current layout).
+	[[nodiscard]] uint32_t token_size(std::span<const MessageBuffer> msg) const noexcept;
+	// The acceptor's RC4 subkey from its AP-REP (initiator only): used for every message from now on
+	// if it differs from the context key. True if adopted.
+	bool adopt_acceptor_subkey(ByteView key);
+	// Where the token ends in a received token + data: an RFC 4757 token's framing says; else 56.
+	[[nodiscard]] static size_t received_token_size(ByteView message) noexcept;
 	[[nodiscard]] static uint32_t max_signature() noexcept;
 	[[nodiscard]] Layout layout() const noexcept { return send_layout_; }
 
@@ -72,7 +86,7 @@ private:
 	SecretBytes key_;
 	uint64_t send_seq_ = 0;
 	uint64_t recv_seq_ = 0;
-	Layout send_layout_ = Layout::Rfc4757;
+	Layout send_layout_ = Layout::Rfc4121Layout;
 };
 
 } // namespace nlassp::kerberos::detail

@@ -24,59 +24,6 @@ namespace nlassp::kerberos::detail {
 
 namespace {
 
-// krb5 objects owned with their context (local: only this file needs them).
-struct OwnedCreds {
-	krb5_context k = nullptr;
-	krb5_creds* p = nullptr;
-	~OwnedCreds()
-	{
-		if (p)
-			krb5_free_creds(k, p);
-	}
-};
-
-struct OwnedCredContents {
-	krb5_context k = nullptr;
-	krb5_creds c;
-	bool filled = false;
-	OwnedCredContents() { std::memset(&c, 0, sizeof(c)); }
-	~OwnedCredContents()
-	{
-		if (filled)
-			krb5_free_cred_contents(k, &c);
-	}
-};
-
-struct OwnedAuthContext {
-	krb5_context k = nullptr;
-	krb5_auth_context ac = nullptr;
-	~OwnedAuthContext()
-	{
-		if (ac)
-			(void)krb5_auth_con_free(k, ac);
-	}
-};
-
-// The private MEMORY ccache: a MEMORY cache lives in the process until destroyed, so it is
-// destroyed (not just closed) whatever happens.
-struct DestroyCcache {
-	gss::Ccache& cc;
-	~DestroyCcache() { cc.destroy(); }
-};
-
-// A krb5_data that may hold a session key in clear (an unsealed KRB-CRED): wiped before freeing.
-struct SecretData {
-	krb5_context k = nullptr;
-	krb5_data d{};
-	~SecretData()
-	{
-		if (d.data) {
-			secure_wipe(d.data, d.length);
-			krb5_free_data_contents(k, &d);
-		}
-	}
-};
-
 constexpr const char* kForwardableFix =
     "run kinit -f (or set forwardable = true in krb5.conf [libdefaults]); if the ticket is still not "
     "forwardable, the realm forbids it for this user (MIT: modprinc +allow_forwardable; Active Directory: "
@@ -122,8 +69,7 @@ Error KerberosContext::remote_guard_ccache(gss::Ccache& mem, gss::Principal& cli
 	std::memset(&match, 0, sizeof(match));
 	match.client = client.get();
 	match.server = tgs.get();
-	OwnedCredContents tgt;
-	tgt.k = k;
+	gss::CredContents tgt(k);
 	if (krb5_cc_retrieve_cred(k, mem.get(), 0, &match, &tgt.c) != 0)
 		return fail_remote_guard(Error::NoCredentials,
 		                         "the credential cache holds no ticket-granting ticket to forward; " +
@@ -148,13 +94,12 @@ Error KerberosContext::remote_guard_host_ticket(const std::string& host, krb5_cc
 		std::memset(&in, 0, sizeof(in));
 		in.client = client;
 		in.server = server.get();
-		OwnedCreds out;
-		out.k = k;
-		code = krb5_get_credentials(k, 0, cc, &in, &out.p);
+		gss::Creds out(k);
+		code = krb5_get_credentials(k, 0, cc, &in, out.out());
 		if (code == 0) {
-			ticket = SecretBytes(reinterpret_cast<const uint8_t*>(out.p->ticket.data), out.p->ticket.length);
+			ticket = SecretBytes(reinterpret_cast<const uint8_t*>(out->ticket.data), out->ticket.length);
 			// The principal the ticket really is for (referrals may have filled in the realm).
-			if ((code = krb5_copy_principal(k, out.p->server, server.out(k))) != 0)
+			if ((code = krb5_copy_principal(k, out->server, server.out(k))) != 0)
 				break;
 			return Error::None;
 		}
@@ -178,7 +123,7 @@ Error KerberosContext::ticket_logon(TicketLogon& out)
 	}
 	krb5_context k = krb5_.get();
 	gss::Ccache mem;
-	const DestroyCcache destroy_mem{mem};
+	const gss::DestroyCcache destroy_mem{mem};
 	gss::Principal client;
 	if (const Error e = remote_guard_ccache(mem, client); e != Error::None)
 		return e;
@@ -189,13 +134,11 @@ Error KerberosContext::ticket_logon(TicketLogon& out)
 	    e != Error::None)
 		return e;
 
-	OwnedAuthContext ac;
-	ac.k = k;
-	krb5_error_code code = krb5_auth_con_init(k, &ac.ac);
-	SecretData cred;
-	cred.k = k;
+	gss::AuthContext ac(k);
+	krb5_error_code code = krb5_auth_con_init(k, ac.out());
+	gss::SecretData cred(k);
 	if (code == 0)
-		code = krb5_fwd_tgt_creds(k, ac.ac, nullptr, client.get(), server.get(), mem.get(), 1, &cred.d);
+		code = krb5_fwd_tgt_creds(k, ac.get(), nullptr, client.get(), server.get(), mem.get(), 1, &cred.d);
 	if (code == KRB5KDC_ERR_BADOPTION || code == KRB5KDC_ERR_POLICY)
 		return fail_remote_guard(Error::DelegationPolicy,
 		                         "the KDC refused to forward the ticket-granting ticket (" +

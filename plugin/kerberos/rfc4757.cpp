@@ -2,6 +2,7 @@
 
 #include "common/secret.h"
 #include "crypto/crypto.h"
+#include "wire/reader.h"
 #include "wire/writer.h"
 
 #include <algorithm>
@@ -125,6 +126,40 @@ size_t mic_size() noexcept
 {
 	const size_t inner = sizeof(kKrb5Oid) + kMicBodySize;
 	return 1 + der_length_size(inner) + inner;
+}
+
+size_t framed_header_size(ByteView token, size_t& data_size) noexcept
+{
+	data_size = 0;
+	// 60 <DER length: short form, or 81..84 and minimal> 06 09 <OID> 02 01 (a wrap token).
+	wire::Reader r(token);
+	uint8_t tag = 0, first = 0;
+	if (!r.u8(tag) || tag != 0x60 || !r.u8(first))
+		return 0;
+	size_t inner = first;
+	size_t length_octets = 0;
+	if (first & 0x80) {
+		length_octets = first & 0x7f;
+		if (length_octets == 0 || length_octets > 4)
+			return 0;
+		inner = 0;
+		for (size_t i = 0; i < length_octets; ++i) {
+			uint8_t b = 0;
+			if (!r.u8(b) || (i == 0 && b == 0))
+				return 0;
+			inner = inner << 8 | b;
+		}
+		if (inner < 0x80)
+			return 0;   // not minimal
+	}
+	ByteView oid, tok;
+	if (!r.bytes(sizeof(kKrb5Oid), oid) || !std::equal(oid.begin(), oid.end(), std::begin(kKrb5Oid)) ||
+	    !r.bytes(2, tok) || tok[0] != 0x02 || tok[1] != 0x01)
+		return 0;
+	if (inner < sizeof(kKrb5Oid) + kWrapBodySize)
+		return 0;
+	data_size = inner - sizeof(kKrb5Oid) - kWrapBodySize;
+	return 2 + length_octets + sizeof(kKrb5Oid) + kWrapBodySize;
 }
 
 bool is_framed(ByteView token) noexcept

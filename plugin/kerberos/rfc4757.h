@@ -42,6 +42,12 @@ constexpr size_t kMicBodySize = 24;     // TOK_ID .. SGN_CKSUM
 [[nodiscard]] Error mic(ByteView key, uint32_t seq, bool sender_is_acceptor, std::span<const MessageBuffer> msg,
                         Bytes& token);
 
+// The size of the wrap token header at the start of `token` as its own framing states it: the
+// framing, the OID and the 32-byte body, for the data the framing's length says follows. 0 when
+// the framing is not a wrap token's (untrusted bytes: fuzz_kerberos_rc4_token). `data_size` gets
+// the number of sealed bytes the framing announces.
+[[nodiscard]] size_t framed_header_size(ByteView token, size_t& data_size) noexcept;
+
 // True when `token` starts with the RFC 2743 framing around the krb5 mechanism OID: a token of
 // this format rather than an RFC 4121 one (which has no framing).
 [[nodiscard]] bool is_framed(ByteView token) noexcept;

@@ -147,6 +147,14 @@ public:
 	{
 		return established() ? mech()->verify(msg, token) : Error::NotEstablished;
 	}
+	[[nodiscard]] uint32_t wrap_token_size(std::span<const MessageBuffer> msg) const noexcept override
+	{
+		return established() ? mech()->wrap_token_size(msg) : sizes().security_trailer;
+	}
+	[[nodiscard]] size_t received_token_size(ByteView message) const noexcept override
+	{
+		return established() ? mech()->received_token_size(message) : sizes().security_trailer;
+	}
 	Error encrypt(std::span<MessageBuffer> msg, Bytes& token) override
 	{
 		return established() ? mech()->encrypt(msg, token) : Error::NotEstablished;

@@ -80,6 +80,90 @@ Bytes u32le_bytes(uint32_t v)
 	             static_cast<uint8_t>(v >> 24)};
 }
 
+// The flags of our AUTHENTICATE message, given the server's CHALLENGE flags.
+uint32_t authenticate_flags(uint32_t challenge, bool want_seal, bool domain, bool workstation) noexcept
+{
+	uint32_t f = flag::Unicode | flag::RequestTarget | flag::Ntlm | flag::AlwaysSign | flag::ExtendedSessionSecurity |
+	             flag::TargetInfo | flag::Version | flag::Negotiate128 | flag::Sign |
+	             (challenge & (flag::KeyExch | flag::Negotiate56)) | (want_seal ? flag::Seal : 0u);
+	if (domain)
+		f |= flag::DomainSupplied;
+	if (workstation)
+		f |= flag::WorkstationSupplied;
+	return f;
+}
+
+// The exported session key: a random one sent RC4-encrypted under KXKEY with key exchange,
+// else KXKEY itself (MS-NLMP 3.1.5.1.2).
+Error exported_session_key(bool key_exch, const SecretBytes& kxkey, SecretBytes& exported, Bytes& encrypted)
+{
+	if (!key_exch) {
+		exported = kxkey;
+		return Error::None;
+	}
+	exported.resize(kKeySize);
+	if (const Error e = crypto::random_bytes(exported.span()); e != Error::None)
+		return e;
+	SecretBytes esk;
+	if (const Error e = rc4k(kxkey.view(), exported.view(), esk); e != Error::None)
+		return e;
+	encrypted.assign(esk.view().begin(), esk.view().end());
+	return Error::None;
+}
+
+// The server's CHALLENGE message, decoded and held to what we accept: NTLMv2 with target
+// information, Unicode, and sealing when confidentiality was requested. One line says why not.
+Error read_challenge(ByteView token, bool want_seal, ChallengeMessage& ch)
+{
+	if (token.empty() || !ch.decode(token)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the server's CHALLENGE message is malformed (%zu bytes); the server is not "
+		                       "speaking NTLM or the data was corrupted", token.size());
+		return Error::InvalidToken;
+	}
+	if (!(ch.flags & flag::Ntlm) || !(ch.flags & flag::TargetInfo) || ch.target_info_raw.empty()) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the server offers only LM/NTLMv1 (CHALLENGE flags 0x%08" PRIx32
+		                       " without NTLM or target information); refusing — enable NTLMv2 on the server",
+		           ch.flags);
+		return Error::InvalidToken;
+	}
+	if (!(ch.flags & flag::Unicode)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: the server does not accept Unicode strings (CHALLENGE flags 0x%08" PRIx32
+		                       "); refusing OEM-only NTLM", ch.flags);
+		return Error::InvalidToken;
+	}
+	if (want_seal && !(ch.flags & flag::Seal)) {
+		NLASSP_LOG(kLog, Warn, "NTLM: confidentiality was requested but the server refused sealing "
+		                       "(no NTLMSSP_NEGOTIATE_SEAL); refusing an unencrypted session");
+		return Error::Unsupported;
+	}
+	if (!(ch.flags & flag::ExtendedSessionSecurity))
+		NLASSP_LOG(kLog, Debug, "NTLM: server did not offer extended session security; using it anyway (NTLMv2)");
+	return Error::None;
+}
+
+// Target info for the AUTHENTICATE message: the server's pairs, then MsvAvFlags (MIC present),
+// MsvAvChannelBindings and MsvAvTargetName, as WinPR 3.10 orders them.
+Error client_target_info(const AvPairList& server, const ChannelBindings* bindings, const std::u16string& target,
+                         Bytes& out)
+{
+	AvPairList av = server;
+	uint32_t av_flags = 0;
+	(void)av.flags(av_flags);
+	av.remove(AvId::ChannelBindings);
+	av.remove(AvId::TargetName);
+	av.set(AvId::Flags, u32le_bytes(av_flags | kAvFlagMicPresent));
+	std::array<uint8_t, 16> cbt{};
+	if (bindings) {
+		if (const Error e = bindings_hash(*bindings, cbt); e != Error::None)
+			return e;
+	}
+	av.set(AvId::ChannelBindings, cbt);
+	if (!target.empty())
+		av.set(AvId::TargetName, wire::utf16le_bytes(target));
+	out = av.encode();
+	return out.empty() ? Error::InvalidToken : Error::None;
+}
+
 } // namespace
 
 Error NtlmContext::init_initiator()
@@ -158,30 +242,9 @@ Error NtlmContext::initiator_negotiate(const StepInput& in, StepOutput& out)
 Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
 {
 	ChallengeMessage ch;
-	if (in.token.empty() || !ch.decode(in.token)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: the server's CHALLENGE message is malformed (%zu bytes); the server is not "
-		                       "speaking NTLM or the data was corrupted", in.token.size());
-		return fail(Error::InvalidToken);
-	}
-	if (!(ch.flags & flag::Ntlm) || !(ch.flags & flag::TargetInfo) || ch.target_info_raw.empty()) {
-		NLASSP_LOG(kLog, Warn, "NTLM: the server offers only LM/NTLMv1 (CHALLENGE flags 0x%08" PRIx32
-		                       " without NTLM or target information); refusing — enable NTLMv2 on the server",
-		           ch.flags);
-		return fail(Error::InvalidToken);
-	}
-	if (!(ch.flags & flag::Unicode)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: the server does not accept Unicode strings (CHALLENGE flags 0x%08" PRIx32
-		                       "); refusing OEM-only NTLM", ch.flags);
-		return fail(Error::InvalidToken);
-	}
 	const bool want_seal = (requested_ & ctx::Confidentiality) != 0;
-	if (want_seal && !(ch.flags & flag::Seal)) {
-		NLASSP_LOG(kLog, Warn, "NTLM: confidentiality was requested but the server refused sealing "
-		                       "(no NTLMSSP_NEGOTIATE_SEAL); refusing an unencrypted session");
-		return fail(Error::Unsupported);
-	}
-	if (!(ch.flags & flag::ExtendedSessionSecurity))
-		NLASSP_LOG(kLog, Debug, "NTLM: server did not offer extended session security; using it anyway (NTLMv2)");
+	if (const Error e = read_challenge(in.token, want_seal, ch); e != Error::None)
+		return fail(e);
 	challenge_raw_.assign(in.token.begin(), in.token.end());
 	challenge_flags_ = ch.flags;
 	server_challenge_ = ch.server_challenge;
@@ -191,39 +254,17 @@ Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
 	const Identity& id = *cred_->identity;
 	const std::u16string ws = workstation();
 
-	negotiated_ = flag::Unicode | flag::RequestTarget | flag::Ntlm | flag::AlwaysSign | flag::ExtendedSessionSecurity |
-	              flag::TargetInfo | flag::Version | flag::Negotiate128 | flag::Sign |
-	              (ch.flags & (flag::KeyExch | flag::Negotiate56)) | (want_seal ? flag::Seal : 0u);
-	if (!domain_.empty())
-		negotiated_ |= flag::DomainSupplied;
-	if (!ws.empty())
-		negotiated_ |= flag::WorkstationSupplied;
+	negotiated_ = authenticate_flags(ch.flags, want_seal, !domain_.empty(), !ws.empty());
 	key_exch_ = (negotiated_ & flag::KeyExch) != 0;
 	seal_ = (negotiated_ & flag::Seal) != 0;
 
-	// Target info: the server's pairs, then MsvAvFlags (MIC present), MsvAvChannelBindings and
-	// MsvAvTargetName, as WinPR 3.10 orders them.
-	AvPairList av = ch.target_info;
 	uint64_t timestamp = 0;
-	const bool server_time = av.timestamp(timestamp);
+	const bool server_time = ch.target_info.timestamp(timestamp);
 	if (!server_time)
 		timestamp = filetime_now();
-	uint32_t av_flags = 0;
-	(void)av.flags(av_flags);
-	av.remove(AvId::ChannelBindings);
-	av.remove(AvId::TargetName);
-	av.set(AvId::Flags, u32le_bytes(av_flags | kAvFlagMicPresent));
-	std::array<uint8_t, 16> cbt{};
-	if (in.bindings) {
-		if (const Error e = bindings_hash(*in.bindings, cbt); e != Error::None)
-			return fail(e);
-	}
-	av.set(AvId::ChannelBindings, cbt);
-	if (!target_.empty())
-		av.set(AvId::TargetName, wire::utf16le_bytes(target_));
-	const Bytes av_bytes = av.encode();
-	if (av_bytes.empty())
-		return fail(Error::InvalidToken);
+	Bytes av_bytes;
+	if (const Error e = client_target_info(ch.target_info, in.bindings, target_, av_bytes); e != Error::None)
+		return fail(e);
 
 	std::array<uint8_t, 8> client_challenge{};
 	if (const Error e = crypto::random_bytes(client_challenge); e != Error::None)
@@ -253,17 +294,9 @@ Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
 	am.domain = wire::utf16le_bytes(domain_);
 	am.user = wire::utf16le_bytes(user_);
 	am.workstation = wire::utf16le_bytes(ws);
-	if (key_exch_) {
-		exported_key_.resize(kKeySize);
-		if (const Error e = crypto::random_bytes(exported_key_.span()); e != Error::None)
-			return fail(e);
-		SecretBytes esk;
-		if (const Error e = rc4k(kxkey.view(), exported_key_.view(), esk); e != Error::None)
-			return fail(e);
-		am.encrypted_random_session_key.assign(esk.view().begin(), esk.view().end());
-	} else {
-		exported_key_ = kxkey;
-	}
+	if (const Error e = exported_session_key(key_exch_, kxkey, exported_key_, am.encrypted_random_session_key);
+	    e != Error::None)
+		return fail(e);
 	am.version = Version{};
 	am.has_mic = true;
 	Bytes raw = am.encode();
@@ -514,6 +547,16 @@ ContextPtr create_context(Role role, const CredentialPtr& cred, Error& err)
 		if (!cred->outbound() || !cred->identity || !cred->identity->has_password) {
 			NLASSP_LOG(kLog, Warn, "NTLM: no user name and password to log on with; NTLM needs them "
 			                       "(e.g. /u:DOMAIN\\user /p:password)");
+			err = Error::NoCredentials;
+			return nullptr;
+		}
+		// An empty password is no password (as for Kerberos): sending it would count a failed logon
+		// toward the account's lockout wherever the account has a password, and FreeRDP passes an
+		// empty one for /p: (the form +auth-only with a Kerberos ticket cache needs).
+		if (cred->identity->password.empty() && !detail::blank_passwords_allowed()) {
+			NLASSP_LOG(kLog, Warn, "NTLM: the password is empty, which NTLM does not send (it would count as a "
+			                       "failed logon); give the password, or log on with a Kerberos ticket (kinit); "
+			                       "NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1 sends it for an account without one");
 			err = Error::NoCredentials;
 			return nullptr;
 		}

@@ -171,17 +171,6 @@ struct SamLine {
 	return false;
 }
 
-// NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1 (or yes/true): the administrator allows accounts without
-// a password to log on over the network, which Windows refuses by default.
-bool blank_passwords_allowed()
-{
-	const char* v = secure_getenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS");
-	if (!v)
-		return false;
-	const std::string_view s(v);
-	return s == "1" || strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0;
-}
-
 // MD4 of the empty password, 31d6cfe0d16ae931b73c59d7e0c089c0.
 constexpr uint8_t kBlankPasswordHash[16] = {0x31, 0xd6, 0xcf, 0xe0, 0xd1, 0x6a, 0xe9, 0x31,
                                             0xb7, 0x3c, 0x59, 0xd7, 0xe0, 0xc0, 0x89, 0xc0};
@@ -243,7 +232,7 @@ private:
 			return Error::LogonDenied;
 		}
 		if (constant_time_equal(hash.view(), ByteView(kBlankPasswordHash, sizeof(kBlankPasswordHash))) &&
-		    !blank_passwords_allowed()) {
+		    !detail::blank_passwords_allowed()) {
 			NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: line %zu of the SAM file %s is an empty password, "
 			           "refused for network logons as on Windows; set a password, or allow blank passwords "
 			           "with NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1", printable(sl.user).c_str(), sl.number,
@@ -257,6 +246,17 @@ private:
 };
 
 } // namespace
+
+// NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1 (or yes/true): the administrator allows accounts without
+// a password to log on over the network, which Windows refuses by default.
+bool detail::blank_passwords_allowed()
+{
+	const char* v = secure_getenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS");
+	if (!v)
+		return false;
+	const std::string_view s(v);
+	return s == "1" || strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0;
+}
 
 std::shared_ptr<const NtlmUserStore> make_sam_file_store(std::string path)
 {

@@ -65,12 +65,16 @@ bool read_ansi(const char* what, const void* p, uint32_t len, std::u16string& ou
 }
 
 // A user or domain name must be text a C caller reads the same way we do: well-formed UTF-16 and
-// no NUL inside (lengths exclude the terminator). Passwords are not checked: they are opaque.
-bool check_name(const char* what, const std::u16string& name)
+// no NUL inside. Lengths exclude the terminator, but some WinPR callers count it: exactly one NUL
+// at the very end is that terminator and is dropped; any other NUL is refused ("alice\0x" would
+// be "alice" to C code). Passwords are not checked: they are opaque.
+bool check_name(const char* what, std::u16string& name)
 {
+	if (!name.empty() && name.back() == u'\0')
+		name.pop_back();
 	if (const size_t nul = name.find(u'\0'); nul != std::u16string::npos) {
 		NLASSP_LOG(logger, Warn, "AcquireCredentialsHandle: identity %s has a NUL at character %zu of %zu; "
-		           "pass the length without the terminator", what, nul, name.size());
+		           "a name may end with one terminator, never hold one", what, nul, name.size() + 1);
 		return false;
 	}
 	if (!wire::utf16_well_formed(name)) {

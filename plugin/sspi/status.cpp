@@ -51,14 +51,17 @@ SECURITY_STATUS to_status(Error e) noexcept
 	case Error::PolicyNtlmOnly: return SEC_E_POLICY_NLTM_ONLY;
 	case Error::DowngradeDetected: return SEC_E_DOWNGRADE_DETECTED;
 	case Error::NotEstablished: return SEC_E_INVALID_HANDLE;
-	// A KDC that says "revoked" without saying why (MIT: disabled or locked out): Windows' generic
-	// account-restriction status.
-	case Error::AccountRevoked: return kStatusAccountRestriction;
-	case Error::AccountDisabled: return kStatusAccountDisabled;
-	case Error::AccountLockedOut: return kStatusAccountLockedOut;
-	case Error::AccountExpired: return kStatusAccountExpired;
-	case Error::InvalidLogonHours: return kStatusInvalidLogonHours;
-	case Error::InvalidWorkstation: return kStatusInvalidWorkstation;
+	// An account that may not log on (disabled, locked out, expired, logon hours, workstation, or a
+	// KDC's "revoked" that says no more): SEC_E_LOGON_DENIED, as Windows' SSPI returns it to its
+	// callers (the NTSTATUS stays inside the LSA; an SSPI caller sees the precise reason only in
+	// the last error, to_win32_error). FreeRDP's client turns exactly this status into "logon
+	// failed" (ERRCONNECT_LOGON_FAILURE); our log line names the account's state.
+	case Error::AccountRevoked:
+	case Error::AccountDisabled:
+	case Error::AccountLockedOut:
+	case Error::AccountExpired:
+	case Error::InvalidLogonHours:
+	case Error::InvalidWorkstation: return SEC_E_LOGON_DENIED;
 	// Smartcard logon: what Windows' Kerberos returns (SCARD_* from the card, SEC_E_* from PKINIT).
 	case Error::SmartcardWrongPin: return static_cast<SECURITY_STATUS>(SCARD_W_WRONG_CHV);
 	case Error::SmartcardPinLocked: return static_cast<SECURITY_STATUS>(SCARD_W_CHV_BLOCKED);

@@ -10,8 +10,10 @@ namespace nlassp::sspi {
 // Every Error has exactly one status. Two pairs share a status on purpose:
 //  - OutputTooSmall and InsufficientMemory -> SEC_E_INSUFFICIENT_MEMORY (what SSPI callers such as
 //    FreeRDP expect when the preallocated cbMaxToken output buffer cannot hold the token);
-//  - PasswordExpired and LogonDenied -> SEC_E_LOGON_DENIED (FreeRDP turns it into
-//    ERRCONNECT_LOGON_FAILURE; the log line says the password expired).
+//  - PasswordExpired, the account states (AccountRevoked, AccountDisabled, AccountLockedOut,
+//    AccountExpired, InvalidLogonHours, InvalidWorkstation) and LogonDenied -> SEC_E_LOGON_DENIED
+//    (as Windows' SSPI returns them; FreeRDP turns it into ERRCONNECT_LOGON_FAILURE; the log line
+//    and the last error, to_win32_error, say which).
 //  - NotEstablished and InvalidHandle -> SEC_E_INVALID_HANDLE (message protection on a context
 //    whose handshake has not finished: Windows has no user-mode context yet and answers so).
 // IncompleteCredentials maps to SEC_I_INCOMPLETE_CREDENTIALS, the one non-negative failure (as

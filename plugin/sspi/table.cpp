@@ -782,8 +782,14 @@ SECURITY_STATUS encrypt_message(PCtxtHandle h, ULONG fQOP, PSecBufferDesc msg)
 		Message m;
 		if (const SECURITY_STATUS s = parse_message(msg, fQOP == SECQOP_WRAP_NO_ENCRYPT, m); s != SEC_E_OK)
 			return s;
-		if (e.ctx->sizes().security_trailer > m.token->cbBuffer)
+		// The token this message needs (not the largest one: an RC4 key's RFC 4757 tokens vary, and
+		// FreeRDP passes a buffer the size of the last token it got).
+		if (const uint32_t need = e.ctx->wrap_token_size(m.parts); need > m.token->cbBuffer) {
+			NLASSP_LOG(logger, Warn, "EncryptMessage: the %" PRIu32 "-byte token does not fit the %" PRIu32
+			           "-byte SECBUFFER_TOKEN; size it with SECPKG_ATTR_SIZES", need,
+			           static_cast<uint32_t>(m.token->cbBuffer));
 			return SEC_E_BUFFER_TOO_SMALL;
+		}
 		Bytes token;
 		const Error err = e.ctx->encrypt(m.parts, token);
 		if (err != Error::None)

@@ -225,14 +225,14 @@ bool ScriptedServer::answer(ByteView in, Bytes& out)
 		si.requested = ctx::MutualAuth | ctx::Confidentiality;
 		StepOutput so;
 		if (nego->step(si, so) != Error::None) {
-			if (script != Script::FreeRdpFailure)
+			if (script != Script::FreeRdpFailure && script != Script::FreeRdpFailureNoCode)
 				return false;
 			// nla.c after a failed AcceptSecurityContext: its untouched output buffer (cbMaxToken
 			// zero bytes) as negoToken, whatever pubKeyAuth it last received, and errorCode only
 			// at versions 3, 4 and 6.
 			reply.nego_tokens.push_back(Bytes(2888, 0));
 			reply.pub_key_auth = req.pub_key_auth;
-			if (version == 3 || version == 4 || version == 6)
+			if ((version == 3 || version == 4 || version == 6) && script == Script::FreeRdpFailure)
 				reply.error_code = 0xC00700EAu;
 			return encode_ts_request(reply, out);
 		}

@@ -87,6 +87,7 @@ enum class Script {
 	ZeroNegoToken,       // answers the client's second negoToken with cbMaxToken zero bytes
 	NewNegoToken,        // a new negoToken beside its pubKeyAuth
 	FreeRdpFailure,      // a failed AcceptSecurityContext answered as FreeRDP's nla.c does
+	FreeRdpFailureNoCode,  // the same when its SSPI provider left GetLastError() at 0: no errorCode
 };
 
 struct ScriptedServer {

@@ -30,7 +30,10 @@ HAVE_KDC=0
 if command -v krb5kdc >/dev/null 2>&1 || [ -x /usr/sbin/krb5kdc ]; then
 	# shellcheck source=../lab/kdc.sh
 	source "$HERE/../lab/kdc.sh"
-	if kdc_setup && kdc_start; then
+	# TERMSRV/localhost gets RC4 session keys; bob (an RC4 key) may log in with a krb5.conf that
+	# permits RC4 only. Clients that permit AES still get an AES subkey.
+	if kdc_setup && kdc_rc4_enable && kdc_start && kdc_rc4_service TERMSRV/localhost "$KDC_KEYTAB" &&
+		kdc_rc4_client "$KDC_DIR/rc4-only.conf" bob; then
 		HAVE_KDC=1
 		KEYTAB=(--keytab "$KDC_KEYTAB")
 	fi
@@ -45,6 +48,17 @@ lab_wait_port "$PORT" 20 "$SPID" || { cat "$LAB_DIR/logs/credssp_server.err"; ex
 
 FAILS=0
 N=0
+# shown ARGS... — the probe's arguments for a PASS/FAIL line, the --password value as ***: test
+# output never carries a password (CI logs are public).
+shown() {
+	local out=() mask=0 a
+	for a in "$@"; do
+		if [ "$mask" = 1 ]; then a='***'; mask=0; fi
+		[ "$a" = --password ] && mask=1
+		out+=("$a")
+	done
+	printf '%s' "${out[*]}"
+}
 expect() { # RC SERVER_LINE_SUBSTRING -- probe args
 	local want=$1 line=$2; shift 3
 	local out rc got
@@ -54,9 +68,9 @@ expect() { # RC SERVER_LINE_SUBSTRING -- probe args
 	for _ in $(seq 1 50); do [ "$(grep -c '^OK\|^FAIL' "$OUT")" -ge "$N" ] && break; sleep 0.1; done
 	got="$(grep '^OK\|^FAIL' "$OUT" | sed -n "${N}p")"
 	if [ "$rc" = "$want" ] && [[ "$got" == *"$line"* ]]; then
-		echo "PASS: rc=$rc server: $got ($*)"
+		echo "PASS: rc=$rc server: $got ($(shown "$@"))"
 	else
-		echo "FAIL: want rc=$want and server '$line'; got rc=$rc server '$got': $out ($*)"
+		echo "FAIL: want rc=$want and server '$line'; got rc=$rc server '$got': $out ($(shown "$@"))"
 		FAILS=$((FAILS + 1))
 	fi
 }
@@ -81,6 +95,25 @@ if [ "$HAVE_KDC" = 1 ]; then
 	K=(--user "$KDC_USER" --domain "$KDC_REALM" --auth-pkg-list '!ntlm' --target TERMSRV/localhost)
 	expect 0 "OK version=6 mechanism=Kerberos user=$KDC_REALM\\$KDC_USER delegated=yes" -- "${K[@]}" --password "$KDC_PASSWORD" "localhost:$PORT"
 	expect 0 "OK version=3 mechanism=Kerberos" -- "${K[@]}" --password "$KDC_PASSWORD" --credssp-version 3 --min-credssp-version 2 "localhost:$PORT"
+	# An RC4 session key and no AES subkey, the client sealing in RFC 4757's layout (as Windows
+	# does; NLASSP_KERBEROS_RC4_LAYOUT): our CREDSSP package sizes every token from its framing, on
+	# both sides, so the 45-49-byte tokens get through where FreeRDP's fixed cut would not.
+	N=$((N + 1))
+	rc4_log="$LAB_DIR/logs/probe_rc4.log"
+	KRB5_CONFIG="$KDC_DIR/rc4-only.conf" NLASSP_KERBEROS_RC4_LAYOUT=rfc4757 WLOG_FILTER=com.nlassp.kerberos:DEBUG \
+		timeout 60 "$PROBE" --json --timeout 20 --user bob --domain "$KDC_REALM" --auth-pkg-list '!ntlm' \
+		--target TERMSRV/localhost --password "$KDC_PASSWORD" "localhost:$PORT" >"$rc4_log" 2>&1
+	rc=$?
+	for _ in $(seq 1 50); do [ "$(grep -c '^OK\|^FAIL' "$OUT")" -ge "$N" ] && break; sleep 0.1; done
+	got="$(grep '^OK\|^FAIL' "$OUT" | sed -n "${N}p")"
+	if [ "$rc" = 0 ] && [[ "$got" == *"OK version=6 mechanism=Kerberos user=$KDC_REALM\\bob delegated=yes"* ]] &&
+		[ "$(grep -c 'RC4-HMAC message protection in RFC 4757 layout' "$rc4_log")" -ge 3 ] &&
+		grep -q 'ses=[A-Z:]*arcfour-hmac' <(grep -F 'for TERMSRV/localhost@' "$KDC_LOG" | grep -F bob@); then
+		echo "PASS: RC4 session key, RFC 4757 tokens through our CREDSSP package both ways: $got"
+	else
+		echo "FAIL: RC4 with RFC 4757 tokens: rc=$rc server '$got'"; lab_tail "$rc4_log" 20
+		FAILS=$((FAILS + 1))
+	fi
 else
 	echo "note: no KDC, Kerberos part skipped"
 fi
@@ -108,6 +141,25 @@ if command -v xfreerdp3 >/dev/null 2>&1; then
 		FAILS=$((FAILS + 1))
 	fi
 fi
+if [ "$HAVE_KDC" = 1 ]; then
+	# (Last on this server: the probe fails before its first TSRequest and leaves the connection open.)
+	# An empty password (NTLM allowed): no AS-REQ reaches the KDC and no NTLM logon the server, where
+	# each would count toward a lockout; the probe says there are no credentials.
+	as_before=$(grep -c "AS_REQ.*$KDC_USER@" "$KDC_LOG")
+	denied_before=$(grep -c 'NTLM: logon denied' "$LAB_DIR/logs/credssp_server.err")
+	out="$(timeout 60 "$PROBE" --json --timeout 20 --user "$KDC_USER" --domain "$KDC_REALM" --password '' \
+		--target TERMSRV/localhost "localhost:$PORT" 2>&1)"
+	rc=$?
+	sleep 0.5
+	if [ "$rc" != 0 ] && [ "$(grep -c "AS_REQ.*$KDC_USER@" "$KDC_LOG")" = "$as_before" ] &&
+		[ "$(grep -c 'NTLM: logon denied' "$LAB_DIR/logs/credssp_server.err")" = "$denied_before" ] &&
+		[[ "$out" == *"SEC_E_NO_CREDENTIALS"* ]]; then
+		echo "PASS: an empty password: SEC_E_NO_CREDENTIALS, no AS-REQ, no NTLM logon at the server (rc=$rc)"
+	else
+		echo "FAIL: an empty password: rc=$rc, AS-REQ $as_before -> $(grep -c "AS_REQ.*$KDC_USER@" "$KDC_LOG"), NTLM denials $denied_before -> $(grep -c 'NTLM: logon denied' "$LAB_DIR/logs/credssp_server.err"): $out"
+		FAILS=$((FAILS + 1))
+	fi
+fi
 lab_stop "$SPID" credssp_test_server
 
 # An acceptor that speaks only up to version 3, as an unpatched server does.
@@ -122,9 +174,9 @@ expect_json() { # RC JSON_SUBSTRING... -- probe args
 	[ "$rc" = "$want" ] || ok=0
 	for n in "${needles[@]}"; do case "$out" in *"$n"*) ;; *) ok=0 ;; esac; done
 	if [ $ok = 1 ]; then
-		echo "PASS: rc=$rc ${needles[*]} ($*)"
+		echo "PASS: rc=$rc ${needles[*]} ($(shown "$@"))"
 	else
-		echo "FAIL: want rc=$want and ${needles[*]}; got rc=$rc: $out ($*)"
+		echo "FAIL: want rc=$want and ${needles[*]}; got rc=$rc: $out ($(shown "$@"))"
 		FAILS=$((FAILS + 1))
 	fi
 }

@@ -471,6 +471,22 @@ bool ntstatus_mapping()
 	                Error::DowngradeDetected, Error::MutualAuthFailed})
 		CHECK(ntstatus_to_error(error_to_ntstatus(e)) == e);
 	CHECK(error_to_ntstatus(Error::MessageAltered) == 0xC000006Du);
+	// An account that may not log on: each NTSTATUS (as Windows' CredSSP sends it) and each Win32
+	// error a FreeRDP server with nlassp wraps (NTSTATUS_FROM_WIN32) is its own Error, both ways.
+	const struct {
+		uint32_t status, freerdp;
+		Error error;
+	} accounts[] = {
+	    {0xC0000072u, 0xC0070533u, Error::AccountDisabled},  {0xC0000234u, 0xC0070775u, Error::AccountLockedOut},
+	    {0xC0000193u, 0xC0070701u, Error::AccountExpired},   {0xC000006Eu, 0xC007052Fu, Error::AccountRevoked},
+	    {0xC000006Fu, 0xC0070530u, Error::InvalidLogonHours}, {0xC0000070u, 0xC0070531u, Error::InvalidWorkstation},
+	};
+	for (const auto& a : accounts) {
+		CHECK(ntstatus_to_error(a.status) == a.error);
+		CHECK(ntstatus_to_error(a.freerdp) == a.error);
+		CHECK(error_to_ntstatus(a.error) == a.status);
+		CHECK(0xC0070000u + (sspi::to_win32_error(a.error) & 0xFFFFu) == a.freerdp);
+	}
 	return true;
 }
 

@@ -4,8 +4,9 @@
 //   established initiator, MinVersion 5 on an established acceptor; a later parameters buffer may
 //   tighten the policy, one that would loosen it is refused, and what it leaves unset stays;
 // - a pubKeyAuth sent back to the client (finding 4) is a failed mutual authentication, except in
-//   the one shape FreeRDP's server gives a refused logon (versions 2 and 5, our pubKeyAuth sent
-//   with a negoToken, the reply's negoToken absent or all zero);
+//   the shapes FreeRDP's server gives a refused logon with no errorCode (our pubKeyAuth sent with a
+//   negoToken; the reply's negoToken absent or all zero at versions 2 and 5, present and all zero
+//   at 3, 4 and 6 where its provider left no error code);
 // - version 5 is the default minimum (finding 5): a man in the middle rewriting either side's
 //   version to 2 is refused at once, MaxVersion below 5 needs an explicit MinVersion;
 // - TSPasswordCreds names with a NUL or an unpaired surrogate are refused by the acceptor
@@ -161,6 +162,24 @@ Error reauth_with(Pair& p, const Bytes& prm)
 	return p.client.error;
 }
 
+// Dropping NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT in a later buffer is a tightening: applied.
+// Passing it again keeps it.
+bool echo_defect_tolerance_can_be_withdrawn()
+{
+	Params first;
+	CHECK(parse_params(rsa_params(2, 6, NLASSP_CREDSSP_TOLERATE_FREERDP_ECHO_DEFECT), first) == Error::None);
+	Policy pol(Options{});
+	CHECK(pol.set_first(first) == Error::None && pol.options().tolerate_freerdp_echo_defect);
+	CHECK(pol.tighten(first) == Error::None && pol.options().tolerate_freerdp_echo_defect);
+	Params without;
+	CHECK(parse_params(rsa_params(2, 6), without) == Error::None);
+	CHECK(pol.tighten(without) == Error::None);
+	CHECK(!pol.options().tolerate_freerdp_echo_defect);
+	// ... and once withdrawn it cannot come back.
+	CHECK(pol.tighten(first) == Error::InvalidParameter && !pol.options().tolerate_freerdp_echo_defect);
+	return true;
+}
+
 bool later_parameters_tighten_never_loosen()
 {
 	// Tighter: MinVersion 6 against a version-5 server.
@@ -274,9 +293,21 @@ bool reflected_pub_key_auth()
 		r.password = u"wrong";
 		CHECK(scripted_is(r, Error::LogonDenied));
 	}
-	// The right password and the pubKeyAuth still comes back: at version 6 (where FreeRDP would
-	// have sent an errorCode) that is no refusal but a failed mutual authentication; at 2 and 5 it
-	// looks exactly like FreeRDP's refusal (nothing is sent either way).
+	// FreeRDP's server sends no errorCode at 3, 4 and 6 either when its SSPI provider left
+	// GetLastError() at 0 (nla.c: NTSTATUS_FROM_WIN32(0) is 0, and 0 is not sent): its untouched,
+	// zero-filled output buffer still comes back as negoToken - a refused logon, not a MITM.
+	for (uint32_t v : {3u, 4u, 6u}) {
+		ScriptRun r;
+		r.script = Script::FreeRdpFailureNoCode;
+		r.version = v;
+		r.client_inner = r.server_inner = make_raw_ntlm;
+		r.password = u"wrong";
+		CHECK(scripted_is(r, Error::LogonDenied));
+	}
+	// The right password and the pubKeyAuth still comes back, with no negoToken: at version 6 (where
+	// a FreeRDP server refusing would have sent an errorCode or its zero-filled output buffer) that
+	// is no refusal but a failed mutual authentication; at 2 and 5 it looks exactly like FreeRDP's
+	// refusal (nothing is sent either way).
 	ScriptRun r;
 	r.script = Script::OwnPubKeyAuthBack;
 	r.client_inner = r.server_inner = make_raw_ntlm;
@@ -401,6 +432,7 @@ static void test_reauthentication_keeps_no_ntlm_only_delegation(void**) { assert
 static void test_reauthentication_keeps_delegate_targets(void**) { assert_true(reauth_keeps_delegate_targets()); }
 static void test_reauthentication_keeps_acceptor_min_version(void**) { assert_true(reauth_keeps_acceptor_min_version()); }
 static void test_later_parameters_tighten_never_loosen(void**) { assert_true(later_parameters_tighten_never_loosen()); }
+static void test_echo_defect_tolerance_can_be_withdrawn(void**) { assert_true(echo_defect_tolerance_can_be_withdrawn()); }
 static void test_reflected_pub_key_auth_is_mutual_auth_failed(void**) { assert_true(reflected_pub_key_auth()); }
 static void test_version_rewritten_to_2_is_refused_by_default(void**) { assert_true(version_rewritten_to_2()); }
 static void test_max_version_below_5_needs_explicit_min_version(void**) { assert_true(max_version_below_default_minimum()); }
@@ -414,6 +446,7 @@ int main()
 		cmocka_unit_test(test_reauthentication_keeps_delegate_targets),
 		cmocka_unit_test(test_reauthentication_keeps_acceptor_min_version),
 		cmocka_unit_test(test_later_parameters_tighten_never_loosen),
+		cmocka_unit_test(test_echo_defect_tolerance_can_be_withdrawn),
 		cmocka_unit_test(test_reflected_pub_key_auth_is_mutual_auth_failed),
 		cmocka_unit_test(test_version_rewritten_to_2_is_refused_by_default),
 		cmocka_unit_test(test_max_version_below_5_needs_explicit_min_version),

@@ -73,6 +73,42 @@ bool server_refusal_without_error_code()
 	       v.reason == "the server refused the logon: wrong user name or password, or the account may not log on";
 }
 
+// A server that refuses the account itself (Windows' CredSSP sends the NTSTATUS; a FreeRDP server
+// with nlassp sends it wrapped or, for a disabled account, as STATUS_ACCOUNT_DISABLED): a refusal
+// (exit 1) that names the account's state, not the password.
+bool server_refuses_the_account()
+{
+	const struct {
+		Error error;
+		uint32_t code;
+		const char* says;
+	} cases[] = {
+	    {Error::AccountDisabled, 0xC0000072u, "the account is disabled: ask an administrator to enable it"},
+	    {Error::AccountLockedOut, 0xC0000234u, "the account is locked out"},
+	    {Error::AccountExpired, 0xC0070701u, "the account has expired"},
+	    {Error::AccountRevoked, 0xC000006Eu, "the account may not log on (disabled, locked out"},
+	    {Error::InvalidLogonHours, 0xC000006Fu, "may not log on at this time"},
+	    {Error::InvalidWorkstation, 0xC0000070u, "may not log on from this computer"},
+	};
+	for (const auto& c : cases) {
+		Ending e;
+		e.error = c.error;
+		e.sent_to_server = true;
+		e.info.peer_error_code = c.code;
+		const Verdict v = judge(e);
+		if (!v.refused || v.refused_by != "server" || !has(v.reason, "the server refused the logon (errorCode") ||
+		    !has(v.reason, c.says) || has(v.reason, "wrong user name or password")) {
+			std::fprintf(stderr, "%s: %s\n", error_name(c.error), v.reason.c_str());
+			return false;
+		}
+	}
+	// The KDC refusing the account before anything was sent: a refusal by the KDC.
+	Ending k;
+	k.error = Error::AccountDisabled;
+	const Verdict kv = judge(k);
+	return kv.refused && kv.refused_by == "kdc" && has(kv.reason, "the account is disabled");
+}
+
 bool kdc_refusal_is_not_the_server()
 {
 	Ending e;
@@ -156,6 +192,7 @@ bool delegation_lines()
 static void test_logged_in(void**) { assert_true(logged_in()); }
 static void test_freerdp_server_logon_failure(void**) { assert_true(freerdp_server_logon_failure()); }
 static void test_server_refusal_without_error_code(void**) { assert_true(server_refusal_without_error_code()); }
+static void test_server_refuses_the_account(void**) { assert_true(server_refuses_the_account()); }
 static void test_kdc_refusal_is_not_the_server(void**) { assert_true(kdc_refusal_is_not_the_server()); }
 static void test_local_failure_says_nothing_was_sent(void**) { assert_true(local_failure_says_nothing_was_sent()); }
 static void test_connection_closed(void**) { assert_true(connection_closed()); }
@@ -170,6 +207,7 @@ int main()
 	    cmocka_unit_test(test_logged_in),
 	    cmocka_unit_test(test_freerdp_server_logon_failure),
 	    cmocka_unit_test(test_server_refusal_without_error_code),
+	    cmocka_unit_test(test_server_refuses_the_account),
 	    cmocka_unit_test(test_kdc_refusal_is_not_the_server),
 	    cmocka_unit_test(test_local_failure_says_nothing_was_sent),
 	    cmocka_unit_test(test_connection_closed),

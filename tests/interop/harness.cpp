@@ -2,7 +2,9 @@
 // credssp_auth.c (credssp_auth_init / _setup_client / _setup_server / _authenticate /
 // _encrypt / _decrypt / _impersonate) and the flags of nla.c, written from its behaviour.
 #include "interop/harness.h"
+#include "interop/party.h"
 
+#include <winpr/error.h>
 #include <winpr/ntlm.h>
 #include <winpr/secapi.h>
 #include <winpr/ssl.h>
@@ -18,6 +20,11 @@
 
 namespace nlassp::interop {
 
+using detail::Party;
+using detail::client_auth_data;
+using detail::heap_copy;
+using detail::server_auth_data;
+
 namespace {
 
 // nla.c: the client asks for mutual auth + confidentiality; the server for these six.
@@ -25,225 +32,6 @@ constexpr ULONG kClientFlags = ISC_REQ_MUTUAL_AUTH | ISC_REQ_CONFIDENTIALITY;
 constexpr ULONG kServerFlags = ASC_REQ_MUTUAL_AUTH | ASC_REQ_CONFIDENTIALITY | ASC_REQ_CONNECTION |
                                ASC_REQ_USE_SESSION_KEY | ASC_REQ_SEQUENCE_DETECT |
                                ASC_REQ_EXTENDED_ERROR;
-
-std::u16string utf8_to_utf16(const std::string& in)
-{
-	std::u16string out;
-	size_t i = 0;
-	while (i < in.size()) {
-		const auto c = static_cast<uint8_t>(in[i]);
-		uint32_t cp = 0;
-		size_t extra = 0;
-		if (c < 0x80) {
-			cp = c;
-		} else if ((c & 0xe0) == 0xc0) {
-			cp = c & 0x1fu;
-			extra = 1;
-		} else if ((c & 0xf0) == 0xe0) {
-			cp = c & 0x0fu;
-			extra = 2;
-		} else {
-			cp = c & 0x07u;
-			extra = 3;
-		}
-		i++;
-		for (size_t k = 0; k < extra && i < in.size(); k++, i++)
-			cp = (cp << 6) | (static_cast<uint8_t>(in[i]) & 0x3fu);
-		if (cp >= 0x10000) {
-			cp -= 0x10000;
-			out.push_back(static_cast<char16_t>(0xd800 + (cp >> 10)));
-			out.push_back(static_cast<char16_t>(0xdc00 + (cp & 0x3ff)));
-		} else {
-			out.push_back(static_cast<char16_t>(cp));
-		}
-	}
-	return out;
-}
-
-UINT16* w(std::u16string& s)
-{
-	return s.empty() ? nullptr : reinterpret_cast<UINT16*>(s.data());
-}
-
-BYTE* a(std::string& s)
-{
-	return s.empty() ? nullptr : reinterpret_cast<BYTE*>(s.data());
-}
-
-// Heap copy of exactly `n` bytes, so that AddressSanitizer sees any read past the end.
-void* heap_copy(const uint8_t* data, size_t n)
-{
-	void* p = std::malloc(n ? n : 1);
-	if (p && n)
-		std::memcpy(p, data, n);
-	return p;
-}
-
-// One end of the connection: what credssp_auth.c keeps in rdpCredsspAuth.
-struct Party {
-	enum class State { Initial, Creds, InProgress, Final };
-
-	Side side = Side::Client;
-	SecurityFunctionTableA* table = nullptr;
-	SecPkgInfoA* info = nullptr;
-	CredHandle credentials{};
-	CtxtHandle context{};
-	SecBuffer input{};   // owned (malloc)
-	SecBuffer output{};  // owned (calloc, cbMaxToken)
-	void* bindings = nullptr;
-	ULONG bindings_length = 0;
-	ULONG flags = 0;
-	SecPkgContext_Sizes sizes{};
-	ULONG send_seq = 0, recv_seq = 0;
-	State state = State::Initial;
-	std::string spn;
-
-	// Identity storage (must outlive AcquireCredentialsHandle; kept for the whole run).
-	std::u16string user16, domain16, password16, packages16;
-	std::string user8, domain8, password8, packages8;
-	std::string sam_file;
-	std::string keytab;
-	std::string kerberos_cache;
-	std::string pkinit_identity, pkinit_anchors;
-	SEC_WINPR_NTLM_SETTINGS ntlm{};
-	SEC_WINPR_KERBEROS_SETTINGS kerberos{};
-	SEC_WINNT_AUTH_IDENTITY_WINPR winpr{};
-	SEC_WINNT_AUTH_IDENTITY_A id_a{};
-	SEC_WINNT_AUTH_IDENTITY_W id_w{};
-	SEC_WINNT_AUTH_IDENTITY_EXA id_exa{};
-	SEC_WINNT_AUTH_IDENTITY_EXW id_exw{};
-
-	Party() = default;
-	Party(const Party&) = delete;
-	Party& operator=(const Party&) = delete;
-
-	~Party()
-	{
-		if (table) {
-			// credssp_auth_free: the context only once a call succeeded, then the credentials.
-			if (state == State::InProgress || state == State::Final)
-				table->DeleteSecurityContext(&context);
-			if (state != State::Initial)
-				table->FreeCredentialsHandle(&credentials);
-			if (info)
-				table->FreeContextBuffer(info);
-		}
-		std::free(input.pvBuffer);
-		std::free(output.pvBuffer);
-		std::free(bindings);
-	}
-
-	[[nodiscard]] bool have_context() const { return context.dwLower || context.dwUpper; }
-};
-
-// credssp_auth_setup_auth_data: an EXW identity + ntlmSettings + kerberosSettings.
-void fill_winpr_identity(Party& p)
-{
-	SEC_WINNT_AUTH_IDENTITY_EXW& ex = p.winpr.identity;
-	ex.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
-	ex.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EXW);
-	ex.User = w(p.user16);
-	ex.UserLength = static_cast<UINT32>(p.user16.size());
-	ex.Domain = w(p.domain16);
-	ex.DomainLength = static_cast<UINT32>(p.domain16.size());
-	ex.Password = w(p.password16);
-	ex.PasswordLength = static_cast<UINT32>(p.password16.size());
-	ex.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE | SEC_WINNT_AUTH_IDENTITY_EXTENDED;
-	if (!p.packages16.empty()) {
-		ex.PackageList = w(p.packages16);
-		ex.PackageListLength = static_cast<UINT32>(p.packages16.size());
-	}
-	p.ntlm.samFile = p.sam_file.empty() ? nullptr : p.sam_file.data();
-	p.kerberos.keytab = p.keytab.empty() ? nullptr : p.keytab.data();
-	p.kerberos.cache = p.kerberos_cache.empty() ? nullptr : p.kerberos_cache.data();
-	p.kerberos.pkinitX509Identity = p.pkinit_identity.empty() ? nullptr : p.pkinit_identity.data();
-	p.kerberos.pkinitX509Anchors = p.pkinit_anchors.empty() ? nullptr : p.pkinit_anchors.data();
-	p.winpr.ntlmSettings = &p.ntlm;
-	p.winpr.kerberosSettings = &p.kerberos;
-}
-
-void* client_auth_data(Party& p, const ClientIdentity& id)
-{
-	p.user8 = id.user;
-	p.domain8 = id.domain;
-	p.password8 = id.password;
-	p.packages8 = id.package_list;
-	p.user16 = utf8_to_utf16(id.user);
-	p.domain16 = utf8_to_utf16(id.domain);
-	p.password16 = utf8_to_utf16(id.password);
-	p.packages16 = utf8_to_utf16(id.package_list);
-	p.kerberos_cache = id.kerberos_cache;
-	p.pkinit_identity = id.pkinit_identity;
-	p.pkinit_anchors = id.pkinit_anchors;
-
-	switch (id.form) {
-		case IdentityForm::Winpr:
-			fill_winpr_identity(p);
-			return &p.winpr;
-		case IdentityForm::WinntA:
-			p.id_a.User = a(p.user8);
-			p.id_a.UserLength = static_cast<ULONG>(p.user8.size());
-			p.id_a.Domain = a(p.domain8);
-			p.id_a.DomainLength = static_cast<ULONG>(p.domain8.size());
-			p.id_a.Password = a(p.password8);
-			p.id_a.PasswordLength = static_cast<ULONG>(p.password8.size());
-			p.id_a.Flags = SEC_WINNT_AUTH_IDENTITY_ANSI;
-			return &p.id_a;
-		case IdentityForm::WinntW:
-			p.id_w.User = w(p.user16);
-			p.id_w.UserLength = static_cast<ULONG>(p.user16.size());
-			p.id_w.Domain = w(p.domain16);
-			p.id_w.DomainLength = static_cast<ULONG>(p.domain16.size());
-			p.id_w.Password = w(p.password16);
-			p.id_w.PasswordLength = static_cast<ULONG>(p.password16.size());
-			p.id_w.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
-			return &p.id_w;
-		case IdentityForm::ExA:
-			p.id_exa.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
-			p.id_exa.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EXA);
-			p.id_exa.User = a(p.user8);
-			p.id_exa.UserLength = static_cast<UINT32>(p.user8.size());
-			p.id_exa.Domain = a(p.domain8);
-			p.id_exa.DomainLength = static_cast<UINT32>(p.domain8.size());
-			p.id_exa.Password = a(p.password8);
-			p.id_exa.PasswordLength = static_cast<UINT32>(p.password8.size());
-			p.id_exa.Flags = SEC_WINNT_AUTH_IDENTITY_ANSI;
-			p.id_exa.PackageList = a(p.packages8);
-			p.id_exa.PackageListLength = static_cast<UINT32>(p.packages8.size());
-			return &p.id_exa;
-		case IdentityForm::ExW:
-			p.id_exw.Version = SEC_WINNT_AUTH_IDENTITY_VERSION;
-			p.id_exw.Length = sizeof(SEC_WINNT_AUTH_IDENTITY_EXW);
-			p.id_exw.User = w(p.user16);
-			p.id_exw.UserLength = static_cast<UINT32>(p.user16.size());
-			p.id_exw.Domain = w(p.domain16);
-			p.id_exw.DomainLength = static_cast<UINT32>(p.domain16.size());
-			p.id_exw.Password = w(p.password16);
-			p.id_exw.PasswordLength = static_cast<UINT32>(p.password16.size());
-			p.id_exw.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
-			p.id_exw.PackageList = w(p.packages16);
-			p.id_exw.PackageListLength = static_cast<UINT32>(p.packages16.size());
-			return &p.id_exw;
-		case IdentityForm::None:
-			return nullptr;
-	}
-	return nullptr;
-}
-
-// credssp_auth_setup_server: pAuthData only when there is something to pass (a SAM file or
-// a keytab).
-void* server_auth_data(Party& p, const ServerSettings& s)
-{
-	if (s.sam_file.empty() && s.keytab.empty() && !s.hash_callback)
-		return nullptr;
-	p.sam_file = s.sam_file;
-	p.keytab = s.keytab;
-	p.ntlm.hashCallback = s.hash_callback;
-	p.ntlm.hashCallbackArg = s.hash_callback_arg;
-	p.packages16 = utf8_to_utf16(s.package_list);
-	fill_winpr_identity(p);
-	return &p.winpr;
-}
 
 // credssp_auth_init + setup_client / setup_server. false if either call failed.
 bool setup(Party& p, const Config& c, Result& r)
@@ -647,6 +435,36 @@ std::string Result::describe() const
 
 namespace {
 
+// One call's outcome for its side: CONTINUE_NEEDED or OK (then the context's sizes) move the side
+// on; anything else is the run's failure (false).
+bool record_status(Party& cur, SECURITY_STATUS status, DWORD last_error, Result& r)
+{
+	if (status == SEC_I_CONTINUE_NEEDED) {
+		cur.state = Party::State::InProgress;
+		return true;
+	}
+	if (status != SEC_E_OK) {
+		r.failed = true;
+		r.failed_side = cur.side;
+		r.failure_status = status;
+		r.failure_last_error = last_error;
+		r.failed_call = r.calls - 1;
+		return false;
+	}
+	cur.state = Party::State::Final;
+	const SECURITY_STATUS q = cur.table->QueryContextAttributesA(&cur.context, SECPKG_ATTR_SIZES, &cur.sizes);
+	if (cur.side == Side::Client) {
+		r.client_done = true;
+		r.client_sizes_status = q;
+		r.client_sizes = cur.sizes;
+	} else {
+		r.server_done = true;
+		r.server_sizes_status = q;
+		r.server_sizes = cur.sizes;
+	}
+	return true;
+}
+
 // Setup and the ISC/ASC loop; r.established says whether the parties can seal.
 void establish(const Config& c, Result& r, Party& client, Party& server)
 {
@@ -677,7 +495,9 @@ void establish(const Config& c, Result& r, Party& client, Party& server)
 			break;
 		}
 		const uint32_t in_size = cur->input.cbBuffer;
+		SetLastError(ERROR_SUCCESS);
 		const SECURITY_STATUS status = authenticate(*cur);
+		const DWORD last_error = GetLastError();
 		r.calls++;
 		r.steps.push_back({ cur->side, status, in_size,
 		                    status == SEC_E_OK || status == SEC_I_CONTINUE_NEEDED
@@ -685,28 +505,8 @@ void establish(const Config& c, Result& r, Party& client, Party& server)
 		                        : 0u,
 		                    cur->flags });
 
-		if (status == SEC_I_CONTINUE_NEEDED) {
-			cur->state = Party::State::InProgress;
-		} else if (status == SEC_E_OK) {
-			cur->state = Party::State::Final;
-			const SECURITY_STATUS q =
-			    cur->table->QueryContextAttributesA(&cur->context, SECPKG_ATTR_SIZES, &cur->sizes);
-			if (cur->side == Side::Client) {
-				r.client_done = true;
-				r.client_sizes_status = q;
-				r.client_sizes = cur->sizes;
-			} else {
-				r.server_done = true;
-				r.server_sizes_status = q;
-				r.server_sizes = cur->sizes;
-			}
-		} else {
-			r.failed = true;
-			r.failed_side = cur->side;
-			r.failure_status = status;
-			r.failed_call = r.calls - 1;
+		if (!record_status(*cur, status, last_error, r))
 			break;
-		}
 
 		const uint32_t out_size = cur->output.cbBuffer;
 		if (out_size > cur->info->cbMaxToken) {

@@ -53,6 +53,9 @@ struct ClientIdentity {
 	std::string user = "alice";
 	std::string domain = "LAB";
 	std::string password = "Passw0rd!";
+	// An empty `password` is passed as NULL unless this is set: then as a non-NULL empty string,
+	// which is what FreeRDP makes of /p: (sspi_SetAuthIdentityWithLengthW with "").
+	bool empty_password_not_null = false;
 	std::string package_list;  // "/auth-pkg-list", e.g. "!kerberos"; empty: none
 	IdentityForm form = IdentityForm::Winpr;
 	std::string kerberos_cache;  // kerberosSettings->cache (Winpr form only); empty: none
@@ -172,6 +175,7 @@ struct Result {
 	bool failed = false;              // a call returned anything but CONTINUE_NEEDED / OK
 	Side failed_side = Side::Client;
 	SECURITY_STATUS failure_status = SEC_E_OK;
+	uint32_t failure_last_error = 0;  // GetLastError() right after the failed call (cleared before it)
 	int failed_call = -1;             // index into steps
 	bool hang = false;                // max_calls reached, or a side stalled with no token
 	std::string protocol_error;       // e.g. "token sent to a side that already finished"

@@ -241,8 +241,13 @@ void kdc_lab_teardown(KdcLab& lab)
 {
 	kdc_lab_stop_kdc(lab);
 	if (lab.owns_dir && !lab.dir.empty()) {
+		// LAB_KEEP=1 keeps the realm's files (kdc.log, krb5.conf) to read after the run, as lab.sh does.
+		const char* keep = std::getenv("LAB_KEEP");
 		std::error_code ec;
-		std::filesystem::remove_all(lab.dir, ec);
+		if (keep && std::strcmp(keep, "1") == 0)
+			std::fprintf(stderr, "kdc_lab: keeping %s (LAB_KEEP=1)\n", lab.dir.c_str());
+		else
+			std::filesystem::remove_all(lab.dir, ec);
 	}
 	lab.dir.clear();
 }

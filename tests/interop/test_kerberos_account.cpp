@@ -1,14 +1,17 @@
 // What the KDC says about the account reaches the user, and no logon wastes a lockout count:
 // our module as client (Kerberos, and Negotiate with NTLM allowed) against a throwaway MIT KDC
 // (tests/lab/kdc.sh) and our module as server, the way FreeRDP drives them (tests/interop/harness).
-//   - a user name with an empty password (or none) never sends an AS-REQ: with a TGT for that principal in
-//     the ccache it is used, else SEC_E_NO_CREDENTIALS and "give a password or kinit";
+//   - a user name with an empty password (or none) never sends an AS-REQ, nor an NTLM logon: with a TGT
+//     for that principal in the ccache it is used, else SEC_E_NO_CREDENTIALS and "give a password or kinit";
 //   - a disabled account (modprinc -allow_tix) and a locked-out one (a lockout policy) are
-//     KDC_ERR_CLIENT_REVOKED: STATUS_ACCOUNT_RESTRICTION and a line that says so (not "check the
-//     password"); an expired account (KDC_ERR_NAME_EXP) is STATUS_ACCOUNT_EXPIRED; an expired
-//     password keeps its own line;
+//     KDC_ERR_CLIENT_REVOKED: SEC_E_LOGON_DENIED (as Windows' SSPI returns it, and what FreeRDP
+//     reports as "logon failed") with ERROR_ACCOUNT_RESTRICTION as the last error and a line that
+//     says so (not "check the password"); an expired account (KDC_ERR_NAME_EXP) is
+//     SEC_E_LOGON_DENIED with ERROR_ACCOUNT_EXPIRED; an expired password keeps its own line;
 //   - a refused password costs exactly one failed AS exchange in the KDC's log, and Negotiate
 //     never tries NTLM after any of these.
+//   - a service ticket the KDC's policy refuses (KDC_ERR_POLICY on the TGS exchange) is not a wrong
+//     password: its own line.
 // AD's own reasons (KERB-EXT-ERROR: logon hours, workstation, disabled vs locked out) cannot come
 // from MIT's KDC; tests/kerberos/test_ext_error.cpp covers them from crafted bytes.
 //
@@ -22,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include <winpr/error.h>
+
 #include "interop/fixture.h"
 #include "interop/kdc_lab.h"
 
@@ -34,8 +39,6 @@ using namespace nlassp::interop;
 namespace {
 
 constexpr Impl M = Impl::Module;
-constexpr SECURITY_STATUS kAccountRestriction = static_cast<SECURITY_STATUS>(0xC000006Eu);
-constexpr SECURITY_STATUS kAccountExpired = static_cast<SECURITY_STATUS>(0xC0000193u);
 
 KdcLab g_lab;
 std::string g_log_dir;
@@ -104,6 +107,8 @@ int group_setup(void**)
 		"addprinc -pw Passw0rd! -policy lockout +requires_preauth dave",
 		"addprinc -pw Passw0rd! -expire 2000-01-01 erin",
 		"addprinc -pw Passw0rd! -pwexpire 2000-01-01 frank",
+		// A service the KDC refuses tickets for (MIT's KDC_ERR_POLICY on the TGS exchange).
+		"addprinc -randkey -allow_tgs_req HTTP/localhost",
 	};
 	for (const char* q : queries)
 		if (!kdc_lab_kadmin(g_lab, q)) {
@@ -163,8 +168,9 @@ void run_logged(Fixture* fx)
 		print_our_lines();
 }
 
-// The client failed on its first call, before any token (so no NTLM either), with `expected`.
-void expect_refused_before_any_token(Fixture* fx, SECURITY_STATUS expected)
+// The client failed on its first call, before any token (so no NTLM either), with `expected`
+// (and, when `last_error` is not 0, that Win32 error left by the call).
+void expect_refused_before_any_token(Fixture* fx, SECURITY_STATUS expected, uint32_t last_error = 0)
 {
 	const Result& r = fx->result;
 	if (!r.failed || r.failed_call != 0 || !r.tokens.empty())
@@ -174,6 +180,10 @@ void expect_refused_before_any_token(Fixture* fx, SECURITY_STATUS expected)
 	EXPECT_TRUE(fx, r.failed_call == 0);
 	EXPECT_TRUE(fx, r.tokens.empty());
 	EXPECT_STATUS(fx, r.failure_status, expected);
+	if (last_error && r.failure_last_error != last_error)
+		print_message("last error %u, want %u\n", static_cast<unsigned>(r.failure_last_error),
+		              static_cast<unsigned>(last_error));
+	EXPECT_TRUE(fx, !last_error || r.failure_last_error == last_error);
 }
 
 int as_requests(const char* principal)
@@ -188,17 +198,31 @@ int as_requests(const char* principal)
 static void empty_password_without_ticket_sends_nothing(void** state)
 {
 	auto* fx = static_cast<Fixture*>(*state);
-	for (const char* list : {"", "!ntlm"}) {
-		configure_user(fx, "alice", "", list[0] ? "Negotiate" : "Kerberos", list);
+	// No password (NULL) and an empty one (what FreeRDP makes of /p:): neither reaches the KDC nor,
+	// with NTLM allowed, the server as an NTLM logon (which would count toward the lockout).
+	const struct {
+		const char* package;
+		const char* list;
+	} forms[] = {{"Kerberos", ""}, {"Negotiate", "!ntlm"}, {"Negotiate", ""}};
+	for (const bool given : {false, true})
+	for (const auto& [package, list] : forms) {
+		configure_user(fx, "alice", "", package, list);
+		fx->config.client.empty_password_not_null = given;
 		const int before = as_requests("alice@LAB.TEST");
 		run_logged(fx);
 		expect_refused_before_any_token(fx, SEC_E_NO_CREDENTIALS);
 		EXPECT_TRUE(fx, as_requests("alice@LAB.TEST") == before);
 		// One line (Kerberos's own, or Negotiate's carrying Kerberos's reason) says why and what to do.
-		const int said = lines_with("", {"no password (or an empty one) for alice@LAB.TEST", "give a password or kinit alice@LAB.TEST"});
+		// (At INFO and above: a TRACE run, for the secret check, adds Kerberos's own DEBUG line.)
+		int said = 0;
+		for (const char* level : {"INFO", "WARN", "ERROR"})
+			said += lines_with(level, {"no password (or an empty one) for alice@LAB.TEST", "give a password or kinit alice@LAB.TEST"});
 		if (said != 1)
 			print_our_lines();
 		EXPECT_TRUE(fx, said == 1);
+		// NTLM (allowed in Negotiate with list "") says it does not send an empty password.
+		if (given && std::strcmp(package, "Negotiate") == 0 && !list[0])
+			EXPECT_TRUE(fx, lines_with("WARN", {"NTLM: the password is empty"}) == 1);
 	}
 }
 
@@ -222,12 +246,12 @@ static void empty_password_uses_the_users_ticket(void** state)
 
 // ---- the account's state ----------------------------------------------------------------------
 
-static void disabled_account_is_account_restriction(void** state)
+static void disabled_account_is_logon_denied_with_account_restriction(void** state)
 {
 	auto* fx = static_cast<Fixture*>(*state);
 	configure_user(fx, "carol", "Passw0rd!", "Negotiate", "");
 	run_logged(fx);
-	expect_refused_before_any_token(fx, kAccountRestriction);
+	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_ACCOUNT_RESTRICTION);
 	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "CLIENT LOCKED OUT", "carol@LAB.TEST" }) >= 1);
 	EXPECT_TRUE(fx, lines_with("ERROR", {"the KDC refused carol@LAB.TEST", "disabled or locked out",
 	                                     "ask an administrator"}) == 1);
@@ -242,24 +266,24 @@ static void lockout_counts_one_failure_per_refused_password(void** state)
 	for (int attempt = 1; attempt <= 2; ++attempt) {
 		configure_user(fx, "dave", "wrong", "Negotiate", "");
 		run_logged(fx);
-		expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED);
+		expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_LOGON_FAILURE);
 		EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "PREAUTH_FAILED", "dave@LAB.TEST" }) == attempt);
 	}
 	// Now locked out: even the right password is refused, as an account restriction.
 	configure_user(fx, "dave", "Passw0rd!", "Negotiate", "");
 	run_logged(fx);
-	expect_refused_before_any_token(fx, kAccountRestriction);
+	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_ACCOUNT_RESTRICTION);
 	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "PREAUTH_FAILED", "dave@LAB.TEST" }) == 2);
 	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "LOCKED_OUT", "dave@LAB.TEST" }) == 1);
 	EXPECT_TRUE(fx, lines_with("ERROR", {"the KDC refused dave@LAB.TEST", "disabled or locked out"}) == 1);
 }
 
-static void expired_account_is_account_expired(void** state)
+static void expired_account_is_logon_denied_with_account_expired(void** state)
 {
 	auto* fx = static_cast<Fixture*>(*state);
 	configure_user(fx, "erin", "Passw0rd!", "Negotiate", "");
 	run_logged(fx);
-	expect_refused_before_any_token(fx, kAccountExpired);
+	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_ACCOUNT_EXPIRED);
 	EXPECT_TRUE(fx, lines_with("ERROR", {"the KDC refused erin@LAB.TEST", "the account has expired",
 	                                     "ask an administrator"}) == 1);
 }
@@ -271,6 +295,26 @@ static void expired_password_keeps_its_line(void** state)
 	run_logged(fx);
 	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED);
 	EXPECT_TRUE(fx, lines_with("ERROR", {"the password has expired: change it first"}) == 1);
+}
+
+// ---- the service ticket ---------------------------------------------------------------------
+
+// The password was accepted (the AS exchange succeeded) and the KDC's policy refuses the service
+// ticket: the line says so, not "check the user name and password", and no NTLM follows.
+static void service_ticket_policy_is_not_the_password(void** state)
+{
+	auto* fx = static_cast<Fixture*>(*state);
+	configure_user(fx, "alice", "Passw0rd!", "Negotiate", "");
+	fx->config.target = "HTTP/localhost";
+	run_logged(fx);
+	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED);
+	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "KDC policy rejects request", "HTTP/localhost" }) >= 1);
+	const int said = lines_with("ERROR", {"logon to HTTP/localhost", "the KDC's policy refuses this user a ticket",
+	                                      "the password is not the problem"});
+	if (said != 1)
+		print_our_lines();
+	EXPECT_TRUE(fx, said == 1);
+	EXPECT_TRUE(fx, lines_with("", {"check the user name and password"}) == 0);
 }
 
 int main()
@@ -293,10 +337,11 @@ int main()
 #define T(name) cmocka_unit_test_setup_teardown(name, account_setup, account_teardown)
 		T(empty_password_without_ticket_sends_nothing),
 		T(empty_password_uses_the_users_ticket),
-		T(disabled_account_is_account_restriction),
+		T(disabled_account_is_logon_denied_with_account_restriction),
 		T(lockout_counts_one_failure_per_refused_password),
-		T(expired_account_is_account_expired),
+		T(expired_account_is_logon_denied_with_account_expired),
 		T(expired_password_keeps_its_line),
+		T(service_ticket_policy_is_not_the_password),
 #undef T
 	};
 	const int rc = cmocka_run_group_tests_name("kerberos account states", tests, group_setup, group_teardown);

@@ -10,8 +10,12 @@
 //     WinPR wraps with RFC 4121 tokens under the RC4 key (its own layout, not RFC 4757);
 //   - our client lists AES in its authenticator, so an acceptor that may use AES (WinPR's, ours)
 //     answers with an AES acceptor subkey and both sides use RFC 4121 with AES;
-//   - an RC4-only client (permitted_enctypes arcfour-hmac) against our acceptor keeps RC4 on both
-//     sides: RFC 4757 tokens, as Windows uses them.
+//   - a client limited to RC4 (permitted_enctypes arcfour-hmac, alice given an RC4 key) keeps RC4
+//     on both sides: every message is sealed with the RC4 key in WinPR's 56-byte layout, which
+//     FreeRDP's credssp_auth.c (emulated by the harness: it cuts at cbSecurityTrailer and shrinks
+//     the token buffer to the last token) carries; our client -> our server, WinPR's client -> our
+//     server, and our client -> WinPR's acceptor, which seals with an RC4 acceptor subkey from its
+//     AP-REP that MIT's GSSAPI drops and we take ourselves (kerberos/ap_rep.h).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -56,7 +60,8 @@ int group_setup(void**)
 	}
 	// RC4 for the realm (the KDC reads it at start: restart it) and for the service.
 	kdc_lab_stop_kdc(g_lab);
-	if (!kdc_lab_run(g_lab, "kdc_rc4_enable && kdc_rc4_service TERMSRV/localhost \"$KDC_KEYTAB\"") ||
+	if (!kdc_lab_run(g_lab, "kdc_rc4_enable && kdc_rc4_service TERMSRV/localhost \"$KDC_KEYTAB\" && "
+	                        "kdc_rc4_client \"$KDC_DIR/rc4-only.conf\" alice") ||
 	    !kdc_lab_start_kdc(g_lab, &why)) {
 		print_error("cannot make the realm RC4: %s\n", why.c_str());
 		return -1;
@@ -130,8 +135,46 @@ void rc4_login(void** state, Impl client, Impl server, const char* package, cons
 		EXPECT_TRUE(fx, m.signature_size == want);
 }
 
+// The client's krb5.conf permits RC4 only (both sides of the in-process run read it; the acceptor
+// only needs RC4 allowed).
+int rc4_only_setup(void** state)
+{
+	setenv("KRB5_CONFIG", (g_lab.dir + "/rc4-only.conf").c_str(), 1);
+	return rc4_setup(state);
+}
+
+int rc4_only_teardown(void** state)
+{
+	setenv("KRB5_CONFIG", g_lab.krb5_conf().c_str(), 1);
+	return rc4_teardown(state);
+}
+
+// alice, limited to RC4: every message both ways sealed with the RC4 key in WinPR's 56-byte layout,
+// through FreeRDP's handling of the token buffer.
+void rc4_only_login(void** state, Impl client, Impl server, const char* package, const char* list)
+{
+	auto* fx = static_cast<Fixture*>(*state);
+	configure_rc4(fx, client, server, package, list);
+	const int before = rc4_tickets();
+	run(fx);
+	print_message("finding: RC4-only %s -> %s %s: %s; trailer client %lu server %lu\n", impl_name(client),
+	              impl_name(server), package, fx->result.established ? "established" : "failed",
+	              static_cast<unsigned long>(fx->result.client_sizes.cbSecurityTrailer),
+	              static_cast<unsigned long>(fx->result.server_sizes.cbSecurityTrailer));
+	expect_full_success(fx, server);
+	EXPECT_TRUE(fx, rc4_tickets() == before + 1);
+	for (const MessageRecord& m : fx->result.messages)
+		EXPECT_TRUE(fx, m.signature_size == 56);
+}
+
 } // namespace
 
+static void rc4_only_krb_module_to_module(void** s) { rc4_only_login(s, M, M, "Kerberos", ""); }
+static void rc4_only_nego_module_to_module(void** s) { rc4_only_login(s, M, M, "Negotiate", "!ntlm"); }
+static void rc4_only_krb_module_to_winpr(void** s) { rc4_only_login(s, M, W, "Kerberos", ""); }
+static void rc4_only_nego_module_to_winpr(void** s) { rc4_only_login(s, M, W, "Negotiate", "!ntlm"); }
+static void rc4_only_krb_winpr_to_module(void** s) { rc4_only_login(s, W, M, "Kerberos", ""); }
+static void rc4_only_nego_winpr_to_module(void** s) { rc4_only_login(s, W, M, "Negotiate", ""); }
 static void krb_winpr_to_module(void** s) { rc4_login(s, W, M, "Kerberos", ""); }
 static void krb_module_to_winpr(void** s) { rc4_login(s, M, W, "Kerberos", ""); }
 static void krb_module_to_module(void** s) { rc4_login(s, M, M, "Kerberos", ""); }
@@ -149,6 +192,14 @@ int main()
 		T(nego_winpr_to_module),
 		T(nego_module_to_winpr),
 		T(nego_module_to_module),
+#undef T
+#define T(name) cmocka_unit_test_setup_teardown(name, rc4_only_setup, rc4_only_teardown)
+		T(rc4_only_krb_module_to_module),
+		T(rc4_only_nego_module_to_module),
+		T(rc4_only_krb_module_to_winpr),
+		T(rc4_only_nego_module_to_winpr),
+		T(rc4_only_krb_winpr_to_module),
+		T(rc4_only_nego_winpr_to_module),
 #undef T
 	};
 	return cmocka_run_group_tests_name("kerberos with RC4 session keys", tests, group_setup, group_teardown);

@@ -321,6 +321,32 @@ void test_freerdp_310_workaround(void**)
 	assert_int_equal(log_lines({"not trusted", "http_anchors = FILE:"}), 1);
 }
 
+// A realm name krb5.conf cannot hold as a tag (a blank or '=' would split it, '*' would mark the
+// stanza final, '#' starts a comment): refused with a line naming it, before any KDC is asked.
+void test_realm_with_profile_syntax_is_refused(void**)
+{
+	const int as = proxy_count("AS-REQ");
+	for (const char16_t* realm : {u"LAB TEST", u"LAB=TEST", u"LAB.TEST*", u"LAB#TEST"}) {
+		g->log_mark = read_file(g->log).size();
+		CredentialPtr c = cred(Url::KdcUrl);
+		std::const_pointer_cast<Credential>(c)->identity->domain = realm;
+		Error err = Error::None;
+		ContextPtr ctx = kerberos::create_context(Role::Initiator, c, err);
+		if (ctx) {
+			StepInput in;
+			in.target = u"TERMSRV/localhost";
+			StepOutput out;
+			err = ctx->step(in, out);
+		}
+		const int lines = log_lines({"has a character a krb5.conf realm name cannot hold", "give the realm as the KDC knows it"});
+		if (err != Error::InvalidParameter || lines != 1)
+			print_log();
+		assert_int_equal(err, Error::InvalidParameter);
+		assert_int_equal(lines, 1);
+	}
+	assert_int_equal(proxy_count("AS-REQ"), as);
+}
+
 } // namespace
 
 int main()
@@ -338,6 +364,7 @@ int main()
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kdc_url_through_proxy),
 		cmocka_unit_test(test_private_profile_keeps_the_realm_stanza),
+		cmocka_unit_test(test_realm_with_profile_syntax_is_refused),
 		cmocka_unit_test(test_untrusted_proxy_certificate_is_named),
 		cmocka_unit_test(test_missing_k5tls_is_named),
 		cmocka_unit_test(test_freerdp_310_workaround),

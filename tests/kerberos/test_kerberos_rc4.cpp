@@ -2,11 +2,14 @@
 // SecurityContext interface, over a real MIT KDC that issues an RC4 session key (kdc.sh's
 // kdc_rc4_enable / kdc_rc4_service) to a client limited to RC4 (its own krb5.conf: permitted_enctypes
 // arcfour-hmac), so that neither side negotiates an AES subkey:
-//   - RFC 4757 tokens we build (kerberos/rfc4757) are opened by MIT's gss_unwrap_iov and
+//   - both sides start in WinPR's layout (RFC 4121 tokens under the RC4 key, always 56 bytes: what
+//     FreeRDP's CredSSP code can carry), initiator first or acceptor first;
+//   - RFC 4757 tokens we build (kerberos/rfc4757), with NLASSP_KERBEROS_RC4_LAYOUT=rfc4757 making
+//     the initiator start in that layout, are opened by MIT's gss_unwrap_iov and
 //     gss_verify_mic_iov on the other side, both directions, and have Windows' layout (framing,
-//     02 01 / 01 01, unpadded, the header size for the data length);
-//   - WinPR's layout (RFC 4121 tokens under the RC4 key), both directions, when the first token
-//     comes in that layout (as from WinPR's client);
+//     02 01 / 01 01, unpadded, the header size for the data length); the acceptor answers in kind;
+//   - the token size the boundary checks is the real one (wrap_token_size), and an RFC 4757 token
+//     cut where FreeRDP cuts (at 56 bytes) is refused with a line that says why;
 //   - tampered data or tokens are MessageAltered, replays OutOfSequence, the mechListMIC works.
 // WinPR's own Kerberos against the module is tests/interop/test_kerberos_rc4.cpp.
 #include "kerberos/kerberos.h"
@@ -16,6 +19,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -47,8 +51,11 @@ struct Fixture {
 	ContextPtr ini;
 	ContextPtr acc;
 	Bytes scratch;
+	std::string log;       // our WLog output (the FILE appender main() sets up)
+	size_t log_mark = 0;
 };
 Fixture* g = nullptr;
+std::string g_log_dir;
 
 std::string read_file(const std::string& path)
 {
@@ -95,6 +102,7 @@ int group_setup(void** state)
 {
 	g = new Fixture;
 	*state = g;
+	g->log = g_log_dir + "/wlog.txt";
 	std::string why;
 	const char* sh = std::getenv("NLASSP_KDC_SH");
 	if (!interop::kdc_lab_start(g->lab, sh && *sh ? sh : NLASSP_KDC_SH, &why)) {
@@ -251,9 +259,18 @@ void test_rc4_session_key(void**)
 	assert_int_equal(g->ini->sizes().max_signature, kerberos::rfc4757::mic_size());
 }
 
+// A login whose initiator starts in RFC 4757's layout (NLASSP_KERBEROS_RC4_LAYOUT=rfc4757).
+Error login_rfc4757()
+{
+	setenv("NLASSP_KERBEROS_RC4_LAYOUT", "rfc4757", 1);
+	const Error e = login();
+	unsetenv("NLASSP_KERBEROS_RC4_LAYOUT");
+	return e;
+}
+
 void test_rfc4757_both_ways(void**)
 {
-	assert_int_equal(login(), Error::None);
+	assert_int_equal(login_rfc4757(), Error::None);
 	// The initiator speaks RFC 4757 first; MIT's gss_unwrap_iov opens it on the acceptor, which
 	// then answers the same way; sizes cross every DER length form (short, 0x81, 0x82).
 	for (size_t size : {0u, 1u, 84u, 85u, 212u, 213u, 270u, 4096u}) {
@@ -270,13 +287,72 @@ void test_rfc4757_both_ways(void**)
 
 void test_rfc4757_refuses_tampering_and_replays(void**)
 {
-	assert_int_equal(login(), Error::None);
+	assert_int_equal(login_rfc4757(), Error::None);
 	assert_int_equal(replay(*g->ini, *g->acc), Error::OutOfSequence);
 	assert_int_equal(sign(*g->acc, *g->ini, Form::Rfc4757, true), Error::MessageAltered);
 	// Each refused message leaves a gap: the acceptor's next verdict would be OutOfSequence.
 	assert_int_equal(seal(*g->ini, *g->acc, 100, Form::Rfc4757, true), Error::MessageAltered);
-	assert_int_equal(login(), Error::None);
+	assert_int_equal(login_rfc4757(), Error::None);
 	assert_int_equal(seal(*g->ini, *g->acc, 100, Form::Rfc4757, false, true), Error::MessageAltered);
+}
+
+// The default: the initiator starts in WinPR's layout (56-byte tokens, which FreeRDP's CredSSP code
+// carries), and both sides stay in it, as CredSSP's pubKeyAuth, its answer and TSCredentials do.
+void test_initiator_starts_in_winpr_layout(void**)
+{
+	assert_int_equal(login(), Error::None);
+	for (size_t size : {32u, 32u, 200u}) {
+		assert_int_equal(seal(*g->ini, *g->acc, size, Form::Rfc4121), Error::None);
+		assert_int_equal(seal(*g->acc, *g->ini, size, Form::Rfc4121), Error::None);
+	}
+}
+
+// The boundary checks the caller's token buffer against the token this message needs: 56 in
+// WinPR's layout, RFC 4757's header for the message's length once the peer spoke RFC 4757.
+void test_wrap_token_size_is_the_real_one(void**)
+{
+	assert_int_equal(login(), Error::None);
+	Bytes data(300, 0x11);
+	const MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	assert_int_equal(g->ini->wrap_token_size(std::span<const MessageBuffer>(&mb, 1)), 56);
+	assert_int_equal(login_rfc4757(), Error::None);
+	assert_int_equal(g->ini->wrap_token_size(std::span<const MessageBuffer>(&mb, 1)),
+	                 kerberos::rfc4757::wrap_header_size(300));
+	assert_int_equal(g->acc->wrap_token_size(std::span<const MessageBuffer>(&mb, 1)), 56);
+	assert_int_equal(seal(*g->ini, *g->acc, 32, Form::Rfc4757), Error::None);
+	// The acceptor now answers in RFC 4757: 45 bytes for 32 bytes of data, 47 for 300.
+	data.resize(32);
+	const MessageBuffer small{MessageBufferKind::Data, MutableByteView(data)};
+	assert_int_equal(g->acc->wrap_token_size(std::span<const MessageBuffer>(&small, 1)), 45);
+	data.resize(300);
+	const MessageBuffer big{MessageBufferKind::Data, MutableByteView(data)};
+	assert_int_equal(g->acc->wrap_token_size(std::span<const MessageBuffer>(&big, 1)), 47);
+}
+
+// What FreeRDP's server does with an RFC 4757 token (45 bytes for a 32-byte hash): it cuts the
+// message at its cbSecurityTrailer (56), so the token buffer holds 11 bytes of data. Refused, with
+// the reason; where the token really ends is found from its framing (the CREDSSP package's split).
+void test_rfc4757_cut_at_the_trailer(void**)
+{
+	assert_int_equal(login_rfc4757(), Error::None);
+	Bytes data(32, 0x22);
+	MessageBuffer mb{MessageBufferKind::Data, MutableByteView(data)};
+	Bytes token;
+	assert_int_equal(g->ini->encrypt(std::span<MessageBuffer>(&mb, 1), token), Error::None);
+	assert_int_equal(token.size(), 45);
+	Bytes wire = token;
+	wire.insert(wire.end(), data.begin(), data.end());
+	assert_int_equal(g->acc->received_token_size(wire), 45);
+	Bytes cut_token(wire.begin(), wire.begin() + 56);
+	Bytes cut_data(wire.begin() + 56, wire.end());
+	MessageBuffer cut{MessageBufferKind::Data, MutableByteView(cut_data)};
+	g->log_mark = read_file(g->log).size();
+	assert_int_equal(g->acc->decrypt(std::span<MessageBuffer>(&cut, 1), cut_token), Error::InvalidToken);
+	const std::string text = read_file(g->log).substr(g->log_mark);
+	if (text.find("cannot carry RFC 4757's variable-size tokens") == std::string::npos)
+		std::fprintf(stderr, "%s", text.c_str());
+	assert_true(text.find("the peer's RFC 4757 (RC4-HMAC) token is 45 bytes, but the caller cut the message into a "
+	                      "56-byte token") != std::string::npos);
 }
 
 void test_winpr_layout_both_ways(void**)
@@ -322,12 +398,31 @@ void test_garbage_tokens(void**)
 
 int main()
 {
+	char tmpl[] = "/tmp/nlassp-rc4-log.XXXXXX";
+	if (!mkdtemp(tmpl))
+		return 1;
+	g_log_dir = tmpl;
+	setenv("WLOG_APPENDER", "FILE", 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_PATH", g_log_dir.c_str(), 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_NAME", "wlog.txt", 1);
+	// NLASSP_TEST_WLOG_LEVEL=TRACE (for the check that no secret is logged) keeps the log too.
+	const char* level = std::getenv("NLASSP_TEST_WLOG_LEVEL");
+	setenv("WLOG_LEVEL", level && *level ? level : "INFO", 1);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rc4_session_key),
 		cmocka_unit_test(test_rfc4757_both_ways),
 		cmocka_unit_test(test_rfc4757_refuses_tampering_and_replays),
+		cmocka_unit_test(test_initiator_starts_in_winpr_layout),
+		cmocka_unit_test(test_wrap_token_size_is_the_real_one),
+		cmocka_unit_test(test_rfc4757_cut_at_the_trailer),
 		cmocka_unit_test(test_winpr_layout_both_ways),
 		cmocka_unit_test(test_garbage_tokens),
 	};
-	return cmocka_run_group_tests_name("kerberos RC4-HMAC", tests, group_setup, group_teardown);
+	const int rc = cmocka_run_group_tests_name("kerberos RC4-HMAC", tests, group_setup, group_teardown);
+	std::error_code ec;
+	if (level && *level)
+		std::fprintf(stderr, "log kept in %s\n", g_log_dir.c_str());
+	else
+		std::filesystem::remove_all(g_log_dir, ec);
+	return rc;
 }

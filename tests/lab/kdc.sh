@@ -7,8 +7,9 @@
 #   kdc_count_tgs TERMSRV/localhost     # TGS_REQ lines for that service in the KDC log
 #   kdc_rc4_enable       # RC4-HMAC allowed (krb5.conf, kdc.conf); restart a running KDC after it
 #   kdc_rc4_service SPN KEYTAB          # SPN gets an RC4 key only and RC4 session keys
+#   kdc_rc4_client CONF USER            # CONF: a krb5.conf permitting RC4 only; USER gets an RC4 key
 #   kdc_stop             # stops the KDC (the realm stays configured: "KDC unreachable")
-#   kdc_teardown         # stops the KDC and removes the temp dir
+#   kdc_teardown         # stops the KDC and removes the temp dir (kept with LAB_KEEP=1)
 #
 # kdc_setup installs an EXIT trap that calls kdc_teardown (chained with any existing trap).
 # Exported after kdc_setup:
@@ -197,6 +198,23 @@ kdc_rc4_service() {
 	}
 }
 
+# kdc_rc4_client CONF USER — a client that permits RC4 only, so that no AES subkey is negotiated and
+# the RC4 session key protects the messages: CONF is KRB5_CONFIG with permitted_enctypes
+# arcfour-hmac; USER (created with KDC_PASSWORD if missing) gets an arcfour-hmac key, and the TGT
+# may have an RC4 session key (krbtgt session_enctypes). Needs kdc_rc4_enable.
+kdc_rc4_client() {
+	local conf=$1 user=$2
+	sed 's/permitted_enctypes = .*/permitted_enctypes = arcfour-hmac/' "$KRB5_CONFIG" >"$conf" &&
+		grep -q 'permitted_enctypes = arcfour-hmac$' "$conf" || { echo "kdc.sh: no RC4-only $conf" >&2; return 1; }
+	kdc_kadmin "addprinc -pw $KDC_PASSWORD $user" || true   # already there: fine
+	kdc_kadmin "cpw -pw $KDC_PASSWORD -e aes256-cts-hmac-sha1-96:normal,arcfour-hmac:normal $user" &&
+		kdc_kadmin "setstr krbtgt/$KDC_REALM session_enctypes aes256-cts-hmac-sha1-96,aes128-cts-hmac-sha1-96,arcfour-hmac" || {
+		echo "kdc.sh: giving $user an RC4 key failed:" >&2
+		tail -n 5 "$KDC_DIR/setup.log" >&2
+		return 1
+	}
+}
+
 # Is something answering Kerberos on the KDC port? (an AS-REQ for a bogus name gets an error reply)
 _kdc_answers() {
 	if command -v python3 >/dev/null 2>&1; then
@@ -286,7 +304,11 @@ kdc_count_requests() {
 kdc_teardown() {
 	kdc_stop
 	if [ -n "${KDC_DIR:-}" ] && [ -d "$KDC_DIR" ]; then
-		rm -rf -- "$KDC_DIR" || true
+		if [ "${LAB_KEEP:-0}" = 1 ]; then
+			echo "kdc.sh: keeping $KDC_DIR (LAB_KEEP=1)" >&2
+		else
+			rm -rf -- "$KDC_DIR" || true
+		fi
 	fi
 	KDC_DIR=
 	return 0

@@ -397,6 +397,15 @@ lab_localhost_is_ipv4_loopback() {
 	[ "$(getent ahosts localhost 2>/dev/null | awk '{print $1}' | sort -u | tr '\n' ' ')" = "127.0.0.1 " ]
 }
 
+# lab_host_reaches_ipv4_loopback HOST — true if HOST resolves to 127.0.0.1 (perhaps among others, as
+# stock Debian's localhost also means ::1): lab_connect then makes xfreerdp3 use that address
+# (/ipv4:force), since FreeRDP connects to the first address only and lab servers listen on
+# 127.0.0.1. `getent ahosts`, not ahostsv4: ahostsv4 asks with AI_ADDRCONFIG, which finds no IPv4
+# configured in the gateway tests' private network namespace (only lo) and resolves nothing.
+lab_host_reaches_ipv4_loopback() {
+	getent ahosts "$1" 2>/dev/null | awk '{print $1}' | grep -qx '127.0.0.1'
+}
+
 # lab_mask_secrets ARGS... — the arguments joined by blanks, with every password replaced by ***:
 # /p:, /gp:, and p: inside /gateway:... (FreeRDP's gateway credentials).
 lab_mask_secrets() {
@@ -413,7 +422,8 @@ lab_mask_secrets() {
 }
 
 # lab_connect PORT PASSWORD [EXTRA XFREERDP ARGS...] — one `xfreerdp3 +auth-only` NLA login as
-# LAB_DOMAIN\LAB_USER (none with LAB_NO_USER=1) to 127.0.0.1:PORT (or LAB_HOST=localhost when that is 127.0.0.1 only),
+# LAB_DOMAIN\LAB_USER (none with LAB_NO_USER=1) to 127.0.0.1:PORT (or LAB_HOST, a name for 127.0.0.1:
+# /ipv4:force is added when it also means ::1),
 # bounded by LAB_CLIENT_TIMEOUT. Sets LAB_CLIENT_RC,
 # LAB_CLIENT_LOG and LAB_CLIENT_OUTCOME:
 #   success  FreeRDP logged "Authentication only, exit status 1" and exited 131 (3.10) or 0
@@ -427,18 +437,23 @@ lab_connect() {
 	shift 2
 	_LAB_CLIENT_N=$((_LAB_CLIENT_N + 1))
 	LAB_CLIENT_LOG="$LAB_DIR/logs/client.$_LAB_CLIENT_N.log"
-	local host="${LAB_HOST:-127.0.0.1}"
-	if [ "$host" != 127.0.0.1 ] && ! lab_localhost_is_ipv4_loopback; then
-		lab_log "refusing /v:$host: it does not resolve to 127.0.0.1 only"
-		LAB_CLIENT_RC=""
-		LAB_CLIENT_OUTCOME=error
-		LAB_CLIENT_WHY="LAB_HOST=$host is not 127.0.0.1"
-		return 1
+	local host="${LAB_HOST:-127.0.0.1}" ipv4=()
+	if [ "$host" != 127.0.0.1 ]; then
+		if ! lab_host_reaches_ipv4_loopback "$host"; then
+			lab_log "refusing /v:$host: it does not resolve to 127.0.0.1"
+			LAB_CLIENT_RC=""
+			LAB_CLIENT_OUTCOME=error
+			LAB_CLIENT_WHY="LAB_HOST=$host is not 127.0.0.1"
+			return 1
+		fi
+		# It may also mean ::1 (stock Debian's localhost): FreeRDP must take the IPv4 address.
+		[ "$(getent ahosts "$host" 2>/dev/null | awk '{print $1}' | sort -u | tr '\n' ' ')" = "127.0.0.1 " ] ||
+			ipv4=(/ipv4:force)
 	fi
 	local who=("/u:$LAB_USER" "/d:$LAB_DOMAIN")
 	# A smartcard logon takes the user and domain from the certificate: LAB_NO_USER=1 omits them.
 	[ "${LAB_NO_USER:-0}" = 1 ] && who=()
-	local cmd=(xfreerdp3 "/v:$host:$port" "${who[@]}" "/p:$pass"
+	local cmd=(xfreerdp3 "/v:$host:$port" "${ipv4[@]}" "${who[@]}" "/p:$pass"
 		/cert:ignore /sec:nla +auth-only "$@")
 	{
 		printf '# command: %s\n' "$(lab_mask_secrets "${cmd[@]}")"

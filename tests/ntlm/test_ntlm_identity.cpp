@@ -351,7 +351,8 @@ bool blank_password_line()
 	Sam sam(sam_lines() + "guest:LAB::" + blank + ":::\n");
 	const size_t mark = read_text(g_log).size();
 	Outcome o;
-	CHECK(initiator_logon(sam.path, u"guest", u"LAB", u"", o));
+	// (Our own initiator sends no empty password without the setting: a crafted AUTHENTICATE.)
+	CHECK(crafted_logon_with_password(sam.path, u"guest", u"LAB", u"", o));
 	CHECK(refused_as(o, Error::LogonDenied));
 	const std::vector<std::string> w = warnings_since(mark);
 	for (const std::string& l : w)
@@ -362,7 +363,7 @@ bool blank_password_line()
 	CHECK(w[0].find(blank) == std::string::npos);
 	// "0" is not a yes.
 	CHECK(setenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS", "0", 1) == 0);
-	CHECK(initiator_logon(sam.path, u"guest", u"LAB", u"", o));
+	CHECK(crafted_logon_with_password(sam.path, u"guest", u"LAB", u"", o));
 	CHECK(refused_as(o, Error::LogonDenied));
 	// Allowed when the administrator says so.
 	CHECK(setenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS", "1", 1) == 0);
@@ -375,8 +376,39 @@ bool blank_password_line()
 	return true;
 }
 
+// An empty password is no password for our initiator (as for Kerberos): a user name with "" (what
+// FreeRDP makes of /p:) must not become a failed logon that counts toward the account's lockout.
+bool empty_password_is_no_password()
+{
+	auto c = std::make_shared<Credential>();
+	c->package = PackageId::Ntlm;
+	c->use = CredentialUse::Outbound;
+	Identity id;
+	id.user = u"alice";
+	id.domain = u"LAB";
+	id.has_password = true;   // given, and empty
+	c->identity = std::move(id);
+	const size_t mark = read_text(g_log).size();
+	Error e = Error::Internal;
+	CHECK(!create_context(Role::Initiator, c, e));
+	CHECK(e == Error::NoCredentials);
+	const std::vector<std::string> w = warnings_since(mark);
+	for (const std::string& l : w)
+		std::fprintf(stderr, "log: %s\n", l.c_str());
+	CHECK(w.size() == 1);
+	CHECK(w[0].find("the password is empty") != std::string::npos && w[0].find("kinit") != std::string::npos);
+	// The administrator's setting for accounts without a password lets it through.
+	CHECK(setenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS", "1", 1) == 0);
+	e = Error::Internal;
+	const bool made = create_context(Role::Initiator, c, e) != nullptr;
+	CHECK(unsetenv("NLASSP_NTLM_ALLOW_BLANK_PASSWORDS") == 0);
+	CHECK(made && e == Error::None);
+	return true;
+}
+
 } // namespace
 
+static void test_empty_password_is_no_password(void**) { assert_true(empty_password_is_no_password()); }
 static void test_domainless_user_claiming_lab_alice_nul_is_invalid_token(void**)
 {
 	assert_true(domainless_user_claims_another_account());
@@ -407,6 +439,7 @@ int main()
 		cmocka_unit_test(test_nul_backslash_lone_surrogate_in_names_are_invalid_token),
 		cmocka_unit_test(test_zero_hash_sam_line_is_refused),
 		cmocka_unit_test(test_blank_password_sam_line_refused_unless_allowed),
+		cmocka_unit_test(test_empty_password_is_no_password),
 	};
 	const int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
 	if (std::getenv("NLASSP_KEEP_LOG")) {

@@ -1,5 +1,6 @@
 // Identity strings at the SSPI boundary (issue 14, findings 1 and 6), with fake packages:
-// - SEC_WINNT_AUTH_IDENTITY_A/W/EXA/EXW user and domain names with a NUL or an unpaired surrogate
+// - SEC_WINNT_AUTH_IDENTITY_A/W/EXA/EXW user and domain names with a NUL (other than one terminator
+//   at the very end, counted in the length by some WinPR callers, which is dropped) or an unpaired surrogate
 //   are refused (Error::InvalidParameter -> SEC_E_INVALID_PARAMETER at AcquireCredentialsHandle);
 //   passwords are opaque UTF-16 and kept as given;
 // - a W target name with an unpaired surrogate is SEC_E_TARGET_UNKNOWN, as invalid UTF-8 is on A;
@@ -71,7 +72,8 @@ bool wide_names()
 	const std::u16string nul = std::u16string(u"alice") + u'\0' + u"x";
 	for (const auto& [u, d] : {std::pair{nul, std::u16string(u"LAB")}, std::pair{std::u16string(u"alice"), u"LAB" + kHigh},
 	                           std::pair{kLow + u"alice", std::u16string(u"LAB")},
-	                           std::pair{std::u16string(u"alice"), std::u16string(u"LAB") + u'\0'},
+	                           std::pair{std::u16string(u"alice"), std::u16string(u"LAB") + u'\0' + u'\0'},
+	                           std::pair{std::u16string(u"alice") + u'\0' + u'\0', std::u16string(u"LAB")},
 	                           std::pair{u"al" + kHigh + kHigh + kLow, std::u16string(u"LAB")}}) {
 		std::u16string user = u, domain = d, password = u"pw";
 		auto w = wide(user, domain, password);
@@ -86,6 +88,12 @@ bool wide_names()
 		ex.DomainLength = w.DomainLength;
 		ex.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
 		CHECK(parse(&ex, c) == Error::InvalidParameter);
+	}
+	// One NUL at the very end is a terminator a WinPR caller counted in the length: dropped.
+	{
+		std::u16string u1 = std::u16string(u"alice") + u'\0', d1 = std::u16string(u"LAB") + u'\0', p1 = u"pw";
+		auto w1 = wide(u1, d1, p1);
+		CHECK(parse(&w1, c) == Error::None && c.identity->user == u"alice" && c.identity->domain == u"LAB");
 	}
 	// A surrogate pair is a character; a backslash in the user is "DOMAIN\user" (split later).
 	std::u16string user = u"al\U0001F600ce", domain = u"LAB", password = u"pw";
@@ -112,9 +120,14 @@ bool ansi_names()
 	CHECK(parse(&a, c) == Error::InvalidParameter);
 	a.UserLength = 5;   // "alice"
 	CHECK(parse(&a, c) == Error::None && c.identity->user == u"alice");
+	// The terminator counted in the length is dropped; a second NUL is refused.
 	char nul_domain[] = "LAB\0";
 	a.Domain = reinterpret_cast<BYTE*>(nul_domain);
 	a.DomainLength = 4;
+	CHECK(parse(&a, c) == Error::None && c.identity->domain == u"LAB");
+	char two_nuls[] = "LAB\0\0";
+	a.Domain = reinterpret_cast<BYTE*>(two_nuls);
+	a.DomainLength = 5;
 	CHECK(parse(&a, c) == Error::InvalidParameter);
 	// Encoded surrogates (CESU-8, "\xed\xa0\x80") are invalid UTF-8: refused as before.
 	char cesu[] = "\xed\xa0\x80";

@@ -14,6 +14,15 @@ const char* describe(Error e, const credssp::Info& info)
 	case Error::None: return "logged in: the server accepted the credentials and proved it holds the TLS key";
 	case Error::LogonDenied: return "wrong user name or password, or the account may not log on";
 	case Error::PasswordExpired: return "the password has expired or must be changed";
+	case Error::AccountRevoked:
+		return "the account may not log on (disabled, locked out or otherwise restricted): ask an administrator";
+	case Error::AccountDisabled: return "the account is disabled: ask an administrator to enable it";
+	case Error::AccountLockedOut:
+		return "the account is locked out after too many wrong passwords: wait for the lockout to end or have it "
+		       "unlocked";
+	case Error::AccountExpired: return "the account has expired: ask an administrator to extend it";
+	case Error::InvalidLogonHours: return "the account may not log on at this time (its logon hours)";
+	case Error::InvalidWorkstation: return "the account may not log on from this computer (its workstation list)";
 	case Error::NoCredentials: return "no usable credentials: give --user/--password, or a Kerberos ccache";
 	case Error::IncompleteCredentials: return "there is no password to delegate: give --password, or leave out --delegate";
 	case Error::MutualAuthFailed:
@@ -45,7 +54,17 @@ const char* describe(Error e, const credssp::Info& info)
 
 bool is_refusal(Error e) noexcept
 {
-	return e == Error::LogonDenied || e == Error::PasswordExpired;
+	switch (e) {
+	case Error::LogonDenied:
+	case Error::PasswordExpired:
+	case Error::AccountRevoked:
+	case Error::AccountDisabled:
+	case Error::AccountLockedOut:
+	case Error::AccountExpired:
+	case Error::InvalidLogonHours:
+	case Error::InvalidWorkstation: return true;
+	default: return false;
+	}
 }
 
 // "errorCode 0xC007052E, FreeRDP server: ERROR_LOGON_FAILURE"; empty when the server sent none.
