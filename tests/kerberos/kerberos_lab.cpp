@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -83,8 +84,13 @@ void lab_teardown(Lab& lab)
 {
 	lab_stop_kdc(lab);
 	if (!lab.dir.empty()) {
+		// LAB_KEEP=1 keeps the realm's files (kdc.log, krb5.conf) to read after the run, as lab.sh does.
+		const char* keep = std::getenv("LAB_KEEP");
 		std::error_code ec;
-		std::filesystem::remove_all(lab.dir, ec);
+		if (keep && std::strcmp(keep, "1") == 0)
+			std::fprintf(stderr, "kerberos_lab: keeping %s (LAB_KEEP=1)\n", lab.dir.c_str());
+		else
+			std::filesystem::remove_all(lab.dir, ec);
 	}
 }
 
