@@ -139,10 +139,28 @@ lab_init() {
 # _lab_track PID NAME — remember a background process so cleanup stops it.
 _lab_track() { _LAB_PIDS+=("$1"); _LAB_NAMES+=("$2"); }
 
-# lab_stop PID [NAME] — TERM, wait up to 5 s, then KILL; reaps the child.
+# _lab_untrack PID — forget a process that was stopped, so that cleanup never signals its PID
+# again (by then the kernel may have given it to an unrelated process).
+_lab_untrack() {
+	local i pids=() names=()
+	for ((i = 0; i < ${#_LAB_PIDS[@]}; i++)); do
+		[ "${_LAB_PIDS[$i]}" = "$1" ] && continue
+		pids+=("${_LAB_PIDS[$i]}")
+		names+=("${_LAB_NAMES[$i]}")
+	done
+	_LAB_PIDS=("${pids[@]}")
+	_LAB_NAMES=("${names[@]}")
+}
+
+# lab_stop PID [NAME] — TERM, wait up to 5 s, then KILL; reaps the child and untracks it.
 lab_stop() {
+	[ -n "${1:-}" ] || return 0
+	_lab_stop_pid "$@"
+	_lab_untrack "$1"
+}
+
+_lab_stop_pid() {
 	local pid="$1" name="${2:-process}" i
-	[ -n "$pid" ] || return 0
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null
 		for ((i = 0; i < 50; i++)); do
@@ -179,7 +197,7 @@ lab_cleanup() {
 	_LAB_CLEANED=1
 	local i
 	for ((i = ${#_LAB_PIDS[@]} - 1; i >= 0; i--)); do
-		lab_stop "${_LAB_PIDS[$i]}" "${_LAB_NAMES[$i]}"
+		_lab_stop_pid "${_LAB_PIDS[$i]}" "${_LAB_NAMES[$i]}"
 	done
 	_LAB_PIDS=()
 	_LAB_NAMES=()
