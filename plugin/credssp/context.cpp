@@ -1,6 +1,7 @@
 #include "credssp/context.h"
 
 #include "common/log.h"
+#include "common/text.h"
 #include "credssp/crypto.h"
 #include "crypto/crypto.h"
 #include "nlassp/credssp.h"
@@ -23,14 +24,6 @@ const log::Logger logger("com.nlassp.credssp");
 constexpr uint32_t kMaxToken = 48256 + 4096;
 
 const char* role_name(Role r) noexcept { return r == Role::Initiator ? "initiator" : "acceptor"; }
-
-std::string narrow(std::u16string_view s)
-{
-	std::string out;
-	if (!wire::utf16_to_utf8(s, out))
-		return "<invalid>";
-	return out;
-}
 
 } // namespace
 
@@ -406,7 +399,7 @@ Error CredSspContext::initiator_start(const StepInput& in, StepOutput& out)
 			NLASSP_LOG(logger, Warn,
 			           "CredSSP initiator: the delegation policy does not allow credentials to go to %s (allowed: "
 			           "DelegateTargets, default TERMSRV/*); nothing was sent",
-			           narrow(target_).c_str());
+			           text::printable(target_).c_str());
 			return fail(Error::DelegationPolicy);
 		}
 		const Identity* id = in.supplied_identity ? in.supplied_identity

@@ -1,30 +1,18 @@
 // How Negotiate's log lines name who logs on to which server (negotiate/report.h).
 #include "negotiate/report.h"
 
-#include "wire/utf16.h"
+#include "common/text.h"
 
 namespace nlassp::negotiate {
-
-namespace {
-
-std::string utf8(std::u16string_view s)
-{
-	std::string out;
-	if (!wire::utf16_to_utf8(s, out))
-		return "(a name that is not valid UTF-16)";
-	return out;
-}
-
-} // namespace
 
 std::string logon_name(const Credential& cred)
 {
 	if (!cred.identity || cred.identity->user.empty())
 		return "the default credentials";
-	const std::string user = utf8(cred.identity->user);
+	const std::string user = text::printable(cred.identity->user);
 	if (cred.identity->domain.empty() || user.find_first_of("@\\") != std::string::npos)
 		return user;
-	return utf8(cred.identity->domain) + "\\" + user;
+	return text::printable(cred.identity->domain) + "\\" + user;
 }
 
 bool is_http_target(std::u16string_view target) noexcept
@@ -46,7 +34,7 @@ std::string target_text(std::u16string_view target)
 {
 	if (target.empty())
 		return "the server";
-	return utf8(target) + (is_http_target(target) ? " (the RD Gateway)" : "");
+	return text::printable(target) + (is_http_target(target) ? " (the RD Gateway)" : "");
 }
 
 std::string refusal_hint(std::u16string_view target)

@@ -1,5 +1,7 @@
 #include "ntlm/context_impl.h"
 
+#include "common/text.h"
+
 #include "ntlm/crypto.h"
 #include "ntlm/ntlm.h"
 #include "wire/utf16.h"
@@ -18,22 +20,11 @@ namespace detail {
 
 const log::Logger kLog("com.nlassp.ntlm");
 
-std::string printable(std::u16string_view s)
-{
-	std::string out;
-	if (!wire::utf16_to_utf8(s, out))
-		return "<invalid UTF-16>";
-	for (char& c : out)
-		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-			c = '?';
-	return out;
-}
-
 std::string account(std::u16string_view domain, std::u16string_view user)
 {
 	if (domain.empty())
-		return printable(user);
-	return printable(domain) + "\\" + printable(user);
+		return text::printable(user);
+	return text::printable(domain) + "\\" + text::printable(user);
 }
 
 void host_names(std::u16string& dns, std::u16string& netbios)

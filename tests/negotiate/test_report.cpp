@@ -146,6 +146,11 @@ bool helpers()
 	CHECK(logon_name(c) == "gwuser@LAB.TEST");
 	c.identity->user = u"OTHER\\gwuser";
 	CHECK(logon_name(c) == "OTHER\\gwuser");
+	// A name cannot break the log line it is put in (common/text.h).
+	c.identity->user = u"gw\nuser\u202e";
+	c.identity->domain = u"G\x1bW";
+	CHECK(logon_name(c) == "G?W\\gw?user?");
+	CHECK(target_text(u"HTTP/gw\r\nx") == "HTTP/gw??x (the RD Gateway)");
 
 	CHECK(is_http_target(u"HTTP/gw.example"));
 	CHECK(is_http_target(u"http/gw.example"));
