@@ -1,0 +1,247 @@
+// The Negotiate initiator (RFC 4178, MS-SPNG): the offer with the first usable mechanism's
+// optimistic token, the fallback rule between mechanisms (policy.h), and the replies to the
+// acceptor until both sides agree the exchange is over. See context.cpp for the whole shape.
+#include "negotiate/context_impl.h"
+
+#include "common/failure.h"
+#include "negotiate/policy.h"
+#include "negotiate/report.h"
+
+#include <optional>
+#include <string>
+
+namespace nlassp::negotiate::detail {
+
+Error NegotiateContext::initiator_first(const StepInput& in, StepOutput& out)
+{
+	target_ = in.target;
+	if (!in.token.empty()) {
+		// A Windows acceptor may speak first with a NegTokenInit2 carrying hints; they say
+		// nothing we use.
+		NegotiationToken hint;
+		if (!decode_negotiation_token(in.token, hint) || hint.kind != NegotiationToken::Kind::Init)
+			return invalid("the first input is not a NegTokenInit; expected no input or the "
+			               "acceptor's NegTokenInit2");
+	}
+
+	// Every allowed mechanism is set up in order; the first whose context can be created and
+	// whose first step succeeds gives the optimistic token, the others that can be created
+	// are offered after it. A mechanism that fails before sending anything is handled by the
+	// fallback rule (may_fall_back): either it is passed over, and the reason goes into one
+	// INFO line naming what is used instead, or the whole login stops with its error.
+	Error first_error = Error::None;
+	std::string passed_over;   // "Kerberos cannot work here: <reason>" for the line below
+	std::string not_offered;   // the same for mechanisms after the chosen one
+	Bytes optimistic;
+	for (const Mechanism& m : allowed_) {
+		const bool trying = current_ == kNone;
+		failure::clear();
+		Error e = Error::None;
+		ContextPtr c;
+		{
+			// A mechanism that claimed the credential has no fallback: it reports its own
+			// failures, and nothing is said on its behalf.
+			std::optional<failure::CallerReports> reported_here;
+			if (!exclusive_)
+				reported_here.emplace();
+			c = create_mech(m, e);
+			if (c && trying) {
+				StepOutput mo;
+				current_ = slots_.size();
+				slots_.push_back(Slot{m, std::move(c)});
+				e = step_mech(in, {}, mo);
+				if (e == Error::None) {
+					optimistic = std::move(mo.token);
+					continue;
+				}
+				slots_.pop_back();
+				current_ = kNone;
+				mech_complete_ = false;
+				mic_required_ = false;
+			}
+		}
+		if (c) {
+			slots_.push_back(Slot{m, std::move(c)});
+			continue;
+		}
+		std::string reason = failure::take();
+		if (reason.empty())
+			reason = error_name(e);
+		if (first_error == Error::None)
+			first_error = e;
+		if (exclusive_)
+			return fail(e);
+		if (!may_fall_back(e)) {
+			if (allowed_.size() <= 1) {
+				// the mechanism's own line says it all
+			} else if (e == Error::LogonDenied || e == Error::PasswordExpired) {
+				NLASSP_LOG(logger, Info,
+				           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
+				           "them, so that a wrong password counts once toward an account lockout (the logon "
+				           "of %s to %s: %s)",
+				           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
+				           target_text(in.target).c_str(), refusal_hint(in.target).c_str());
+			} else {
+				NLASSP_LOG(logger, Info,
+				           "Negotiate: %s says the account may not log on (%s); not trying another "
+				           "mechanism, which would be refused too and count another failed logon (the "
+				           "logon of %s to %s)",
+				           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
+				           target_text(in.target).c_str());
+			}
+			return fail(e);
+		}
+		std::string& list = trying ? passed_over : not_offered;
+		list += std::string(list.empty() ? "" : "; ") + package_name(m.id) + " cannot work here: " + reason;
+	}
+	failure::clear();
+	if (current_ == kNone) {
+		NLASSP_LOG(logger, Warn,
+		           "Negotiate: no mechanism can authenticate (%s): %s; check the credentials, the "
+		           "Kerberos realm/KDC, or /auth-pkg-list",
+		           error_name(first_error), passed_over.c_str());
+		return fail(first_error == Error::None ? Error::NoCredentials : first_error);
+	}
+	// The one line that says why the mechanism in use is not the first choice.
+	if (!passed_over.empty())
+		NLASSP_LOG(logger, Info, "Negotiate: using %s for %s because %s", mech_name(),
+		           target_text(in.target).c_str(), passed_over.c_str());
+	if (!not_offered.empty())
+		NLASSP_LOG(logger, Info, "Negotiate: using %s, not offering more because %s", mech_name(),
+		           not_offered.c_str());
+
+	std::vector<Bytes> oids;
+	for (const Slot& s : slots_)
+		oids.push_back(s.mech.oid);
+	SpnegoNegTokenInit init;
+	if (!encode_mech_type_list(oids, init.mech_types_der)) {
+		NLASSP_LOG(logger, Error, "Negotiate: a mechanism has an invalid OID");
+		return fail(Error::Internal);
+	}
+	mech_types_der_ = init.mech_types_der;
+	init.mech_types = std::move(oids);
+	if (!optimistic.empty())
+		init.mech_token = std::move(optimistic);
+	if (!encode_neg_token_init(init, out.token))
+		return fail(Error::Internal);
+	NLASSP_LOG(logger, Debug, "Negotiate initiator: offering %zu mechanism(s), optimistic token from %s",
+	           slots_.size(), mech_name());
+	state_ = State::Negotiating;
+	awaiting_verdict_ = mech_complete_;
+	return Error::None;
+}
+
+Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
+{
+	NegotiationToken t;
+	if (!decode_negotiation_token(in.token, t) || t.kind != NegotiationToken::Kind::Resp)
+		return invalid("the acceptor's token is not a valid SPNEGO NegTokenResp");
+	const SpnegoNegTokenResp& r = t.resp;
+
+	if (r.neg_state == NegState::Reject) {
+		if (r.response_token && !r.response_token->empty() && !mech_complete_) {
+			StepOutput mo;
+			Error e = step_mech(in, *r.response_token, mo);
+			if (e != Error::None)
+				return fail(e);
+		}
+		NLASSP_LOG(logger, Info,
+		           "Negotiate initiator: the acceptor rejected the authentication (%s): %s refused the "
+		           "logon of %s; %s",
+		           mech_name(), target_text(target_).c_str(), logon_name(*cred_).c_str(),
+		           refusal_hint(target_).c_str());
+		return fail(Error::LogonDenied);
+	}
+	if (r.neg_state == NegState::RequestMic)
+		mic_required_ = true;
+
+	// An empty responseToken is the same as none (old IIS sends one).
+	const bool have_token = r.response_token && !r.response_token->empty();
+	if (!nego_done_) {
+		nego_done_ = true;
+		if (r.supported_mech && !names_mechanism(*r.supported_mech, slots_[current_].mech)) {
+			size_t chosen = kNone;
+			for (size_t i = 0; i < slots_.size() && chosen == kNone; ++i)
+				if (i != current_ && slots_[i].ctx && names_mechanism(*r.supported_mech, slots_[i].mech))
+					chosen = i;
+			if (chosen == kNone)
+				return invalid("the acceptor chose a mechanism we did not offer");
+			NLASSP_LOG(logger, Info, "Negotiate: the acceptor chose %s instead of %s",
+			           package_name(slots_[chosen].mech.id), mech_name());
+			slots_[current_].ctx.reset();
+			current_ = chosen;
+			mech_complete_ = false;
+			mic_required_ = true; // not our first choice: RFC 4178 §5 requires the MIC
+		} else if (!have_token && !mech_complete_) {
+			return invalid("the acceptor accepted our mechanism but sent no mechanism token");
+		} else if (have_token && mech_complete_) {
+			return invalid("the acceptor sent a mechanism token after our mechanism completed");
+		}
+	} else {
+		if (r.supported_mech && !names_mechanism(*r.supported_mech, slots_[current_].mech))
+			return invalid("the acceptor changed supportedMech after the first reply");
+		if (!have_token && !mech_complete_)
+			return invalid("the acceptor's reply lacks the mechanism token");
+		if (have_token && mech_complete_)
+			return invalid("the acceptor sent a mechanism token after our mechanism completed");
+	}
+
+	StepOutput mo;
+	if (!mech_complete_) {
+		Error e = step_mech(in, have_token ? ByteView(*r.response_token) : ByteView(), mo);
+		if (e != Error::None)
+			return fail(e);
+	}
+	const bool acceptor_done = r.neg_state == NegState::AcceptCompleted;
+	const bool sending = !mo.token.empty();
+
+	SpnegoNegTokenResp reply;
+	if (sending)
+		reply.response_token = std::move(mo.token);
+
+	if (!mech_complete_) {
+		if (acceptor_done)
+			return invalid("the acceptor reports completion but our mechanism needs more");
+		if (!sending) {
+			NLASSP_LOG(logger, Error, "Negotiate initiator: %s is incomplete but produced no token",
+			           mech_name());
+			return fail(Error::Internal);
+		}
+		reply.neg_state = NegState::AcceptIncomplete;
+		if (!encode_neg_token_resp(reply, out.token))
+			return fail(Error::Internal);
+		return Error::None;
+	}
+
+	std::optional<Bytes> mic_out;
+	if (Error e = exchange_mic(r.mech_list_mic, sending, mic_out); e != Error::None)
+		return fail(e);
+	const bool made_mic = mic_out.has_value();
+	reply.mech_list_mic = std::move(mic_out);
+
+	const bool both_mics = mic_sent_ && mic_received_;
+	if (sending && !both_mics) {
+		// Our final mechanism token (with our MIC, if any) still has to reach the acceptor.
+		if (acceptor_done)
+			return invalid("the acceptor reports completion before our final mechanism token");
+		reply.neg_state = NegState::AcceptIncomplete;
+		if (!encode_neg_token_resp(reply, out.token))
+			return fail(Error::Internal);
+		awaiting_verdict_ = true;
+		return Error::None;
+	}
+	if (sending || made_mic) {
+		// A last token for the acceptor: our MIC answering its MIC. SSPI returns SEC_E_OK
+		// with it, and FreeRDP sends it.
+		reply.neg_state = NegState::AcceptCompleted;
+		if (!encode_neg_token_resp(reply, out.token))
+			return fail(Error::Internal);
+	} else if (!acceptor_done) {
+		// We stop here and send nothing: the acceptor must say so too, or the two ends
+		// disagree about whether the exchange is over.
+		return invalid("the acceptor's final token does not say accept-completed");
+	}
+	return finish(out);
+}
+
+} // namespace nlassp::negotiate::detail
