@@ -30,41 +30,7 @@ Error NegotiateContext::acceptor_first(const StepInput& in, StepOutput& out)
 	SpnegoNegTokenInit& init = t.init;
 	mech_types_der_ = init.mech_types_der;
 
-	// Pick the first offered mechanism we allow and can set up.
-	size_t chosen_index = kNone;
-	for (size_t i = 0; i < init.mech_types.size() && chosen_index == kNone; ++i) {
-		const Bytes& offered = init.mech_types[i];
-		if (oid::equal(offered, oid::kerberos_u2u()) || oid::equal(offered, oid::negoex())) {
-			NLASSP_LOG(logger, Debug, "Negotiate acceptor: skipping %s (not supported)",
-			           oid::name(offered).c_str());
-			continue;
-		}
-		for (const Mechanism& m : allowed_) {
-			if (!names_mechanism(offered, m))
-				continue;
-			if (std::any_of(slots_.begin(), slots_.end(),
-			                [&](const Slot& s) { return s.mech.id == m.id && oid::equal(s.mech.oid, m.oid); }))
-				continue; // already tried (the other Kerberos OID)
-			Error e = Error::None;
-			failure::clear();
-			ContextPtr c;
-			{
-				failure::CallerReports reported_here;
-				c = create_mech(m, e);
-			}
-			slots_.push_back(Slot{m, nullptr});
-			if (!c) {
-				std::string reason = failure::take();
-				NLASSP_LOG(logger, Info, "Negotiate acceptor: cannot accept %s here: %s",
-				           package_name(m.id), reason.empty() ? error_name(e) : reason.c_str());
-				continue;
-			}
-			slots_.back().ctx = std::move(c);
-			current_ = slots_.size() - 1;
-			chosen_index = i;
-			break;
-		}
-	}
+	const size_t chosen_index = choose_mechanism(init.mech_types);
 	if (chosen_index == kNone) {
 		std::string offered;
 		for (const Bytes& o : init.mech_types)
@@ -99,6 +65,44 @@ Error NegotiateContext::acceptor_first(const StepInput& in, StepOutput& out)
 		return Error::None;
 	}
 	return acceptor_continue(in, out, *init.mech_token, init.mech_list_mic, std::move(reply));
+}
+
+// The index of the first offered mechanism we allow and can set up (kNone if none); it becomes
+// the current one. Every mechanism tried is remembered in slots_.
+size_t NegotiateContext::choose_mechanism(const std::vector<Bytes>& offers)
+{
+	for (size_t i = 0; i < offers.size(); ++i) {
+		const Bytes& offered = offers[i];
+		if (oid::equal(offered, oid::kerberos_u2u()) || oid::equal(offered, oid::negoex())) {
+			NLASSP_LOG(logger, Debug, "Negotiate acceptor: skipping %s (not supported)", oid::name(offered).c_str());
+			continue;
+		}
+		for (const Mechanism& m : allowed_) {
+			if (!names_mechanism(offered, m))
+				continue;
+			if (std::any_of(slots_.begin(), slots_.end(),
+			                [&](const Slot& s) { return s.mech.id == m.id && oid::equal(s.mech.oid, m.oid); }))
+				continue; // already tried (the other Kerberos OID)
+			Error e = Error::None;
+			failure::clear();
+			ContextPtr c;
+			{
+				failure::CallerReports reported_here;
+				c = create_mech(m, e);
+			}
+			slots_.push_back(Slot{m, nullptr});
+			if (!c) {
+				std::string reason = failure::take();
+				NLASSP_LOG(logger, Info, "Negotiate acceptor: cannot accept %s here: %s", package_name(m.id),
+				           reason.empty() ? error_name(e) : reason.c_str());
+				continue;
+			}
+			slots_.back().ctx = std::move(c);
+			current_ = slots_.size() - 1;
+			return i;
+		}
+	}
+	return kNone;
 }
 
 Error NegotiateContext::acceptor_next(const StepInput& in, StepOutput& out)

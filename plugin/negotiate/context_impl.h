@@ -102,11 +102,24 @@ private:
 	Error finish(StepOutput& out);
 
 	// ---- initiator (initiator.cpp) --------------------------------------------------------
+	// What setting up the allowed mechanisms found, for the offer and its log lines.
+	struct Offer {
+		Error first_error = Error::None;
+		std::string passed_over;   // "Kerberos cannot work here: <reason>" for the INFO line
+		std::string not_offered;   // the same for mechanisms after the chosen one
+		Bytes optimistic;          // the chosen mechanism's first token
+	};
 	Error initiator_first(const StepInput& in, StepOutput& out);
+	Error set_up_mechanisms(const StepInput& in, Offer& offer);
+	bool set_up(const StepInput& in, const Mechanism& m, Bytes& optimistic, Error& e);
+	void report_refusal(PackageId id, Error e) const;
 	Error initiator_next(const StepInput& in, StepOutput& out);
+	Error initiator_rejected(const StepInput& in, const SpnegoNegTokenResp& r);
+	Error check_reply(const SpnegoNegTokenResp& r, bool have_token);
 
 	// ---- acceptor (acceptor.cpp) ----------------------------------------------------------
 	Error acceptor_first(const StepInput& in, StepOutput& out);
+	size_t choose_mechanism(const std::vector<Bytes>& offers);
 	Error acceptor_next(const StepInput& in, StepOutput& out);
 	Error acceptor_continue(const StepInput& in, StepOutput& out, ByteView token, const std::optional<Bytes>& mic_in,
 	                        SpnegoNegTokenResp reply);

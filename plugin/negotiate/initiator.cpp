@@ -24,91 +24,23 @@ Error NegotiateContext::initiator_first(const StepInput& in, StepOutput& out)
 			               "acceptor's NegTokenInit2");
 	}
 
-	// Every allowed mechanism is set up in order; the first whose context can be created and
-	// whose first step succeeds gives the optimistic token, the others that can be created
-	// are offered after it. A mechanism that fails before sending anything is handled by the
-	// fallback rule (may_fall_back): either it is passed over, and the reason goes into one
-	// INFO line naming what is used instead, or the whole login stops with its error.
-	Error first_error = Error::None;
-	std::string passed_over;   // "Kerberos cannot work here: <reason>" for the line below
-	std::string not_offered;   // the same for mechanisms after the chosen one
-	Bytes optimistic;
-	for (const Mechanism& m : allowed_) {
-		const bool trying = current_ == kNone;
-		failure::clear();
-		Error e = Error::None;
-		ContextPtr c;
-		{
-			// A mechanism that claimed the credential has no fallback: it reports its own
-			// failures, and nothing is said on its behalf.
-			std::optional<failure::CallerReports> reported_here;
-			if (!exclusive_)
-				reported_here.emplace();
-			c = create_mech(m, e);
-			if (c && trying) {
-				StepOutput mo;
-				current_ = slots_.size();
-				slots_.push_back(Slot{m, std::move(c)});
-				e = step_mech(in, {}, mo);
-				if (e == Error::None) {
-					optimistic = std::move(mo.token);
-					continue;
-				}
-				slots_.pop_back();
-				current_ = kNone;
-				mech_complete_ = false;
-				mic_required_ = false;
-			}
-		}
-		if (c) {
-			slots_.push_back(Slot{m, std::move(c)});
-			continue;
-		}
-		std::string reason = failure::take();
-		if (reason.empty())
-			reason = error_name(e);
-		if (first_error == Error::None)
-			first_error = e;
-		if (exclusive_)
-			return fail(e);
-		if (!may_fall_back(e)) {
-			if (allowed_.size() <= 1) {
-				// the mechanism's own line says it all
-			} else if (e == Error::LogonDenied || e == Error::PasswordExpired) {
-				NLASSP_LOG(logger, Info,
-				           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
-				           "them, so that a wrong password counts once toward an account lockout (the logon "
-				           "of %s to %s: %s)",
-				           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
-				           target_text(in.target).c_str(), refusal_hint(in.target).c_str());
-			} else {
-				NLASSP_LOG(logger, Info,
-				           "Negotiate: %s says the account may not log on (%s); not trying another "
-				           "mechanism, which would be refused too and count another failed logon (the "
-				           "logon of %s to %s)",
-				           package_name(m.id), error_name(e), logon_name(*cred_).c_str(),
-				           target_text(in.target).c_str());
-			}
-			return fail(e);
-		}
-		std::string& list = trying ? passed_over : not_offered;
-		list += std::string(list.empty() ? "" : "; ") + package_name(m.id) + " cannot work here: " + reason;
-	}
-	failure::clear();
+	Offer offer;
+	if (Error e = set_up_mechanisms(in, offer); e != Error::None)
+		return e;
 	if (current_ == kNone) {
 		NLASSP_LOG(logger, Warn,
 		           "Negotiate: no mechanism can authenticate (%s): %s; check the credentials, the "
 		           "Kerberos realm/KDC, or /auth-pkg-list",
-		           error_name(first_error), passed_over.c_str());
-		return fail(first_error == Error::None ? Error::NoCredentials : first_error);
+		           error_name(offer.first_error), offer.passed_over.c_str());
+		return fail(offer.first_error == Error::None ? Error::NoCredentials : offer.first_error);
 	}
 	// The one line that says why the mechanism in use is not the first choice.
-	if (!passed_over.empty())
+	if (!offer.passed_over.empty())
 		NLASSP_LOG(logger, Info, "Negotiate: using %s for %s because %s", mech_name(),
-		           target_text(in.target).c_str(), passed_over.c_str());
-	if (!not_offered.empty())
+		           target_text(in.target).c_str(), offer.passed_over.c_str());
+	if (!offer.not_offered.empty())
 		NLASSP_LOG(logger, Info, "Negotiate: using %s, not offering more because %s", mech_name(),
-		           not_offered.c_str());
+		           offer.not_offered.c_str());
 
 	std::vector<Bytes> oids;
 	for (const Slot& s : slots_)
@@ -120,8 +52,8 @@ Error NegotiateContext::initiator_first(const StepInput& in, StepOutput& out)
 	}
 	mech_types_der_ = init.mech_types_der;
 	init.mech_types = std::move(oids);
-	if (!optimistic.empty())
-		init.mech_token = std::move(optimistic);
+	if (!offer.optimistic.empty())
+		init.mech_token = std::move(offer.optimistic);
 	if (!encode_neg_token_init(init, out.token))
 		return fail(Error::Internal);
 	NLASSP_LOG(logger, Debug, "Negotiate initiator: offering %zu mechanism(s), optimistic token from %s",
@@ -131,6 +63,88 @@ Error NegotiateContext::initiator_first(const StepInput& in, StepOutput& out)
 	return Error::None;
 }
 
+// Every allowed mechanism is set up in order; the first whose context can be created and whose
+// first step succeeds gives the optimistic token, the others that can be created are offered
+// after it. A mechanism that fails before sending anything is handled by the fallback rule
+// (may_fall_back): either it is passed over, and the reason goes into one INFO line naming what
+// is used instead, or the whole login stops with its error (returned; Error::None otherwise).
+Error NegotiateContext::set_up_mechanisms(const StepInput& in, Offer& offer)
+{
+	for (const Mechanism& m : allowed_) {
+		const bool trying = current_ == kNone;
+		Error e = Error::None;
+		if (set_up(in, m, offer.optimistic, e))
+			continue;
+		std::string reason = failure::take();
+		if (reason.empty())
+			reason = error_name(e);
+		if (offer.first_error == Error::None)
+			offer.first_error = e;
+		if (exclusive_)
+			return fail(e);
+		if (!may_fall_back(e)) {
+			report_refusal(m.id, e);
+			return fail(e);
+		}
+		std::string& list = trying ? offer.passed_over : offer.not_offered;
+		list += std::string(list.empty() ? "" : "; ") + package_name(m.id) + " cannot work here: " + reason;
+	}
+	failure::clear();
+	return Error::None;
+}
+
+// One mechanism: its context is created and joins the offer; the first one to do so also makes
+// the optimistic token. False (with `e`) when it cannot take part.
+bool NegotiateContext::set_up(const StepInput& in, const Mechanism& m, Bytes& optimistic, Error& e)
+{
+	const bool trying = current_ == kNone;
+	failure::clear();
+	// A mechanism that claimed the credential has no fallback: it reports its own failures, and
+	// nothing is said on its behalf.
+	std::optional<failure::CallerReports> reported_here;
+	if (!exclusive_)
+		reported_here.emplace();
+	ContextPtr c = create_mech(m, e);
+	if (!c)
+		return false;
+	slots_.push_back(Slot{m, std::move(c)});
+	if (!trying)
+		return true;
+	current_ = slots_.size() - 1;
+	StepOutput mo;
+	e = step_mech(in, {}, mo);
+	if (e == Error::None) {
+		optimistic = std::move(mo.token);
+		return true;
+	}
+	slots_.pop_back();
+	current_ = kNone;
+	mech_complete_ = false;
+	mic_required_ = false;
+	return false;
+}
+
+// The one line for a mechanism that judged the credentials before anything was sent.
+void NegotiateContext::report_refusal(PackageId id, Error e) const
+{
+	if (allowed_.size() <= 1) {
+		// the mechanism's own line says it all
+	} else if (e == Error::LogonDenied || e == Error::PasswordExpired) {
+		NLASSP_LOG(logger, Info,
+		           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
+		           "them, so that a wrong password counts once toward an account lockout (the logon "
+		           "of %s to %s: %s)",
+		           package_name(id), error_name(e), logon_name(*cred_).c_str(), target_text(target_).c_str(),
+		           refusal_hint(target_).c_str());
+	} else {
+		NLASSP_LOG(logger, Info,
+		           "Negotiate: %s says the account may not log on (%s); not trying another "
+		           "mechanism, which would be refused too and count another failed logon (the "
+		           "logon of %s to %s)",
+		           package_name(id), error_name(e), logon_name(*cred_).c_str(), target_text(target_).c_str());
+	}
+}
+
 Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
 {
 	NegotiationToken t;
@@ -138,53 +152,15 @@ Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
 		return invalid("the acceptor's token is not a valid SPNEGO NegTokenResp");
 	const SpnegoNegTokenResp& r = t.resp;
 
-	if (r.neg_state == NegState::Reject) {
-		if (r.response_token && !r.response_token->empty() && !mech_complete_) {
-			StepOutput mo;
-			Error e = step_mech(in, *r.response_token, mo);
-			if (e != Error::None)
-				return fail(e);
-		}
-		NLASSP_LOG(logger, Info,
-		           "Negotiate initiator: the acceptor rejected the authentication (%s): %s refused the "
-		           "logon of %s; %s",
-		           mech_name(), target_text(target_).c_str(), logon_name(*cred_).c_str(),
-		           refusal_hint(target_).c_str());
-		return fail(Error::LogonDenied);
-	}
+	if (r.neg_state == NegState::Reject)
+		return initiator_rejected(in, r);
 	if (r.neg_state == NegState::RequestMic)
 		mic_required_ = true;
 
 	// An empty responseToken is the same as none (old IIS sends one).
 	const bool have_token = r.response_token && !r.response_token->empty();
-	if (!nego_done_) {
-		nego_done_ = true;
-		if (r.supported_mech && !names_mechanism(*r.supported_mech, slots_[current_].mech)) {
-			size_t chosen = kNone;
-			for (size_t i = 0; i < slots_.size() && chosen == kNone; ++i)
-				if (i != current_ && slots_[i].ctx && names_mechanism(*r.supported_mech, slots_[i].mech))
-					chosen = i;
-			if (chosen == kNone)
-				return invalid("the acceptor chose a mechanism we did not offer");
-			NLASSP_LOG(logger, Info, "Negotiate: the acceptor chose %s instead of %s",
-			           package_name(slots_[chosen].mech.id), mech_name());
-			slots_[current_].ctx.reset();
-			current_ = chosen;
-			mech_complete_ = false;
-			mic_required_ = true; // not our first choice: RFC 4178 §5 requires the MIC
-		} else if (!have_token && !mech_complete_) {
-			return invalid("the acceptor accepted our mechanism but sent no mechanism token");
-		} else if (have_token && mech_complete_) {
-			return invalid("the acceptor sent a mechanism token after our mechanism completed");
-		}
-	} else {
-		if (r.supported_mech && !names_mechanism(*r.supported_mech, slots_[current_].mech))
-			return invalid("the acceptor changed supportedMech after the first reply");
-		if (!have_token && !mech_complete_)
-			return invalid("the acceptor's reply lacks the mechanism token");
-		if (have_token && mech_complete_)
-			return invalid("the acceptor sent a mechanism token after our mechanism completed");
-	}
+	if (Error e = check_reply(r, have_token); e != Error::None)
+		return e;
 
 	StepOutput mo;
 	if (!mech_complete_) {
@@ -242,6 +218,59 @@ Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
 		return invalid("the acceptor's final token does not say accept-completed");
 	}
 	return finish(out);
+}
+
+// The acceptor's reject: its mechanism's error token (if any) goes to our mechanism, which may
+// say more, then one line names the refused logon.
+Error NegotiateContext::initiator_rejected(const StepInput& in, const SpnegoNegTokenResp& r)
+{
+	if (r.response_token && !r.response_token->empty() && !mech_complete_) {
+		StepOutput mo;
+		Error e = step_mech(in, *r.response_token, mo);
+		if (e != Error::None)
+			return fail(e);
+	}
+	NLASSP_LOG(logger, Info,
+	           "Negotiate initiator: the acceptor rejected the authentication (%s): %s refused the "
+	           "logon of %s; %s",
+	           mech_name(), target_text(target_).c_str(), logon_name(*cred_).c_str(), refusal_hint(target_).c_str());
+	return fail(Error::LogonDenied);
+}
+
+// What the acceptor's reply must hold: on the first reply, its choice of mechanism (a switch
+// away from our optimistic one makes the mechListMIC mandatory); later, the same mechanism and
+// a mechanism token exactly while ours is incomplete.
+Error NegotiateContext::check_reply(const SpnegoNegTokenResp& r, bool have_token)
+{
+	if (nego_done_) {
+		if (r.supported_mech && !names_mechanism(*r.supported_mech, slots_[current_].mech))
+			return invalid("the acceptor changed supportedMech after the first reply");
+		if (!have_token && !mech_complete_)
+			return invalid("the acceptor's reply lacks the mechanism token");
+		if (have_token && mech_complete_)
+			return invalid("the acceptor sent a mechanism token after our mechanism completed");
+		return Error::None;
+	}
+	nego_done_ = true;
+	if (r.supported_mech && !names_mechanism(*r.supported_mech, slots_[current_].mech)) {
+		size_t chosen = kNone;
+		for (size_t i = 0; i < slots_.size() && chosen == kNone; ++i)
+			if (i != current_ && slots_[i].ctx && names_mechanism(*r.supported_mech, slots_[i].mech))
+				chosen = i;
+		if (chosen == kNone)
+			return invalid("the acceptor chose a mechanism we did not offer");
+		NLASSP_LOG(logger, Info, "Negotiate: the acceptor chose %s instead of %s",
+		           package_name(slots_[chosen].mech.id), mech_name());
+		slots_[current_].ctx.reset();
+		current_ = chosen;
+		mech_complete_ = false;
+		mic_required_ = true; // not our first choice: RFC 4178 §5 requires the MIC
+	} else if (!have_token && !mech_complete_) {
+		return invalid("the acceptor accepted our mechanism but sent no mechanism token");
+	} else if (have_token && mech_complete_) {
+		return invalid("the acceptor sent a mechanism token after our mechanism completed");
+	}
+	return Error::None;
 }
 
 } // namespace nlassp::negotiate::detail
