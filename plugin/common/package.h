@@ -157,6 +157,9 @@ struct StepOutput {
 	                                        // step, an error token for the peer if non-empty
 	                                        // (ISC/ASC_RET_EXTENDED_ERROR)
 	bool complete = false;                  // true: context established (SEC_E_OK)
+	bool presents_credentials = false;      // initiator: `token` is the one the acceptor judges the
+	                                        // user's credentials by (an NTLM AUTHENTICATE, a
+	                                        // Kerberos AP-REQ); a refusal answers this token
 	size_t missing = 0;                     // with Error::IncompleteMessage: bytes still needed
 	                                        // (SECBUFFER_MISSING); the context is unchanged
 };

@@ -315,6 +315,8 @@ Error KerberosContext::step_initiator(const StepInput& in, StepOutput& out)
 	}
 	ret_flags_ = flags;
 	out.token.assign(output.view().begin(), output.view().end());
+	// The first token is the AP-REQ: the service ticket and authenticator the acceptor judges.
+	out.presents_credentials = state_ == State::Start && !out.token.empty();
 	if (major & GSS_S_CONTINUE_NEEDED) {
 		state_ = State::InProgress;
 		return Error::None;

@@ -59,18 +59,19 @@ bool names_mechanism(ByteView offered, const Mechanism& m)
 	return m.id == PackageId::Kerberos && oid::is_kerberos(offered) && oid::is_kerberos(m.oid);
 }
 
-// An initiator deleted while it waits for the acceptor's verdict on its final mechanism
-// token: over HTTP (an RD Gateway) a refusal is often a bare 401 that never reaches us, so
-// this is the one place that can tell the user which logon went unanswered.
+// An initiator deleted while it waits for the acceptor's verdict on the token that presents its
+// credentials (an NTLM AUTHENTICATE, a Kerberos AP-REQ): over HTTP (an RD Gateway) a refusal is
+// often a bare 401 that never reaches us, so this is the one place that can tell the user which
+// logon went unanswered.
 NegotiateContext::~NegotiateContext()
 {
 	if (role_ != Role::Initiator || !awaiting_verdict_ || state_ != State::Negotiating)
 		return;
 	try {
 		NLASSP_LOG(logger, Info,
-		           "Negotiate initiator: the %s logon of %s to %s ended before the server answered our "
-		           "final token; if the connection failed there, the server most likely refused these "
-		           "credentials: %s",
+		           "Negotiate initiator: the %s logon of %s to %s ended before the server answered the "
+		           "token that presents these credentials; if the connection failed there, the server most "
+		           "likely refused them: %s",
 		           mech_name(), logon_name(*cred_).c_str(), target_text(target_).c_str(),
 		           refusal_hint(target_).c_str());
 	} catch (...) { // NOLINT(bugprone-empty-catch): a destructor must not throw

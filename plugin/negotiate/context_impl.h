@@ -140,7 +140,8 @@ private:
 	bool mic_sent_ = false;
 	bool mic_received_ = false;
 	std::u16string target_;          // initiator: the SPN, for log lines
-	bool awaiting_verdict_ = false;  // initiator: our final mechanism token is out, no answer yet
+	bool awaiting_verdict_ = false;  // initiator: the token that presents our credentials (an NTLM
+	                                 // AUTHENTICATE, a Kerberos AP-REQ) is out, no answer yet
 	bool exclusive_ = false;   // the one mechanism claimed the credential (a smartcard logon)
 };
 

@@ -59,7 +59,6 @@ Error NegotiateContext::initiator_first(const StepInput& in, StepOutput& out)
 	NLASSP_LOG(logger, Debug, "Negotiate initiator: offering %zu mechanism(s), optimistic token from %s",
 	           slots_.size(), mech_name());
 	state_ = State::Negotiating;
-	awaiting_verdict_ = mech_complete_;
 	return Error::None;
 }
 
@@ -115,6 +114,7 @@ bool NegotiateContext::set_up(const StepInput& in, const Mechanism& m, Bytes& op
 	e = step_mech(in, {}, mo);
 	if (e == Error::None) {
 		optimistic = std::move(mo.token);
+		awaiting_verdict_ = mo.presents_credentials;
 		return true;
 	}
 	slots_.pop_back();
@@ -151,6 +151,7 @@ Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
 	if (!decode_negotiation_token(in.token, t) || t.kind != NegotiationToken::Kind::Resp)
 		return invalid("the acceptor's token is not a valid SPNEGO NegTokenResp");
 	const SpnegoNegTokenResp& r = t.resp;
+	awaiting_verdict_ = false;   // the acceptor answered
 
 	if (r.neg_state == NegState::Reject)
 		return initiator_rejected(in, r);
@@ -170,6 +171,7 @@ Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
 	}
 	const bool acceptor_done = r.neg_state == NegState::AcceptCompleted;
 	const bool sending = !mo.token.empty();
+	const bool presents_credentials = mo.presents_credentials;
 
 	SpnegoNegTokenResp reply;
 	if (sending)
@@ -186,6 +188,7 @@ Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
 		reply.neg_state = NegState::AcceptIncomplete;
 		if (!encode_neg_token_resp(reply, out.token))
 			return fail(Error::Internal);
+		awaiting_verdict_ = presents_credentials;
 		return Error::None;
 	}
 
@@ -203,7 +206,7 @@ Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
 		reply.neg_state = NegState::AcceptIncomplete;
 		if (!encode_neg_token_resp(reply, out.token))
 			return fail(Error::Internal);
-		awaiting_verdict_ = true;
+		awaiting_verdict_ = presents_credentials;
 		return Error::None;
 	}
 	if (sending || made_mic) {

@@ -272,6 +272,7 @@ Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
 		return fail(e);
 	mic_exchanged_ = true;
 	out.token = std::move(raw);
+	out.presents_credentials = true;
 	out.complete = true;
 	state_ = State::Established;
 	return Error::None;

@@ -49,7 +49,7 @@ case_name="wrong gateway password (a bare 401, as IIS answers)"
 gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
 gw_login nlassp "$case_name" refused "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
 gw_expect_gateway "authentication FAILED with NTLM (HTTP Negotiate)"
-gw_expect_client "the NTLM logon of GW\\gwuser to HTTP/localhost (the RD Gateway) ended before the server answered our final token"
+gw_expect_client "the NTLM logon of GW\\gwuser to HTTP/localhost (the RD Gateway) ended before the server answered the token that presents these credentials"
 
 gw_table
 e2e_finish

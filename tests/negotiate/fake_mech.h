@@ -75,6 +75,9 @@ public:
 		}
 		if (next <= cfg_.legs)
 			out.token = make_token(next);
+		// The initiator's last token is the one that presents its credentials (an NTLM
+		// AUTHENTICATE, a Kerberos AP-REQ).
+		out.presents_credentials = role_ == Role::Initiator && next <= cfg_.legs && next + 1 >= cfg_.legs;
 		complete_ = next >= cfg_.legs;
 		out.complete = complete_;
 		if (complete_ && role_ == Role::Initiator)

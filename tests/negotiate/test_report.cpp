@@ -225,9 +225,40 @@ bool unanswered_final_token_is_reported_once()
 	const auto lines = new_lines();
 	CHECK(count_with(lines, "[INFO][com.nlassp.negotiate]") >= 1);
 	CHECK(count_with(lines, "Negotiate initiator: the NTLM logon of GW\\gwuser to HTTP/gw.example (the RD "
-	                        "Gateway) ended before the server answered our final token; if the connection "
-	                        "failed there, the server most likely refused these credentials: check the "
-	                        "gateway's user name") == 1);
+	                        "Gateway) ended before the server answered the token that presents these "
+	                        "credentials; if the connection failed there, the server most likely refused them: "
+	                        "check the gateway's user name") == 1);
+	return true;
+}
+
+// Kerberos presents the credentials in its first token (the AP-REQ, optimistic in the NegTokenInit);
+// a gateway that refuses it with a bare 401 never answers, and FreeRDP deletes the context.
+bool unanswered_ap_req_is_reported_once()
+{
+	FakeConfig krb;
+	krb.id = PackageId::Kerberos;
+	krb.magic = "FAKEKRB";
+	krb.legs = 2;   // AP-REQ, AP-REP (mutual authentication)
+	Error e = Error::None;
+	auto stats = std::make_shared<FakeStats>();
+	ContextPtr init = create_context(Role::Initiator, cred(CredentialUse::Outbound, u"gwuser@LAB.TEST", u""),
+	                                 {test::fake_mechanism(krb, stats, oid::kerberos()),
+	                                  test::fake_mechanism(fake_ntlm(), stats, oid::ntlmssp())},
+	                                 e);
+	CHECK(init && e == Error::None);
+	new_lines();
+	StepInput in;
+	in.requested = ctx::MutualAuth | ctx::Confidentiality;
+	in.target = kGateway;
+	StepOutput o;
+	CHECK(init->step(in, o) == Error::None);   // NegTokenInit with the AP-REQ; now the bare 401
+	CHECK(!o.token.empty() && !o.complete);
+	init.reset();
+	const auto lines = new_lines();
+	CHECK(count_with(lines, "Negotiate initiator: the Kerberos logon of gwuser@LAB.TEST to HTTP/gw.example (the RD "
+	                        "Gateway) ended before the server answered the token that presents these "
+	                        "credentials; if the connection failed there, the server most likely refused them: "
+	                        "check the gateway's user name") == 1);
 	return true;
 }
 
@@ -304,6 +335,7 @@ static void test_helpers(void**) { assert_true(helpers()); }
 static void test_gateway_reject(void**) { assert_true(gateway_reject_names_the_logon()); }
 static void test_nla_reject(void**) { assert_true(nla_reject_has_the_plain_hint()); }
 static void test_unanswered(void**) { assert_true(unanswered_final_token_is_reported_once()); }
+static void test_unanswered_ap_req(void**) { assert_true(unanswered_ap_req_is_reported_once()); }
 static void test_no_report(void**) { assert_true(no_report_without_a_pending_verdict()); }
 static void test_kerberos_refusal(void**) { assert_true(kerberos_refusal_names_the_logon()); }
 
@@ -323,6 +355,7 @@ int main()
 	    cmocka_unit_test(test_gateway_reject),
 	    cmocka_unit_test(test_nla_reject),
 	    cmocka_unit_test(test_unanswered),
+	    cmocka_unit_test(test_unanswered_ap_req),
 	    cmocka_unit_test(test_no_report),
 	    cmocka_unit_test(test_kerberos_refusal),
 	};
