@@ -226,7 +226,8 @@ public:
 	[[nodiscard]] virtual bool negotiation_mic_required() const noexcept { return false; }
 	virtual Error make_negotiation_mic(ByteView mech_types_der, Bytes& mic);
 	virtual Error verify_negotiation_mic(ByteView mech_types_der, ByteView mic);
-	// Called once both mechListMICs are done (NTLM resets its RC4 sealing states here).
+	// Called once the mechListMICs are done (NTLM restarts the RC4 sealing state of each direction
+	// that carried a MIC since the previous call).
 	virtual void negotiation_mic_complete() {}
 
 	// Remote Credential Guard: on an established initiator, a KERB_TICKET_LOGON for the target's

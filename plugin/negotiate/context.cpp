@@ -18,6 +18,10 @@
 //    side answers with its own. The initiator also adds a MIC to its final mechanism token
 //    whenever the mechanism can make one (Windows and WinPR peers answer it). A missing
 //    required MIC is Error::DowngradeDetected, a wrong one Error::MessageAltered.
+//  - HTTP/ targets (an RD Gateway): the initiator completes when its last mechanism token goes
+//    out, with its MIC, if the acceptor took its first choice without request-mic; the acceptor's
+//    final token is optional there (RFC 4559) and Microsoft's gateway sends none
+//    (may_skip_final_token in initiator.cpp). NLA waits for it, always.
 //  - Raw NTLMSSP (and raw GSS mechanism tokens) reaching a Negotiate acceptor are handed to
 //    that mechanism without SPNEGO framing, as Windows does for peers that skip SPNEGO.
 #include "negotiate/context_impl.h"
@@ -68,6 +72,19 @@ NegotiateContext::~NegotiateContext()
 	if (role_ != Role::Initiator || !awaiting_verdict_ || state_ != State::Negotiating)
 		return;
 	try {
+		// Over HTTP a mechanism still waiting for the server's mutual authentication (Kerberos'
+		// AP-REP) may have been accepted without it: Microsoft's RD Gateway sends no final token.
+		if (!mech_complete_ && is_http_target(target_)) {
+			NLASSP_LOG(logger, Info,
+			           "Negotiate initiator: the %s logon of %s to %s ended before the server answered the "
+			           "token that presents these credentials; if the connection failed there, the server "
+			           "either refused them (%s) or accepted them without the reply that proves its own "
+			           "identity (mutual authentication), which this module requires and Microsoft's RD "
+			           "Gateway does not send (see the README, 'Using it with an RD Gateway')",
+			           mech_name(), logon_name(*cred_).c_str(), target_text(target_).c_str(),
+			           refusal_hint(target_).c_str());
+			return;
+		}
 		NLASSP_LOG(logger, Info,
 		           "Negotiate initiator: the %s logon of %s to %s ended before the server answered the "
 		           "token that presents these credentials; if the connection failed there, the server most "
@@ -86,6 +103,8 @@ Error NegotiateContext::step(const StepInput& in, StepOutput& out)
 		return role_ == Role::Initiator ? initiator_first(in, out) : acceptor_first(in, out);
 	case State::Negotiating:
 		return role_ == Role::Initiator ? initiator_next(in, out) : acceptor_next(in, out);
+	case State::CompletedBeforeFinalToken:
+		return initiator_after_completion(in, out);
 	case State::Passthrough:
 		return passthrough_step(in, out);
 	case State::Done:
@@ -101,7 +120,7 @@ Error NegotiateContext::step(const StepInput& in, StepOutput& out)
 
 bool NegotiateContext::established() const noexcept
 {
-	if (state_ == State::Done)
+	if (state_ == State::Done || state_ == State::CompletedBeforeFinalToken)
 		return true;
 	return state_ == State::Passthrough && mech() && mech()->established();
 }

@@ -75,7 +75,9 @@ public:
 	Error set_workstation(std::u16string name) override;
 
 private:
-	enum class State : uint8_t { Start, Negotiating, Passthrough, Done, Failed };
+	// CompletedBeforeFinalToken: an HTTP initiator that completed when its last token went out
+	// (initiator.cpp, may_skip_final_token); the acceptor's final token may still be passed.
+	enum class State : uint8_t { Start, Negotiating, CompletedBeforeFinalToken, Passthrough, Done, Failed };
 
 	struct Slot {
 		Mechanism mech;
@@ -116,6 +118,9 @@ private:
 	Error initiator_next(const StepInput& in, StepOutput& out);
 	Error initiator_rejected(const StepInput& in, const SpnegoNegTokenResp& r);
 	Error check_reply(const SpnegoNegTokenResp& r, bool have_token);
+	[[nodiscard]] bool may_skip_final_token() const;
+	Error complete_before_final_token(StepOutput& out);
+	Error initiator_after_completion(const StepInput& in, StepOutput& out);
 
 	// ---- acceptor (acceptor.cpp) ----------------------------------------------------------
 	Error acceptor_first(const StepInput& in, StepOutput& out);
@@ -139,6 +144,7 @@ private:
 	bool mic_required_ = false;
 	bool mic_sent_ = false;
 	bool mic_received_ = false;
+	bool acceptor_requested_mic_ = false;   // initiator: the acceptor's first reply said request-mic
 	std::u16string target_;          // initiator: the SPN, for log lines
 	bool awaiting_verdict_ = false;  // initiator: the token that presents our credentials (an NTLM
 	                                 // AUTHENTICATE, a Kerberos AP-REQ) is out, no answer yet

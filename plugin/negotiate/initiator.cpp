@@ -155,8 +155,10 @@ Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
 
 	if (r.neg_state == NegState::Reject)
 		return initiator_rejected(in, r);
-	if (r.neg_state == NegState::RequestMic)
+	if (r.neg_state == NegState::RequestMic) {
 		mic_required_ = true;
+		acceptor_requested_mic_ = true;
+	}
 
 	// An empty responseToken is the same as none (old IIS sends one).
 	const bool have_token = r.response_token && !r.response_token->empty();
@@ -206,6 +208,8 @@ Error NegotiateContext::initiator_next(const StepInput& in, StepOutput& out)
 		reply.neg_state = NegState::AcceptIncomplete;
 		if (!encode_neg_token_resp(reply, out.token))
 			return fail(Error::Internal);
+		if (may_skip_final_token())
+			return complete_before_final_token(out);
 		awaiting_verdict_ = presents_credentials;
 		return Error::None;
 	}
@@ -273,6 +277,72 @@ Error NegotiateContext::check_reply(const SpnegoNegTokenResp& r, bool have_token
 	} else if (have_token && mech_complete_) {
 		return invalid("the acceptor sent a mechanism token after our mechanism completed");
 	}
+	return Error::None;
+}
+
+// HTTP authentication (an RD Gateway, any HTTP/ service): RFC 4559 makes the server's final
+// token optional, and Microsoft's RD Gateway sends none (its 101/200 has no WWW-Authenticate,
+// FreeRDP PR #13418); FreeRDP 3.10-3.15 never calls us again then (rdg.c: no token, no call),
+// and failed the login although the gateway had accepted it. So, for an HTTP/ target only,
+// the initiator completes when its last mechanism token goes out, provided nothing still due
+// from the acceptor protects us:
+//   - our mechanism is complete (NTLM after AUTHENTICATE; never Kerberos awaiting the AP-REP
+//     that mutual authentication asked for: that one arrives in initiator_next as a token);
+//   - the acceptor took our first choice and did not ask for the MIC exchange (request-mic):
+//     the acceptor's mechListMIC then guards against no downgrade (RFC 4178 section 5), and
+//     ours, which an acceptor does require, goes out with this token.
+// NLA (TERMSRV/) always waits: FreeRDP's CredSSP server sends the final token and waits for the
+// next TSRequest (FreeRDP's contract). What the acceptor may still send is checked if a caller
+// passes it (initiator_after_completion).
+bool NegotiateContext::may_skip_final_token() const
+{
+	return is_http_target(target_) && mech_complete_ && current_ == 0 && !acceptor_requested_mic_;
+}
+
+Error NegotiateContext::complete_before_final_token(StepOutput& out)
+{
+	if (mic_sent_)
+		mech()->negotiation_mic_complete();
+	state_ = State::CompletedBeforeFinalToken;
+	out.complete = true;
+	NLASSP_LOG(logger, Info,
+	           "Negotiate initiator: the %s logon of %s to %s is complete on our side; an HTTP server need "
+	           "not answer its last token (RFC 4559; Microsoft's RD Gateway does not), so the HTTP status "
+	           "is the verdict: if FreeRDP then reports access denied (HTTP 401), the server refused these "
+	           "credentials: %s",
+	           mech_name(), logon_name(*cred_).c_str(), target_text(target_).c_str(), refusal_hint(target_).c_str());
+	return Error::None;
+}
+
+// The acceptor's final token after we completed without it (a caller that passes it anyway):
+// accept-completed, no mechanism token, and its mechListMIC verified if present; or a reject.
+Error NegotiateContext::initiator_after_completion(const StepInput& in, StepOutput& out)
+{
+	NegotiationToken t;
+	if (!decode_negotiation_token(in.token, t) || t.kind != NegotiationToken::Kind::Resp)
+		return invalid("the acceptor's final token is not a valid SPNEGO NegTokenResp");
+	const SpnegoNegTokenResp& r = t.resp;
+	if (r.neg_state == NegState::Reject)
+		return initiator_rejected(in, r);
+	if (r.supported_mech && !names_mechanism(*r.supported_mech, slots_[current_].mech))
+		return invalid("the acceptor changed supportedMech after the first reply");
+	if (r.response_token && !r.response_token->empty())
+		return invalid("the acceptor sent a mechanism token after our mechanism completed");
+	if (r.neg_state && *r.neg_state != NegState::AcceptCompleted)
+		return invalid("the acceptor's final token does not say accept-completed");
+	if (r.mech_list_mic) {
+		if (!mic_sent_)
+			return invalid("the acceptor sent a mechListMIC after the exchange ended without ours");
+		std::optional<Bytes> none;
+		if (Error e = exchange_mic(r.mech_list_mic, false, none); e != Error::None)
+			return fail(e);
+		// Its MIC moved the mechanism's receive state on: restart it, as after any exchange.
+		mech()->negotiation_mic_complete();
+	}
+	state_ = State::Done;
+	out.complete = true;
+	NLASSP_LOG(logger, Debug, "Negotiate initiator: the acceptor's final token confirms %s%s", mech_name(),
+	           r.mech_list_mic ? " (its mechListMIC verified)" : "");
 	return Error::None;
 }
 

@@ -12,6 +12,7 @@
 #include <cinttypes>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nlassp::ntlm {
@@ -457,7 +458,9 @@ Error NtlmContext::make_negotiation_mic(ByteView mech_types_der, Bytes& mic)
 		return Error::NotEstablished;
 	Bytes copy(mech_types_der.begin(), mech_types_der.end());
 	const MessageBuffer buf{MessageBufferKind::SignOnly, MutableByteView(copy)};
-	return sign(std::span<const MessageBuffer>(&buf, 1), mic);
+	const Error e = sign(std::span<const MessageBuffer>(&buf, 1), mic);
+	send_mic_pending_ = send_mic_pending_ || e == Error::None;
+	return e;
 }
 
 Error NtlmContext::verify_negotiation_mic(ByteView mech_types_der, ByteView mic)
@@ -466,7 +469,9 @@ Error NtlmContext::verify_negotiation_mic(ByteView mech_types_der, ByteView mic)
 		return Error::NotEstablished;
 	Bytes copy(mech_types_der.begin(), mech_types_der.end());
 	const MessageBuffer buf{MessageBufferKind::SignOnly, MutableByteView(copy)};
-	return verify(std::span<const MessageBuffer>(&buf, 1), mic);
+	const Error e = verify(std::span<const MessageBuffer>(&buf, 1), mic);
+	recv_mic_pending_ = recv_mic_pending_ || e == Error::None;
+	return e;
 }
 
 void NtlmContext::negotiation_mic_complete()
@@ -474,8 +479,13 @@ void NtlmContext::negotiation_mic_complete()
 	if (state_ != State::Established)
 		return;
 	// WinPR and MIT restart both RC4 sealing handles after SPNEGO's mechListMIC; sequence numbers
-	// carry on.
-	if (send_seal_.init(send_seal_key_.view()) != Error::None || recv_seal_.init(recv_seal_key_.view()) != Error::None) {
+	// carry on. Each direction that carried a MIC since the last call is restarted (MS-SPNG
+	// 3.3.5.1): both, after a full exchange; only ours when an HTTP initiator completed without
+	// the acceptor's MIC and only the acceptor's when that MIC is verified later.
+	const bool send = std::exchange(send_mic_pending_, false);
+	const bool recv = std::exchange(recv_mic_pending_, false);
+	if ((send && send_seal_.init(send_seal_key_.view()) != Error::None) ||
+	    (recv && recv_seal_.init(recv_seal_key_.view()) != Error::None)) {
 		NLASSP_LOG(kLog, Warn, "NTLM: could not restart the RC4 sealing state after the SPNEGO MIC");
 		state_ = State::Failed;
 	}

@@ -112,6 +112,8 @@ private:
 	SecretBytes exported_key_;
 	SecretBytes send_sign_, recv_sign_, send_seal_key_, recv_seal_key_;
 	crypto::Rc4 send_seal_, recv_seal_;
+	bool send_mic_pending_ = false;   // a mechListMIC went out / came in since the last
+	bool recv_mic_pending_ = false;   // negotiation_mic_complete()
 	uint32_t send_seq_ = 0, recv_seq_ = 0;
 };
 

@@ -12,7 +12,11 @@
 #     nobody;
 #   - the gateway named by IP address (HTTP/127.0.0.1 is not in the realm): Negotiate uses NTLM
 #     at the gateway (nlassp only);
-#   - a gateway that requires channel bindings (Extended Protection) with Kerberos.
+#   - a gateway that requires channel bindings (Extended Protection) with Kerberos;
+#   - a gateway that sends no final token (--final-token off, as Microsoft's RD Gateway): the
+#     AP-REP that mutual authentication needs never comes, and FreeRDP 3.10 never calls the module
+#     again: the login fails with nlassp and with WinPR alike (README, "Using it with an RD
+#     Gateway"); the module's line says the gateway may have accepted without the AP-REP.
 source "$(dirname "$0")/e2e_lib.sh"
 # shellcheck source=gateway_lib.sh
 source "$(dirname "$0")/gateway_lib.sh"
@@ -95,6 +99,15 @@ case_name="Kerberos at a gateway that requires channel bindings"
 gw_login winpr "$case_name" "" "$gw"
 gw_login nlassp "$case_name" success "$gw"
 gw_expect_gateway "authenticated 'gwuser@LAB.TEST' with Kerberos (HTTP Negotiate, channel bindings verified)"
+
+rdg_stop
+rdg_start --final-token off || { e2e_fail "the gateway did not restart" "$RDG_LOG"; e2e_finish; }
+case_name="Kerberos at a gateway that sends no AP-REP (as Microsoft's RD Gateway)"
+gw_login winpr "$case_name" "" "$gw"
+gw_login nlassp "$case_name" refused "$gw"
+gw_expect_gateway "authenticated 'gwuser@LAB.TEST' with Kerberos (HTTP Negotiate, channel bindings verified); final token withheld"
+gw_expect_client "the Kerberos logon of LAB.TEST\\gwuser to HTTP/localhost (the RD Gateway) ended before the server answered the token that presents these credentials"
+gw_expect_client "or accepted them without the reply that proves its own identity (mutual authentication)"
 
 gw_table
 e2e_finish

@@ -8,7 +8,9 @@
 #   - /gateway:g:localhost,u:gwuser,d:GW,p:...,usage-method:direct, over the WebSocket transport;
 #   - the gateway user without a domain (u:gwuser,p:...);
 #   - a wrong gateway password, the gateway answering with SPNEGO's reject token;
-#   - a wrong gateway password, the gateway answering a bare 401 (as IIS / HTTP.sys do).
+#   - a wrong gateway password, the gateway answering a bare 401 (as IIS / HTTP.sys do);
+#   - a gateway that sends no final token with its 101 (--final-token off, as Microsoft's RD
+#     Gateway): the module completes with its AUTHENTICATE over HTTP; and a wrong password there.
 # Proof: the gateway's log (user, mechanism, channel bindings), the target's completed NLA, and
 # the module's own lines on the client.
 source "$(dirname "$0")/e2e_lib.sh"
@@ -41,7 +43,9 @@ gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-pas
 gw_login nlassp "$case_name" refused "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
 gw_expect_gateway "authentication FAILED with NTLM (HTTP Negotiate)"
 gw_expect_no_gateway_auth
-gw_expect_client "the acceptor rejected the authentication (NTLM): HTTP/localhost (the RD Gateway) refused the logon of GW\\gwuser; check the gateway's user name, domain and password"
+gw_expect_client "the NTLM logon of GW\\gwuser to HTTP/localhost (the RD Gateway) is complete on our side; an HTTP server need not answer its last token"
+gw_expect_client "if FreeRDP then reports access denied (HTTP 401), the server refused these credentials: check the gateway's user name, domain and password"
+gw_expect_client "ERRCONNECT_ACCESS_DENIED" "FreeRDP reports the gateway's 401 as access denied"
 
 rdg_stop
 rdg_start --require-channel-bindings --error-token off || { e2e_fail "the gateway did not restart" "$RDG_LOG"; e2e_finish; }
@@ -49,7 +53,26 @@ case_name="wrong gateway password (a bare 401, as IIS answers)"
 gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
 gw_login nlassp "$case_name" refused "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
 gw_expect_gateway "authentication FAILED with NTLM (HTTP Negotiate)"
-gw_expect_client "the NTLM logon of GW\\gwuser to HTTP/localhost (the RD Gateway) ended before the server answered the token that presents these credentials"
+gw_expect_client "the NTLM logon of GW\\gwuser to HTTP/localhost (the RD Gateway) is complete on our side"
+gw_expect_client "ERRCONNECT_ACCESS_DENIED" "FreeRDP reports the gateway's 401 as access denied"
+
+rdg_stop
+rdg_start --require-channel-bindings --final-token off || { e2e_fail "the gateway did not restart" "$RDG_LOG"; e2e_finish; }
+case_name="NTLM at a gateway that sends no final token (as Microsoft's RD Gateway)"
+gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,d:GW,p:GwPassw0rd!"
+gw_login nlassp "$case_name" success "/gateway:g:localhost,u:gwuser,d:GW,p:GwPassw0rd!"
+gw_expect_gateway "authenticated 'GW\\gwuser' with NTLM (HTTP Negotiate, channel bindings verified); final token withheld"
+gw_expect_client "the NTLM logon of GW\\gwuser to HTTP/localhost (the RD Gateway) is complete on our side"
+e2e_expect_no_grep "$LAB_CLIENT_LOG" "ended before the server answered" "$case_name: no 'refused' guess from nlassp"
+
+rdg_stop
+rdg_start --require-channel-bindings --final-token off --error-token off ||
+	{ e2e_fail "the gateway did not restart" "$RDG_LOG"; e2e_finish; }
+case_name="wrong gateway password at a gateway that sends no tokens at all (bare 101 / bare 401)"
+gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
+gw_login nlassp "$case_name" refused "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
+gw_expect_gateway "authentication FAILED with NTLM (HTTP Negotiate)"
+gw_expect_client "ERRCONNECT_ACCESS_DENIED" "FreeRDP reports the gateway's 401 as access denied"
 
 gw_table
 e2e_finish

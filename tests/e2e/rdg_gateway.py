@@ -6,7 +6,7 @@
 # Nothing here implements authentication by hand, and nlassp is never loaded.
 #
 #   rdg_gateway.py --port P --cert C --key K [--log FILE] [--websocket on|off] [--extauth-ntlm]
-#                  [--require-channel-bindings] [--error-token on|off]
+#                  [--require-channel-bindings] [--error-token on|off] [--final-token on|off]
 #
 # What it does, as FreeRDP's libfreerdp/core/gateway/rdg.c expects (3.10 and 3.15):
 #   - RDG_OUT_DATA / RDG_IN_DATA on /remoteDesktopGateway/, authenticated with
@@ -241,11 +241,18 @@ class Connection:
                                                ("Content-Length", "0")])
             return False, True
         self.authenticated = self.acceptor.user
-        log("%s: authenticated %s" % (channel, self.acceptor.describe()))
+        log("%s: authenticated %s%s" % (channel, self.acceptor.describe(),
+                                        "; final token withheld (--final-token off)"
+                                        if out and self.opts.final_token == "off" else ""))
         return True, out
 
     def auth_headers(self, final):
-        return [("WWW-Authenticate", "Negotiate " + base64.b64encode(final).decode())] if final else []
+        """The acceptor's final token (the SPNEGO accept-completed with its mechListMIC, or the
+        Kerberos AP-REP) in the 101/200, unless --final-token off: Microsoft's RD Gateway sends
+        none there (RFC 4559 section 5 makes it optional)."""
+        if not final or self.opts.final_token == "off":
+            return []
+        return [("WWW-Authenticate", "Negotiate " + base64.b64encode(final).decode())]
 
     def out_channel(self, channel, headers, conn_id, final):
         wants_ws = "websocket" in headers.get("upgrade", "").lower()
@@ -338,6 +345,9 @@ def main():
     # "off": a refusal is a bare "401 + WWW-Authenticate: Negotiate" without the acceptor's error
     # token, as IIS / HTTP.sys answer; "on": the token MIT's SPNEGO made (a reject) goes along.
     ap.add_argument("--error-token", choices=("on", "off"), default="on")
+    # "off": the 101/200 that ends a successful HTTP Negotiate carries no WWW-Authenticate, as
+    # Microsoft's RD Gateway (HTTP.sys) answers; "on": the acceptor's final token goes along.
+    ap.add_argument("--final-token", choices=("on", "off"), default="on")
     ap.add_argument("--lifetime", type=int, default=600)
     opts = ap.parse_args()
     if opts.log:
@@ -348,9 +358,10 @@ def main():
     tls.load_cert_chain(opts.cert, opts.key)
     srv = socket.create_server(("127.0.0.1", opts.port))
     srv.settimeout(1.0)
-    log("listening on 127.0.0.1:%d (websocket %s%s%s)" % (
+    log("listening on 127.0.0.1:%d (websocket %s%s%s%s)" % (
         opts.port, opts.websocket, ", SSPI_NTLM extended auth" if opts.extauth_ntlm else "",
-        ", channel bindings required" if opts.require_channel_bindings else ""))
+        ", channel bindings required" if opts.require_channel_bindings else "",
+        ", no final token" if opts.final_token == "off" else ""))
     pairing = Pairing()
     number = 0
     deadline = time.monotonic() + opts.lifetime

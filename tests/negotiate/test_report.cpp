@@ -1,15 +1,17 @@
 // What Negotiate's log lines say when a server refuses a logon, for the two logons FreeRDP makes
 // through an RD Gateway (HTTP/<gateway> with the gateway's credentials, then TERMSRV/<host>):
 // the reject line and the Kerberos-refused line name the user, the server and where FreeRDP takes
-// the gateway's credentials from; an initiator deleted while its final token is unanswered (an
-// HTTP 401 without a token never reaches the module) says so once, and only then. The lines are
-// read back from WLog's FILE appender.
+// the gateway's credentials from; an HTTP initiator that completes without the server's final
+// token (test_http.cpp) says once what a 401 then means; an initiator deleted while the token
+// that presents its credentials is unanswered (an HTTP 401 without a token never reaches the
+// module) says so once, and only then. The lines are read back from WLog's FILE appender.
 #include "negotiate/context.h"
 #include "negotiate/messages.h"
 #include "negotiate/report.h"
 
 #include "check.h"
 #include "fake_mech.h"
+#include "pair.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -31,16 +33,18 @@ extern "C" {
 
 using namespace nlassp;
 using namespace nlassp::negotiate;
+using nlassp::test::cred;
+using nlassp::test::fake_ntlm;
 using nlassp::test::FakeConfig;
 using nlassp::test::FakeStats;
+using nlassp::test::kGateway;
+using nlassp::test::kTermsrv;
+using nlassp::test::Pair;
 
 namespace {
 
 std::string g_log;
 size_t g_mark = 0;
-
-const char16_t* const kGateway = u"HTTP/gw.example";
-const char16_t* const kTermsrv = u"TERMSRV/host.example";
 
 // The log lines written since the previous call.
 std::vector<std::string> new_lines()
@@ -64,74 +68,6 @@ int count_with(const std::vector<std::string>& lines, const std::string& needle)
 		n += l.find(needle) != std::string::npos ? 1 : 0;
 	return n;
 }
-
-CredentialPtr cred(CredentialUse use, std::u16string user = u"gwuser", std::u16string domain = u"GW")
-{
-	auto c = std::make_shared<Credential>();
-	c->use = use;
-	Identity id;
-	id.user = std::move(user);
-	id.domain = std::move(domain);
-	c->identity = id;
-	return c;
-}
-
-FakeConfig fake_ntlm()
-{
-	FakeConfig c;
-	c.id = PackageId::Ntlm;
-	c.magic = "NTLMSSP";
-	c.legs = 3;
-	c.require_mic = true;
-	return c;
-}
-
-// An NTLM-only initiator and acceptor over Negotiate, stepped by hand like FreeRDP's rdg.c does.
-struct Pair {
-	FakeConfig init_ntlm = fake_ntlm();
-	FakeConfig acc_ntlm = fake_ntlm();
-	std::u16string target = kGateway;
-	ContextPtr init;
-	ContextPtr acc;
-	Bytes to_acc;
-	Bytes to_init;
-
-	bool create()
-	{
-		Error e = Error::None;
-		auto stats = std::make_shared<FakeStats>();
-		init = create_context(Role::Initiator, cred(CredentialUse::Outbound),
-		                      {test::fake_mechanism(init_ntlm, stats, oid::ntlmssp())}, e);
-		CHECK(init && e == Error::None);
-		acc = create_context(Role::Acceptor, cred(CredentialUse::Inbound),
-		                     {test::fake_mechanism(acc_ntlm, stats, oid::ntlmssp())}, e);
-		CHECK(acc && e == Error::None);
-		return true;
-	}
-	StepInput in(ByteView token) const
-	{
-		StepInput i;
-		i.token = token;
-		i.requested = ctx::MutualAuth | ctx::Confidentiality;
-		i.target = target;
-		return i;
-	}
-	// The initiator's next token (first call: no input).
-	Error init_step(bool first = false)
-	{
-		StepOutput o;
-		const Error e = init->step(in(first ? ByteView() : ByteView(to_init)), o);
-		to_acc = std::move(o.token);
-		return e;
-	}
-	Error acc_step()
-	{
-		StepOutput o;
-		const Error e = acc->step(in(to_acc), o);
-		to_init = std::move(o.token);
-		return e;
-	}
-};
 
 bool helpers()
 {
@@ -166,12 +102,40 @@ bool helpers()
 	return true;
 }
 
-// The gateway's SPNEGO acceptor refuses the AUTHENTICATE and sends a reject.
+const char* const kCompletedLine =
+    "Negotiate initiator: the NTLM logon of GW\\gwuser to HTTP/gw.example (the RD Gateway) is complete on "
+    "our side; an HTTP server need not answer its last token (RFC 4559; Microsoft's RD Gateway does not), so "
+    "the HTTP status is the verdict: if FreeRDP then reports access denied (HTTP 401), the server refused "
+    "these credentials: check the gateway's user name, domain and password";
+
+// FreeRDP's gateway login: the AUTHENTICATE completes the context (test_http.cpp), and a refusal
+// is the HTTP 401 that follows, which never reaches the module: the completion line names the
+// logon and what the 401 means, once.
+bool gateway_completion_names_the_logon()
+{
+	Pair p;
+	p.acc_mechs[0].fail_step = 1;
+	CHECK(p.create());
+	new_lines();
+	CHECK(p.init_step(true) == Error::None);
+	CHECK(p.acc_step() == Error::None);
+	CHECK(p.init_step() == Error::None && p.init_complete);   // AUTHENTICATE (+ MIC): SEC_E_OK
+	CHECK(p.acc_step() == Error::LogonDenied);                 // the gateway answers 401
+	p.init.reset();
+	const auto lines = new_lines();
+	CHECK(count_with(lines, kCompletedLine) == 1);
+	CHECK(count_with(lines, "ended before the server answered") == 0);
+	CHECK(count_with(lines, "Negotiate initiator") == 1);
+	return true;
+}
+
+// A caller that passes the gateway's reject after the completion (FreeRDP does not) gets the
+// refusal line too.
 bool gateway_reject_names_the_logon()
 {
 	Pair p;
-	p.acc_ntlm.fail_step = 1;
-	p.acc_ntlm.fail_error = Error::LogonDenied;
+	p.acc_mechs[0].fail_step = 1;
+	p.acc_mechs[0].fail_error = Error::LogonDenied;
 	CHECK(p.create());
 	new_lines();
 	CHECK(p.init_step(true) == Error::None);
@@ -182,6 +146,7 @@ bool gateway_reject_names_the_logon()
 	CHECK(p.init_step() == Error::LogonDenied);
 	p.init.reset();
 	const auto lines = new_lines();
+	CHECK(count_with(lines, kCompletedLine) == 1);
 	CHECK(count_with(lines, "Negotiate initiator: the acceptor rejected the authentication (NTLM): "
 	                        "HTTP/gw.example (the RD Gateway) refused the logon of GW\\gwuser; check the "
 	                        "gateway's user name, domain and password: FreeRDP takes them from "
@@ -196,7 +161,7 @@ bool nla_reject_has_the_plain_hint()
 {
 	Pair p;
 	p.target = kTermsrv;
-	p.acc_ntlm.fail_step = 1;
+	p.acc_mechs[0].fail_step = 1;
 	CHECK(p.create());
 	new_lines();
 	CHECK(p.init_step(true) == Error::None);
@@ -211,23 +176,44 @@ bool nla_reject_has_the_plain_hint()
 	return true;
 }
 
-// A bare 401 (IIS, HTTP.sys): the token never comes, FreeRDP deletes the context.
+// The AUTHENTICATE is out and the initiator waits for the verdict (NLA; over HTTP, when the
+// acceptor chose our second mechanism), but the connection ends: FreeRDP deletes the context.
 bool unanswered_final_token_is_reported_once()
 {
-	Pair p;
-	CHECK(p.create());
-	new_lines();
-	CHECK(p.init_step(true) == Error::None);
-	CHECK(p.acc_step() == Error::None);
-	CHECK(p.init_step() == Error::None);   // AUTHENTICATE is out; now the 401 arrives
-	CHECK(!p.init->established());
-	p.init.reset();
-	const auto lines = new_lines();
-	CHECK(count_with(lines, "[INFO][com.nlassp.negotiate]") >= 1);
-	CHECK(count_with(lines, "Negotiate initiator: the NTLM logon of GW\\gwuser to HTTP/gw.example (the RD "
-	                        "Gateway) ended before the server answered the token that presents these "
-	                        "credentials; if the connection failed there, the server most likely refused them: "
-	                        "check the gateway's user name") == 1);
+	{
+		Pair p;
+		p.target = kTermsrv;
+		CHECK(p.create());
+		new_lines();
+		CHECK(p.init_step(true) == Error::None);
+		CHECK(p.acc_step() == Error::None);
+		CHECK(p.init_step() == Error::None);   // AUTHENTICATE is out; now the connection ends
+		CHECK(!p.init->established());
+		p.init.reset();
+		const auto lines = new_lines();
+		CHECK(count_with(lines, "Negotiate initiator: the NTLM logon of GW\\gwuser to TERMSRV/host.example ended "
+		                        "before the server answered the token that presents these credentials; if the "
+		                        "connection failed there, the server most likely refused them: check the user "
+		                        "name, domain and password") == 1);
+	}
+	{
+		Pair p;
+		p.init_mechs = {test::fake_kerberos(), fake_ntlm()};
+		CHECK(p.create());
+		CHECK(p.init_step(true) == Error::None);   // AP-REQ; the acceptor chooses NTLM
+		CHECK(p.acc_step() == Error::None);
+		CHECK(p.init_step() == Error::None);
+		CHECK(p.acc_step() == Error::None);
+		new_lines();
+		CHECK(p.init_step() == Error::None);       // AUTHENTICATE; now a bare 401
+		CHECK(!p.init->established());
+		p.init.reset();
+		const auto lines = new_lines();
+		CHECK(count_with(lines, "Negotiate initiator: the NTLM logon of GW\\gwuser to HTTP/gw.example (the RD "
+		                        "Gateway) ended before the server answered the token that presents these "
+		                        "credentials; if the connection failed there, the server most likely refused "
+		                        "them: check the gateway's user name") == 1);
+	}
 	return true;
 }
 
@@ -257,8 +243,11 @@ bool unanswered_ap_req_is_reported_once()
 	const auto lines = new_lines();
 	CHECK(count_with(lines, "Negotiate initiator: the Kerberos logon of gwuser@LAB.TEST to HTTP/gw.example (the RD "
 	                        "Gateway) ended before the server answered the token that presents these "
-	                        "credentials; if the connection failed there, the server most likely refused them: "
-	                        "check the gateway's user name") == 1);
+	                        "credentials; if the connection failed there, the server either refused them "
+	                        "(check the gateway's user name") == 1);
+	CHECK(count_with(lines, "or accepted them without the reply that proves its own identity (mutual "
+	                        "authentication), which this module requires and Microsoft's RD Gateway does not "
+	                        "send") == 1);
 	return true;
 }
 
@@ -332,6 +321,7 @@ bool kerberos_refusal_names_the_logon()
 } // namespace
 
 static void test_helpers(void**) { assert_true(helpers()); }
+static void test_gateway_completion(void**) { assert_true(gateway_completion_names_the_logon()); }
 static void test_gateway_reject(void**) { assert_true(gateway_reject_names_the_logon()); }
 static void test_nla_reject(void**) { assert_true(nla_reject_has_the_plain_hint()); }
 static void test_unanswered(void**) { assert_true(unanswered_final_token_is_reported_once()); }
@@ -352,6 +342,7 @@ int main()
 	setenv("WLOG_LEVEL", "INFO", 1);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_helpers),
+	    cmocka_unit_test(test_gateway_completion),
 	    cmocka_unit_test(test_gateway_reject),
 	    cmocka_unit_test(test_nla_reject),
 	    cmocka_unit_test(test_unanswered),
