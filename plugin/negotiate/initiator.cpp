@@ -74,15 +74,14 @@ Error NegotiateContext::set_up_mechanisms(const StepInput& in, Offer& offer)
 		Error e = Error::None;
 		if (set_up(in, m, offer.optimistic, e))
 			continue;
-		std::string reason = failure::take();
-		if (reason.empty())
-			reason = error_name(e);
+		const std::string recorded = failure::take();
+		const std::string reason = recorded.empty() ? error_name(e) : recorded;
 		if (offer.first_error == Error::None)
 			offer.first_error = e;
 		if (exclusive_)
 			return fail(e);
 		if (!may_fall_back(e)) {
-			report_refusal(m.id, e);
+			report_refusal(m.id, e, recorded);
 			return fail(e);
 		}
 		std::string& list = trying ? offer.passed_over : offer.not_offered;
@@ -124,24 +123,27 @@ bool NegotiateContext::set_up(const StepInput& in, const Mechanism& m, Bytes& op
 	return false;
 }
 
-// The one line for a mechanism that judged the credentials before anything was sent.
-void NegotiateContext::report_refusal(PackageId id, Error e) const
+// The one line for a mechanism whose authority judged the credentials before anything was sent:
+// the mechanism logged its reason (`recorded`, may be empty) at DEBUG only (common/failure.h), and
+// it goes into this line, which names the logon (user and server) and what to check.
+void NegotiateContext::report_refusal(PackageId id, Error e, const std::string& recorded) const
 {
-	if (allowed_.size() <= 1) {
-		// the mechanism's own line says it all
-	} else if (e == Error::LogonDenied || e == Error::PasswordExpired) {
+	if (exclusive_ || !failure::is_refusal(e))
+		return;   // the mechanism logged it itself (no CallerReports guard, or not a refusal)
+	const std::string why = std::string(error_name(e)) + (recorded.empty() ? "" : ": " + recorded);
+	if (e == Error::LogonDenied || e == Error::PasswordExpired) {
+		// For a wrong password the fix depends on the logon; an expired password's is in the reason.
+		const std::string hint = e == Error::LogonDenied ? ": " + refusal_hint(target_) : std::string();
 		NLASSP_LOG(logger, Info,
-		           "Negotiate: %s refused the credentials (%s); not trying another mechanism with "
-		           "them, so that a wrong password counts once toward an account lockout (the logon "
-		           "of %s to %s: %s)",
-		           package_name(id), error_name(e), logon_name(*cred_).c_str(), target_text(target_).c_str(),
-		           refusal_hint(target_).c_str());
+		           "Negotiate: %s refused the credentials (%s); not trying another mechanism with them, "
+		           "so that a wrong password counts once toward an account lockout (the logon of %s to %s%s)",
+		           package_name(id), why.c_str(), logon_name(*cred_).c_str(), target_text(target_).c_str(),
+		           hint.c_str());
 	} else {
 		NLASSP_LOG(logger, Info,
-		           "Negotiate: %s says the account may not log on (%s); not trying another "
-		           "mechanism, which would be refused too and count another failed logon (the "
-		           "logon of %s to %s)",
-		           package_name(id), error_name(e), logon_name(*cred_).c_str(), target_text(target_).c_str());
+		           "Negotiate: %s says the account may not log on (%s); not trying another mechanism, which "
+		           "would be refused too and count another failed logon (the logon of %s to %s)",
+		           package_name(id), why.c_str(), logon_name(*cred_).c_str(), target_text(target_).c_str());
 	}
 }
 

@@ -79,7 +79,8 @@ gw_login winpr "$case_name" "" "/gateway:g:localhost,u:gwuser,d:$KDC_REALM,p:not
 failed_before="$(grep -cE 'AS_REQ.*PREAUTH_FAILED.*gwuser@' "$KDC_LOG")" || true
 gw_login nlassp "$case_name" refused "/gateway:g:localhost,u:gwuser,d:$KDC_REALM,p:not-the-password"
 gw_expect_no_gateway_auth
-gw_expect_client "Negotiate: Kerberos refused the credentials (logon denied); not trying another mechanism with them"
+gw_expect_client "Negotiate: Kerberos refused the credentials (logon denied: the KDC refused gwuser@LAB.TEST: Preauthentication failed); not trying another mechanism with them"
+e2e_expect_no_grep "$LAB_CLIENT_LOG" '[ERROR][com.nlassp' "$case_name: one line from nlassp (no ERROR from Kerberos repeating it)"
 gw_expect_client "(the logon of LAB.TEST\\gwuser to HTTP/localhost (the RD Gateway): check the gateway's user name, domain and password"
 failed_after="$(grep -cE 'AS_REQ.*PREAUTH_FAILED.*gwuser@' "$KDC_LOG")" || true
 if [ "${failed_after:-0}" -eq $((${failed_before:-0} + 1)) ]; then

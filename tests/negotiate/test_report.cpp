@@ -5,8 +5,10 @@
 // token (test_http.cpp) says once what a 401 then means; an initiator deleted while the token
 // that presents its credentials is unanswered (an HTTP 401 without a token never reaches the
 // module) says so once, and only then. The lines are read back from WLog's FILE appender.
+#include "common/failure.h"
 #include "negotiate/context.h"
 #include "negotiate/messages.h"
+#include "negotiate/policy.h"
 #include "negotiate/report.h"
 
 #include "check.h"
@@ -286,35 +288,48 @@ bool no_report_without_a_pending_verdict()
 }
 
 // Kerberos refuses the gateway's password before anything is sent: the line names the logon.
+// With NTLM allowed after it or alone (/auth-pkg-list:kerberos): the mechanism's own line is
+// DEBUG under Negotiate, so Negotiate's is the one line, with the mechanism's reason in it.
 bool kerberos_refusal_names_the_logon()
 {
-	FakeConfig krb;
-	krb.id = PackageId::Kerberos;
-	krb.magic = "FAKEKRB";
-	krb.legs = 2;
-	krb.fail_step = 0;
-	krb.fail_error = Error::LogonDenied;
-	Error e = Error::None;
-	auto stats = std::make_shared<FakeStats>();
-	ContextPtr init = create_context(Role::Initiator, cred(CredentialUse::Outbound, u"gwuser@LAB.TEST", u""),
-	                                 {test::fake_mechanism(krb, stats, oid::kerberos()),
-	                                  test::fake_mechanism(fake_ntlm(), stats, oid::ntlmssp())},
-	                                 e);
-	CHECK(init && e == Error::None);
-	new_lines();
-	StepInput in;
-	in.requested = ctx::MutualAuth | ctx::Confidentiality;
-	in.target = kGateway;
-	StepOutput o;
-	CHECK(init->step(in, o) == Error::LogonDenied);
-	CHECK(o.token.empty());
-	init.reset();
-	const auto lines = new_lines();
-	CHECK(count_with(lines, "Negotiate: Kerberos refused the credentials (logon denied); not trying another "
-	                        "mechanism with them, so that a wrong password counts once toward an account "
-	                        "lockout (the logon of gwuser@LAB.TEST to HTTP/gw.example (the RD Gateway): "
-	                        "check the gateway's user name") == 1);
-	CHECK(count_with(lines, "ended before the server answered") == 0);
+	for (const bool with_ntlm : {true, false}) {
+		FakeConfig krb = test::fake_kerberos();
+		krb.fail_step = 0;
+		krb.fail_error = Error::LogonDenied;
+		krb.fail_reason = "the KDC refused gwuser@LAB.TEST: Preauthentication failed";
+		Error e = Error::None;
+		auto stats = std::make_shared<FakeStats>();
+		std::vector<Mechanism> mechs{test::fake_mechanism(krb, stats, oid::kerberos())};
+		if (with_ntlm)
+			mechs.push_back(test::fake_mechanism(fake_ntlm(), stats, oid::ntlmssp()));
+		ContextPtr init =
+		    create_context(Role::Initiator, cred(CredentialUse::Outbound, u"gwuser@LAB.TEST", u""), std::move(mechs), e);
+		CHECK(init && e == Error::None);
+		new_lines();
+		StepInput in;
+		in.requested = ctx::MutualAuth | ctx::Confidentiality;
+		in.target = kGateway;
+		StepOutput o;
+		CHECK(init->step(in, o) == Error::LogonDenied);
+		CHECK(o.token.empty());
+		init.reset();
+		const auto lines = new_lines();
+		CHECK(count_with(lines, "Negotiate: Kerberos refused the credentials (logon denied: the KDC refused "
+		                        "gwuser@LAB.TEST: Preauthentication failed); not trying another mechanism with "
+		                        "them, so that a wrong password counts once toward an account lockout (the logon "
+		                        "of gwuser@LAB.TEST to HTTP/gw.example (the RD Gateway): check the gateway's user "
+		                        "name") == 1);
+		CHECK(count_with(lines, "ended before the server answered") == 0);
+		CHECK(stats->created == 1);   // NTLM never tried
+	}
+	// The account-state refusals are refusals too, and every refusal ends the login (policy.h).
+	for (const Error e : {Error::LogonDenied, Error::PasswordExpired, Error::AccountRevoked, Error::AccountDisabled,
+	                      Error::AccountLockedOut, Error::AccountExpired, Error::InvalidLogonHours,
+	                      Error::InvalidWorkstation})
+		CHECK(failure::is_refusal(e) && !may_fall_back(e));
+	for (const Error e : {Error::NoAuthority, Error::NoCredentials, Error::TargetUnknown, Error::TimeSkew,
+	                      Error::SmartcardWrongPin, Error::InvalidToken})
+		CHECK(!failure::is_refusal(e));
 	return true;
 }
 
