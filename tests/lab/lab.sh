@@ -16,7 +16,7 @@
 # Outputs (globals):
 #   LAB_DIR, LAB_DISPLAY, LAB_SAM, LAB_CERT, LAB_KEY,
 #   LAB_SHADOW_PORT/PID/LOG, LAB_NLA_PORT/PID/LOG,
-#   LAB_CLIENT_RC, LAB_CLIENT_LOG, LAB_CLIENT_OUTCOME, LAB_CLIENT_WHY
+#   LAB_CLIENT_RC, LAB_CLIENT_SIGNAL, LAB_CLIENT_LOG, LAB_CLIENT_OUTCOME, LAB_CLIENT_WHY
 # Tunables (env): LAB_CLIENT_TIMEOUT (60 s), LAB_START_TIMEOUT (20 s), LAB_LIFETIME (900 s: hard
 #   cap on every background process), LAB_WLOG_LEVEL (INFO), LAB_KEEP (0).
 
@@ -32,6 +32,7 @@ LAB_NLA_PORT=""
 LAB_NLA_PID=""
 LAB_NLA_LOG=""
 LAB_CLIENT_RC=""
+LAB_CLIENT_SIGNAL=""   # the signal that killed the last client ("" if it exited)
 LAB_CLIENT_LOG=""
 LAB_CLIENT_OUTCOME=""
 LAB_CLIENT_WHY=""
@@ -401,6 +402,14 @@ lab_start_nla_server() {
 	lab_log "nla_server on 127.0.0.1:$LAB_NLA_PORT (pid $LAB_NLA_PID) $*"
 }
 
+# Runs ARGV[1..] and exits with its status, or 128+N when signal N killed it, which it also
+# writes to the file ARGV[0] (bash alone cannot tell exit(139) from SIGSEGV).
+# shellcheck disable=SC2016 # perl code
+_LAB_SIGNAL_RUNNER='my $f = shift @ARGV; my $r = system { $ARGV[0] } @ARGV;
+exit 127 if $r == -1;
+if ($r & 127) { open(my $h, ">", $f) and print $h ($r & 127); exit 128 + ($r & 127); }
+exit($r >> 8);'
+
 _lab_is_refusal_rc() {
 	case "$1" in
 	132 | 134 | 154 | 155) return 0 ;;
@@ -432,12 +441,14 @@ lab_mask_secrets() {
 
 # lab_connect PORT PASSWORD [EXTRA XFREERDP ARGS...] — one `xfreerdp3 +auth-only` NLA login as
 # LAB_DOMAIN\LAB_USER (none with LAB_NO_USER=1) to 127.0.0.1:PORT (or LAB_HOST=localhost when that is 127.0.0.1 only),
-# bounded by LAB_CLIENT_TIMEOUT. Sets LAB_CLIENT_RC,
+# bounded by LAB_CLIENT_TIMEOUT. LAB_CLIENT_FILE=PATH.rdp goes first (an .rdp connection file
+# must be xfreerdp3's first argument). Sets LAB_CLIENT_RC, LAB_CLIENT_SIGNAL (when perl is there
+# to tell a signal from an exit status: FreeRDP's statuses 131-155 overlap 128+signal),
 # LAB_CLIENT_LOG and LAB_CLIENT_OUTCOME:
 #   success  FreeRDP logged "Authentication only, exit status 1" and exited 131 (3.10) or 0
 #   refused  the login was rejected: exit 132 (auth failure), 134 (logon failure), 154/155
 #            (wrong password / access denied), without the success line
-#   error    anything else (timeout, crash, transport error, module not loadable ...)
+#   error    anything else (timeout, a signal, transport error, module not loadable ...)
 # Returns 0 only for success.
 lab_connect() {
 	lab_require xfreerdp3 || return 1
@@ -456,14 +467,18 @@ lab_connect() {
 	local who=("/u:$LAB_USER" "/d:$LAB_DOMAIN")
 	# A smartcard logon takes the user and domain from the certificate: LAB_NO_USER=1 omits them.
 	[ "${LAB_NO_USER:-0}" = 1 ] && who=()
-	local cmd=(xfreerdp3 "/v:$host:$port" "${who[@]}" "/p:$pass"
+	local cmd=(xfreerdp3 ${LAB_CLIENT_FILE:+"$LAB_CLIENT_FILE"} "/v:$host:$port" "${who[@]}" "/p:$pass"
 		/cert:ignore /sec:nla +auth-only "$@")
 	{
 		printf '# command: %s\n' "$(lab_mask_secrets "${cmd[@]}")"
 	} >"$LAB_CLIENT_LOG"
-	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_CLIENT_TIMEOUT:-60}" "${cmd[@]}" \
+	local signal_file="$LAB_DIR/.client_signal" runner=()
+	rm -f "$signal_file"
+	command -v perl >/dev/null 2>&1 && runner=(perl -e "$_LAB_SIGNAL_RUNNER" "$signal_file")
+	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_CLIENT_TIMEOUT:-60}" "${runner[@]}" "${cmd[@]}" \
 		>>"$LAB_CLIENT_LOG" 2>&1 </dev/null
 	LAB_CLIENT_RC=$?
+	LAB_CLIENT_SIGNAL="$(cat "$signal_file" 2>/dev/null)"
 	local ok_line=0 fail_line=0
 	grep -q 'Authentication only, exit status 1' "$LAB_CLIENT_LOG" && ok_line=1
 	grep -q 'Authentication only, exit status 0' "$LAB_CLIENT_LOG" && fail_line=1
@@ -474,6 +489,9 @@ lab_connect() {
 		# A newer FreeRDP that exits 0 on success without the 3.10 log line.
 		LAB_CLIENT_OUTCOME=success
 		LAB_CLIENT_WHY="exit 0"
+	elif [ -n "$LAB_CLIENT_SIGNAL" ]; then
+		LAB_CLIENT_OUTCOME=error
+		LAB_CLIENT_WHY="killed by signal $LAB_CLIENT_SIGNAL (exit $LAB_CLIENT_RC)"
 	elif [ "$ok_line" = 0 ] && _lab_is_refusal_rc "$LAB_CLIENT_RC"; then
 		LAB_CLIENT_OUTCOME=refused
 		LAB_CLIENT_WHY="exit $LAB_CLIENT_RC (login refused)"
