@@ -39,9 +39,13 @@ std::string target_text(std::u16string_view target)
 
 std::string refusal_hint(std::u16string_view target)
 {
+	// FreeRDP's g: (cmdline.c parse_gateway_host_option) sets GatewayUseSameCredentials, which
+	// copies /u: /d: /p: over the gateway's credentials (client.c): a g: after u:/d:/p: silently
+	// sends the RDP server's credentials to the gateway.
 	if (is_http_target(target))
 		return "check the gateway's user name, domain and password: FreeRDP takes them from "
-		       "/gateway:u:USER,d:DOMAIN,p:PASSWORD, or from /u: /d: /p: when the gateway gets none of its own";
+		       "/gateway:g:HOST,u:USER,d:DOMAIN,p:PASSWORD with g: first (a g: after u:, d: or p: makes it send "
+		       "/u: /d: /p: instead), or from /u: /d: /p: when the gateway gets none of its own";
 	return "check the user name, domain and password";
 }
 

@@ -99,7 +99,9 @@ bool helpers()
 	CHECK(target_text(u"HTTP/gw.example") == "HTTP/gw.example (the RD Gateway)");
 	CHECK(target_text(u"TERMSRV/host") == "TERMSRV/host");
 	CHECK(target_text(u"") == "the server");
-	CHECK(refusal_hint(u"HTTP/gw.example").find("/gateway:u:USER,d:DOMAIN,p:PASSWORD") != std::string::npos);
+	CHECK(refusal_hint(u"HTTP/gw.example").find("/gateway:g:HOST,u:USER,d:DOMAIN,p:PASSWORD with g: first (a g: "
+	                                           "after u:, d: or p: makes it send /u: /d: /p: instead)") !=
+	      std::string::npos);
 	CHECK(refusal_hint(u"TERMSRV/host") == "check the user name, domain and password");
 	return true;
 }
@@ -152,7 +154,7 @@ bool gateway_reject_names_the_logon()
 	CHECK(count_with(lines, "Negotiate initiator: the acceptor rejected the authentication (NTLM): "
 	                        "HTTP/gw.example (the RD Gateway) refused the logon of GW\\gwuser; check the "
 	                        "gateway's user name, domain and password: FreeRDP takes them from "
-	                        "/gateway:u:USER,d:DOMAIN,p:PASSWORD") == 1);
+	                        "/gateway:g:HOST,u:USER,d:DOMAIN,p:PASSWORD with g: first") == 1);
 	// Reported once: the deleted context adds nothing.
 	CHECK(count_with(lines, "ended before the server answered") == 0);
 	return true;
