@@ -12,7 +12,8 @@
 #   - RDG_OUT_DATA / RDG_IN_DATA on /remoteDesktopGateway/, authenticated with
 #     "WWW-Authenticate: Negotiate": 401 + the acceptor's token while it continues, the final
 #     token (Kerberos AP-REP / the SPNEGO accept-completed with mechListMIC) with the 200/101.
-#     The acceptor gets the TLS channel bindings (tls-server-end-point of our certificate).
+#     The acceptor gets the TLS channel bindings (tls-server-end-point of our certificate). With
+#     --final-token off the 101/200 carries no final token, as Microsoft's RD Gateway answers.
 #   - RDG_OUT_DATA asking for a WebSocket upgrade gets 101 (one channel, RFC 6455 frames), or,
 #     with --websocket off, a plain 200: FreeRDP then falls back to the two-channel transport
 #     (200 + a 10-byte seed on RDG_OUT_DATA; RDG_IN_DATA's chunked body carries the client's
@@ -21,9 +22,10 @@
 #     authentication; NTLM runs inside the tunnel (EXTENDED_AUTH_MSG) through gss-ntlmssp.
 #   - The tunnel: handshake, tunnel create, tunnel authorize, channel create (loopback targets
 #     only), DATA both ways, keepalive, close (tests/e2e/rdg_tsgu.py).
-# Every authentication is logged with the user and the mechanism:
+# Every authentication is logged with the user and the mechanism, and every connection's end:
 #   "conn#3 RDG_OUT_DATA: authenticated 'LAB\gwuser' with NTLM (HTTP Negotiate, channel bindings verified)"
 #   "conn#3 RDG_OUT_DATA: authentication FAILED with NTLM (HTTP Negotiate): <GSSAPI message>; answered 401"
+#   "conn#3: done" (nothing more is logged for conn#3 after it; tests wait for it, not for a time)
 import argparse
 import base64
 import hashlib
@@ -376,14 +378,17 @@ def main():
 
 
 def serve(opts, pairing, tls, raw, number):
-    raw.settimeout(30)
     try:
-        sock = tls.wrap_socket(raw, server_side=True)
-    except (OSError, ssl.SSLError) as e:
-        log("conn#%d: TLS handshake failed: %s" % (number, e))
-        raw.close()
-        return
-    Connection(opts, pairing, sock, number).run()
+        raw.settimeout(30)
+        try:
+            sock = tls.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            log("conn#%d: TLS handshake failed: %s" % (number, e))
+            raw.close()
+            return
+        Connection(opts, pairing, sock, number).run()
+    finally:
+        log("conn#%d: done" % number)
 
 
 if __name__ == "__main__":
