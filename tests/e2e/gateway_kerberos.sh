@@ -12,7 +12,9 @@
 #     sees nobody, and the module says so in one line;
 #   - the gateway named by IP address (HTTP/127.0.0.1 is not in the realm): Negotiate uses NTLM
 #     at the gateway (nlassp only);
-#   - a gateway that requires channel bindings (Extended Protection) with Kerberos;
+#   - a gateway that requires channel bindings (Extended Protection) with Kerberos, and one whose
+#     acceptor checks another certificate's bindings (refused; with a bare 401 the module's line
+#     says the AP-REQ went unanswered);
 #   - a gateway that sends no final token (--final-token off, as Microsoft's RD Gateway): the
 #     AP-REP that mutual authentication needs never comes, and FreeRDP 3.10 never calls the module
 #     again: the login fails with nlassp (plugin/negotiate/README.md, "Kerberos and the missing
@@ -83,6 +85,18 @@ gw_kdc_mark
 gw_login nlassp "$case_name" success "$gw"
 gw_expect_gateway "authenticated 'gwuser@LAB.TEST' with Kerberos (HTTP Negotiate, channel bindings verified)"
 gw_expect_kdc
+
+# The acceptor checks the bindings of a certificate that is not the TLS channel's: the AP-REQ,
+# bound to the real channel, must be refused (the bindings are really checked). With the
+# gateway's bare 401 the module never hears the verdict; its line says the AP-REQ went unanswered.
+rdg_stop
+other_cert="$(rdg_other_cert)" || { e2e_fail "no second certificate"; e2e_finish; }
+rdg_start --bindings-cert "$other_cert" --error-token off || { e2e_fail "the gateway did not restart" "$RDG_LOG"; e2e_finish; }
+case_name="Kerberos at a gateway that expects another certificate's channel bindings (bare 401)"
+gw_login nlassp "$case_name" 133 "$gw"
+gw_expect_gateway "authentication FAILED with Kerberos (HTTP Negotiate)"
+gw_expect_no_gateway_auth
+gw_expect_client "the Kerberos logon of LAB.TEST\\gwuser to HTTP/localhost (the RD Gateway) ended before the server answered the token that presents these credentials"
 
 rdg_stop
 rdg_start --final-token off || { e2e_fail "the gateway did not restart" "$RDG_LOG"; e2e_finish; }

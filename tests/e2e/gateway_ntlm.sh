@@ -12,7 +12,8 @@
 #   - a wrong gateway password, the gateway answering with SPNEGO's reject token, then with a
 #     bare 401 (as IIS / HTTP.sys do): FreeRDP's access denied (155) on both sides;
 #   - a gateway that sends no final token with its 101 (--final-token off, as Microsoft's RD
-#     Gateway): the module completes with its AUTHENTICATE over HTTP; and a wrong password there.
+#     Gateway): the module completes with its AUTHENTICATE over HTTP; and a wrong password there;
+#   - a gateway whose acceptor checks the channel bindings of another certificate: refused.
 # Proof: the gateway's log (user, mechanism, channel bindings, the channel opened to the target),
 # the target's completed NLA, and the module's own lines on the client.
 source "$(dirname "$0")/e2e_lib.sh"
@@ -84,6 +85,18 @@ gw_login winpr "$case_name" 155 "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-pa
 gw_login nlassp "$case_name" 155 "/gateway:g:localhost,u:gwuser,d:GW,p:not-the-password"
 gw_expect_gateway "authentication FAILED with NTLM (HTTP Negotiate)"
 gw_expect_client "ERRCONNECT_ACCESS_DENIED" "FreeRDP reports the gateway's 401 as access denied"
+
+# The acceptor checks the bindings of a certificate that is not the TLS channel's: a client that
+# bound its AUTHENTICATE to the real channel must be refused (the bindings are really checked).
+rdg_stop
+other_cert="$(rdg_other_cert)" || { e2e_fail "no second certificate"; e2e_finish; }
+rdg_start --require-channel-bindings --bindings-cert "$other_cert" ||
+	{ e2e_fail "the gateway did not restart" "$RDG_LOG"; e2e_finish; }
+case_name="a gateway that expects another certificate's channel bindings"
+gw_login winpr "$case_name" 155 "/gateway:g:localhost,u:gwuser,d:GW,p:GwPassw0rd!"
+gw_login nlassp "$case_name" 155 "/gateway:g:localhost,u:gwuser,d:GW,p:GwPassw0rd!"
+gw_expect_gateway "authentication FAILED with NTLM (HTTP Negotiate)"
+gw_expect_no_gateway_auth
 
 gw_table
 e2e_finish

@@ -7,13 +7,16 @@
 #
 #   rdg_gateway.py --port P --cert C --key K [--log FILE] [--websocket on|off] [--extauth-ntlm]
 #                  [--require-channel-bindings] [--error-token on|off] [--final-token on|off]
+#                  [--bindings-cert OTHER.pem]
 #
 # What it does, as FreeRDP's libfreerdp/core/gateway/rdg.c expects (3.10 and 3.15):
 #   - RDG_OUT_DATA / RDG_IN_DATA on /remoteDesktopGateway/, authenticated with
 #     "WWW-Authenticate: Negotiate": 401 + the acceptor's token while it continues, the final
 #     token (Kerberos AP-REP / the SPNEGO accept-completed with mechListMIC) with the 200/101.
-#     The acceptor gets the TLS channel bindings (tls-server-end-point of our certificate). With
-#     --final-token off the 101/200 carries no final token, as Microsoft's RD Gateway answers.
+#     The acceptor gets the TLS channel bindings (tls-server-end-point of our certificate, or with
+#     --bindings-cert of another one: what a client bound to this TLS channel sends must not
+#     verify, which proves the acceptors check the bindings). With --final-token off the 101/200
+#     carries no final token, as Microsoft's RD Gateway answers.
 #   - RDG_OUT_DATA asking for a WebSocket upgrade gets 101 (one channel, RFC 6455 frames), or,
 #     with --websocket off, a plain 200: FreeRDP then falls back to the two-channel transport
 #     (200 + a 10-byte seed on RDG_OUT_DATA; RDG_IN_DATA's chunked body carries the client's
@@ -350,20 +353,23 @@ def main():
     # "off": the 101/200 that ends a successful HTTP Negotiate carries no WWW-Authenticate, as
     # Microsoft's RD Gateway (HTTP.sys) answers; "on": the acceptor's final token goes along.
     ap.add_argument("--final-token", choices=("on", "off"), default="on")
+    # The acceptors' channel bindings from this certificate instead of the one the TLS channel uses.
+    ap.add_argument("--bindings-cert")
     ap.add_argument("--lifetime", type=int, default=600)
     opts = ap.parse_args()
     if opts.log:
         _log_file = open(opts.log, "a", buffering=1)
-    opts.bindings = channel_bindings_data(opts.cert)
+    opts.bindings = channel_bindings_data(opts.bindings_cert or opts.cert)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.minimum_version = ssl.TLSVersion.TLSv1_2
     tls.load_cert_chain(opts.cert, opts.key)
     srv = socket.create_server(("127.0.0.1", opts.port))
     srv.settimeout(1.0)
-    log("listening on 127.0.0.1:%d (websocket %s%s%s%s)" % (
+    log("listening on 127.0.0.1:%d (websocket %s%s%s%s%s)" % (
         opts.port, opts.websocket, ", SSPI_NTLM extended auth" if opts.extauth_ntlm else "",
         ", channel bindings required" if opts.require_channel_bindings else "",
-        ", no final token" if opts.final_token == "off" else ""))
+        ", no final token" if opts.final_token == "off" else "",
+        ", channel bindings of another certificate" if opts.bindings_cert else ""))
     pairing = Pairing()
     number = 0
     deadline = time.monotonic() + opts.lifetime

@@ -7,7 +7,7 @@
 #   rdg_add_ntlm_user gwuser 'GwPassw0rd!' GW       # gss-ntlmssp's users file (NTLM at the gateway)
 #   rdg_add_http_service                              # HTTP/localhost in the KDC + a keytab (Kerberos)
 #   rdg_start [--websocket off] [--extauth-ntlm] [--require-channel-bindings] [--final-token off]
-#             [--error-token off]
+#             [--error-token off] [--bindings-cert "$(rdg_other_cert)"]
 #   lab_connect "$LAB_SHADOW_PORT" 'Passw0rd!' "/gateway:g:localhost:$RDG_PORT,u:gwuser,d:GW,p:..." ...
 #   rdg_stop
 #
@@ -99,7 +99,7 @@ rdg_add_http_service() {
 
 # rdg_start [GATEWAY OPTIONS...] — starts the gateway on a free port and waits until it listens;
 # sets RDG_PORT/PID/LOG. Options (tests/e2e/rdg_gateway.py): --websocket on|off, --extauth-ntlm,
-# --require-channel-bindings, --error-token on|off, --final-token on|off.
+# --require-channel-bindings, --error-token on|off, --final-token on|off, --bindings-cert PEM.
 rdg_start() {
 	rdg_available || return 1
 	[ -n "$LAB_CERT" ] || lab_make_cert || return 1
@@ -137,6 +137,20 @@ rdg_start() {
 		lab_stop "$RDG_PID" rdg-gateway
 	done
 	return 1
+}
+
+# rdg_other_cert — prints the path of a second throwaway certificate (made once), whose channel
+# bindings are not those of the gateway's TLS channel (rdg_start --bindings-cert).
+rdg_other_cert() {
+	local crt="$LAB_DIR/rdg-other.crt"
+	if [ ! -f "$crt" ]; then
+		openssl req -x509 -newkey rsa:2048 -nodes -sha256 -days 2 -subj "/CN=not-the-gateway" \
+			-keyout "$LAB_DIR/rdg-other.key" -out "$crt" >>"$LAB_DIR/logs/openssl.log" 2>&1 || {
+			rdg_log "openssl could not make a second certificate"
+			return 1
+		}
+	fi
+	printf '%s\n' "$crt"
 }
 
 rdg_stop() {
