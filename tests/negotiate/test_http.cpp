@@ -95,6 +95,43 @@ bool late_final_token_is_checked()
 	return true;
 }
 
+// A late final token that is truncated, garbage, or not a NegTokenResp is refused as such, and
+// the context is no longer established.
+bool malformed_late_token_is_refused()
+{
+	Bytes real;
+	{
+		Pair p;
+		CHECK(up_to_authenticate(p) && p.init_complete && p.acc_step() == Error::None);
+		real = p.to_init;
+	}
+	CHECK(real.size() > 4);
+	SpnegoNegTokenInit init;
+	const ByteView ntlm = oid::ntlmssp();
+	init.mech_types.emplace_back(ntlm.begin(), ntlm.end());
+	Bytes not_a_resp;
+	CHECK(encode_neg_token_init(init, not_a_resp));
+	SpnegoNegTokenResp incomplete;
+	incomplete.neg_state = NegState::AcceptIncomplete;
+	Bytes still_incomplete;
+	CHECK(encode_neg_token_resp(incomplete, still_incomplete));
+	const Bytes cases[] = {
+	    Bytes(real.begin(), real.end() - 3),   // truncated
+	    Bytes{0xa1, 0x84, 0x7f, 0xff, 0xff, 0xff, 0x30},   // a length far beyond the input
+	    Bytes{'g', 'a', 'r', 'b', 'a', 'g', 'e'},
+	    not_a_resp,
+	    still_incomplete,
+	};
+	for (const Bytes& c : cases) {
+		Pair p;
+		CHECK(up_to_authenticate(p) && p.init_complete);
+		p.to_init = c;
+		CHECK(p.init_step() == Error::InvalidToken);
+		CHECK(!p.init->established());
+	}
+	return true;
+}
+
 // NLA: FreeRDP's CredSSP server sends the final token and waits for the next TSRequest.
 bool nla_waits()
 {
@@ -179,6 +216,7 @@ bool without_a_mic()
 
 static void test_ntlm_completes(void**) { assert_true(ntlm_completes_with_authenticate()); }
 static void test_late_final_token(void**) { assert_true(late_final_token_is_checked()); }
+static void test_malformed_late_token(void**) { assert_true(malformed_late_token_is_refused()); }
 static void test_nla_waits(void**) { assert_true(nla_waits()); }
 static void test_switched_mechanism_waits(void**) { assert_true(switched_mechanism_waits()); }
 static void test_request_mic_waits(void**) { assert_true(request_mic_waits()); }
@@ -192,7 +230,7 @@ int main()
 	    cmocka_unit_test(test_ntlm_completes),     cmocka_unit_test(test_late_final_token),
 	    cmocka_unit_test(test_nla_waits),          cmocka_unit_test(test_switched_mechanism_waits),
 	    cmocka_unit_test(test_request_mic_waits),  cmocka_unit_test(test_kerberos_waits),
-	    cmocka_unit_test(test_without_a_mic),
+	    cmocka_unit_test(test_without_a_mic),      cmocka_unit_test(test_malformed_late_token),
 	};
 	return cmocka_run_group_tests_name("negotiate over HTTP", tests, nullptr, nullptr);
 }
