@@ -475,8 +475,10 @@ lab_connect() {
 	local signal_file="$LAB_DIR/.client_signal" runner=()
 	rm -f "$signal_file"
 	command -v perl >/dev/null 2>&1 && runner=(perl -e "$_LAB_SIGNAL_RUNNER" "$signal_file")
-	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_CLIENT_TIMEOUT:-60}" "${runner[@]}" "${cmd[@]}" \
-		>>"$LAB_CLIENT_LOG" 2>&1 </dev/null
+	# Line-buffered: WLog writes below WARN to stdout and the rest to stderr, both into one file;
+	# a block-buffered stdout would split long lines at its buffer boundary (seen at TRACE).
+	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_CLIENT_TIMEOUT:-60}" "${runner[@]}" \
+		"${_LAB_LINEBUF[@]}" "${cmd[@]}" >>"$LAB_CLIENT_LOG" 2>&1 </dev/null
 	LAB_CLIENT_RC=$?
 	LAB_CLIENT_SIGNAL="$(cat "$signal_file" 2>/dev/null)"
 	local ok_line=0 fail_line=0
