@@ -147,9 +147,10 @@ Error NtlmContext::initiator_negotiate(const StepInput& in, StepOutput& out)
 	return Error::None;
 }
 
-Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
+// The server's CHALLENGE: decoded, held to NTLMv2 with Unicode (and sealing when asked for),
+// and remembered for the MIC and the keys.
+Error NtlmContext::accept_challenge(const StepInput& in, ChallengeMessage& ch)
 {
-	ChallengeMessage ch;
 	if (in.token.empty() || !ch.decode(in.token)) {
 		NLASSP_LOG(kLog, Warn, "NTLM: the server's CHALLENGE message is malformed (%zu bytes); the server is not "
 		                       "speaking NTLM or the data was corrupted", in.token.size());
@@ -179,25 +180,18 @@ Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
 	server_challenge_ = ch.server_challenge;
 	if (!in.target.empty())
 		target_ = in.target;
+	return Error::None;
+}
 
-	const Identity& id = *cred_->identity;
-	const std::u16string ws = workstation();
-
-	negotiated_ = flag::Unicode | flag::RequestTarget | flag::Ntlm | flag::AlwaysSign | flag::ExtendedSessionSecurity |
-	              flag::TargetInfo | flag::Version | flag::Negotiate128 | flag::Sign |
-	              (ch.flags & (flag::KeyExch | flag::Negotiate56)) | (want_seal ? flag::Seal : 0u);
-	if (!domain_.empty())
-		negotiated_ |= flag::DomainSupplied;
-	if (!ws.empty())
-		negotiated_ |= flag::WorkstationSupplied;
-	key_exch_ = (negotiated_ & flag::KeyExch) != 0;
-	seal_ = (negotiated_ & flag::Seal) != 0;
-
-	// Target info: the server's pairs, then MsvAvFlags (MIC present), MsvAvChannelBindings and
-	// MsvAvTargetName, as WinPR 3.10 orders them.
+// Target info for the NTLMv2 response: the server's pairs, then MsvAvFlags (MIC present),
+// MsvAvChannelBindings and MsvAvTargetName, as WinPR 3.10 orders them. `server_time`: the
+// server sent a timestamp (then it is `timestamp`, else the local clock is).
+Error NtlmContext::authenticate_target_info(const ChallengeMessage& ch, const StepInput& in, Bytes& av_bytes,
+                                            uint64_t& timestamp, bool& server_time)
+{
 	AvPairList av = ch.target_info;
-	uint64_t timestamp = 0;
-	const bool server_time = av.timestamp(timestamp);
+	timestamp = 0;
+	server_time = av.timestamp(timestamp);
 	if (!server_time)
 		timestamp = filetime_now();
 	uint32_t av_flags = 0;
@@ -213,9 +207,54 @@ Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
 	av.set(AvId::ChannelBindings, cbt);
 	if (!target_.empty())
 		av.set(AvId::TargetName, wire::utf16le_bytes(target_));
-	const Bytes av_bytes = av.encode();
+	av_bytes = av.encode();
 	if (av_bytes.empty())
 		return fail(Error::InvalidToken);
+	return Error::None;
+}
+
+// The key the session keys derive from: with KEY_EXCH a random one, sent RC4-encrypted under
+// the key-exchange key; otherwise the key-exchange key itself.
+Error NtlmContext::exchange_session_key(const SecretBytes& kxkey, Bytes& encrypted)
+{
+	if (key_exch_) {
+		exported_key_.resize(kKeySize);
+		if (const Error e = crypto::random_bytes(exported_key_.span()); e != Error::None)
+			return fail(e);
+		SecretBytes esk;
+		if (const Error e = rc4k(kxkey.view(), exported_key_.view(), esk); e != Error::None)
+			return fail(e);
+		encrypted.assign(esk.view().begin(), esk.view().end());
+	} else {
+		exported_key_ = kxkey;
+	}
+	return Error::None;
+}
+
+Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
+{
+	ChallengeMessage ch;
+	if (const Error e = accept_challenge(in, ch); e != Error::None)
+		return e;
+	const bool want_seal = (requested_ & ctx::Confidentiality) != 0;
+	const Identity& id = *cred_->identity;
+	const std::u16string ws = workstation();
+
+	negotiated_ = flag::Unicode | flag::RequestTarget | flag::Ntlm | flag::AlwaysSign | flag::ExtendedSessionSecurity |
+	              flag::TargetInfo | flag::Version | flag::Negotiate128 | flag::Sign |
+	              (ch.flags & (flag::KeyExch | flag::Negotiate56)) | (want_seal ? flag::Seal : 0u);
+	if (!domain_.empty())
+		negotiated_ |= flag::DomainSupplied;
+	if (!ws.empty())
+		negotiated_ |= flag::WorkstationSupplied;
+	key_exch_ = (negotiated_ & flag::KeyExch) != 0;
+	seal_ = (negotiated_ & flag::Seal) != 0;
+
+	Bytes av_bytes;
+	uint64_t timestamp = 0;
+	bool server_time = false;
+	if (const Error e = authenticate_target_info(ch, in, av_bytes, timestamp, server_time); e != Error::None)
+		return e;
 
 	std::array<uint8_t, 8> client_challenge{};
 	if (const Error e = crypto::random_bytes(client_challenge); e != Error::None)
@@ -245,17 +284,8 @@ Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
 	am.domain = wire::utf16le_bytes(domain_);
 	am.user = wire::utf16le_bytes(user_);
 	am.workstation = wire::utf16le_bytes(ws);
-	if (key_exch_) {
-		exported_key_.resize(kKeySize);
-		if (const Error e = crypto::random_bytes(exported_key_.span()); e != Error::None)
-			return fail(e);
-		SecretBytes esk;
-		if (const Error e = rc4k(kxkey.view(), exported_key_.view(), esk); e != Error::None)
-			return fail(e);
-		am.encrypted_random_session_key.assign(esk.view().begin(), esk.view().end());
-	} else {
-		exported_key_ = kxkey;
-	}
+	if (const Error e = exchange_session_key(kxkey, am.encrypted_random_session_key); e != Error::None)
+		return e;
 	am.version = Version{};
 	am.has_mic = true;
 	Bytes raw = am.encode();

@@ -60,6 +60,10 @@ private:
 
 	Error initiator_negotiate(const StepInput& in, StepOutput& out);
 	Error initiator_authenticate(const StepInput& in, StepOutput& out);
+	Error accept_challenge(const StepInput& in, ChallengeMessage& ch);
+	Error authenticate_target_info(const ChallengeMessage& ch, const StepInput& in, Bytes& av_bytes,
+	                               uint64_t& timestamp, bool& server_time);
+	Error exchange_session_key(const SecretBytes& kxkey, Bytes& encrypted);
 	Error acceptor_challenge(const StepInput& in, StepOutput& out);
 	Error acceptor_authenticate(const StepInput& in, StepOutput& out);
 	Error look_up(const AuthenticateMessage& am, const std::u16string& user, const std::u16string& domain,
