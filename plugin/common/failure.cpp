@@ -26,6 +26,23 @@ void clear() noexcept
 	t_reason.clear();
 }
 
+bool is_refusal(Error e) noexcept
+{
+	switch (e) {
+	case Error::LogonDenied:
+	case Error::PasswordExpired:
+	case Error::AccountRevoked:
+	case Error::AccountDisabled:
+	case Error::AccountLockedOut:
+	case Error::AccountExpired:
+	case Error::InvalidLogonHours:
+	case Error::InvalidWorkstation:
+		return true;
+	default:
+		return false;
+	}
+}
+
 bool caller_reports() noexcept
 {
 	return t_guards > 0;

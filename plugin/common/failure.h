@@ -1,20 +1,29 @@
 // The reason for a mechanism's last failure, per thread, for a caller that reports it itself.
 //
 // A mechanism that fails because it "cannot work here" (no realm, no KDC, no ticket, unknown
-// service principal) records one human-readable sentence with its fix through record(). Alone
-// it also logs that sentence (at INFO or above). A negotiator (plugin/negotiate) that tries a
-// mechanism and may move on to another holds a CallerReports guard while it creates the
-// mechanism's context and runs its first step: the mechanism then logs such failures at DEBUG
-// only, and the negotiator takes() the reason and puts it into the one line that says what it
-// chose instead. Real errors (a refused password, a clock skew, bad tokens) keep their own
-// WARN/ERROR lines whether or not a guard is held.
+// service principal) records one human-readable sentence with its fix through record(); one
+// whose authority refused the credentials (is_refusal()) records the sentence without the fix,
+// which the caller gives for the logon it knows. Alone, the mechanism also logs that sentence (at
+// INFO or above). A negotiator (plugin/negotiate) that tries a mechanism and may move on to
+// another holds a CallerReports guard while it creates the mechanism's context and runs its
+// first step: the mechanism then logs both kinds at DEBUG only, and the negotiator takes() the
+// reason and puts it into its one line: what it chose instead, or which logon (user, server) was
+// refused and what to check. Other errors (a clock skew, bad tokens) keep their own WARN/ERROR
+// lines whether or not a guard is held.
 //
 // Mechanism-neutral: nothing here names a package.
 #pragma once
 
+#include "common/error.h"
+
 #include <string>
 
 namespace nlassp::failure {
+
+// The authority judged the credentials: wrong password or unknown user (LogonDenied), an expired
+// password, or an account that may not log on (revoked, disabled, locked out, expired, outside
+// its logon hours or workstations). A caller holding CallerReports reports these itself.
+[[nodiscard]] bool is_refusal(Error e) noexcept;
 
 // Replaces this thread's recorded reason ("no KDC for realm LAB (set the realm's kdc in
 // krb5.conf or pass /kerberos:kdc-url)"). Never pass a secret.

@@ -157,6 +157,9 @@ struct StepOutput {
 	                                        // step, an error token for the peer if non-empty
 	                                        // (ISC/ASC_RET_EXTENDED_ERROR)
 	bool complete = false;                  // true: context established (SEC_E_OK)
+	bool presents_credentials = false;      // initiator: `token` is the one the acceptor judges the
+	                                        // user's credentials by (an NTLM AUTHENTICATE, a
+	                                        // Kerberos AP-REQ); a refusal answers this token
 	size_t missing = 0;                     // with Error::IncompleteMessage: bytes still needed
 	                                        // (SECBUFFER_MISSING); the context is unchanged
 };
@@ -238,7 +241,8 @@ public:
 	[[nodiscard]] virtual bool negotiation_mic_required() const noexcept { return false; }
 	virtual Error make_negotiation_mic(ByteView mech_types_der, Bytes& mic);
 	virtual Error verify_negotiation_mic(ByteView mech_types_der, ByteView mic);
-	// Called once both mechListMICs are done (NTLM resets its RC4 sealing states here).
+	// Called once the mechListMICs are done (NTLM restarts the RC4 sealing state of each direction
+	// that carried a MIC since the previous call).
 	virtual void negotiation_mic_complete() {}
 
 	// Remote Credential Guard: on an established initiator, a KERB_TICKET_LOGON for the target's

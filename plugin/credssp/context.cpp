@@ -1,6 +1,7 @@
 #include "credssp/context.h"
 
 #include "common/log.h"
+#include "common/text.h"
 #include "credssp/crypto.h"
 #include "crypto/crypto.h"
 #include "nlassp/credssp.h"
@@ -23,14 +24,6 @@ const log::Logger logger("com.nlassp.credssp");
 constexpr uint32_t kMaxToken = 48256 + 4096;
 
 const char* role_name(Role r) noexcept { return r == Role::Initiator ? "initiator" : "acceptor"; }
-
-std::string narrow(std::u16string_view s)
-{
-	std::string out;
-	if (!wire::utf16_to_utf8(s, out))
-		return "<invalid>";
-	return out;
-}
 
 } // namespace
 
@@ -289,7 +282,7 @@ Error CredSspContext::initiator_start(const StepInput& in, StepOutput& out)
 			NLASSP_LOG(logger, Warn,
 			           "CredSSP initiator: the delegation policy does not allow credentials to go to %s (allowed: "
 			           "DelegateTargets, default TERMSRV/*); nothing was sent",
-			           narrow(target_).c_str());
+			           text::printable(target_).c_str());
 			return fail(Error::DelegationPolicy);
 		}
 		const Identity* id = in.supplied_identity ? in.supplied_identity
@@ -421,96 +414,6 @@ Error CredSspContext::initiator_server_key(const TsRequest& req, StepOutput& out
 	out.complete = true;
 	NLASSP_LOG(logger, Debug, "CredSSP initiator: established (version %" PRIu32 ", %s, %s)", version_,
 	           package_name(inner_->package()), delegated_ ? "credentials delegated" : "empty credentials");
-	return Error::None;
-}
-
-// ---- acceptor ---------------------------------------------------------------------------------
-
-Error CredSspContext::acceptor_negotiating(const StepInput& in, const TsRequest& req, StepOutput& out)
-{
-	if (const Error e = check_peer_version(req.version); e != Error::None)
-		return fail_with_token(e, out);
-	if (req.client_nonce) {
-		if (req.client_nonce->size() != kNonceSize) {
-			NLASSP_LOG(logger, Warn, "CredSSP acceptor: a %zu-byte clientNonce (32 expected)", req.client_nonce->size());
-			return fail_with_token(Error::InvalidToken, out);
-		}
-		std::copy(req.client_nonce->begin(), req.client_nonce->end(), nonce_.begin());
-		have_nonce_ = true;
-	}
-	if (req.auth_info || req.nego_tokens.size() != 1) {
-		NLASSP_LOG(logger, Warn, "CredSSP acceptor: expected exactly one negoToken and no authInfo");
-		return fail_with_token(Error::InvalidToken, out);
-	}
-	StepOutput io;
-	if (const Error e = step_inner(in, req.nego_tokens[0], io); e != Error::None) {
-		NLASSP_LOG(logger, Info, "CredSSP acceptor: Negotiate failed: %s", error_name(e));
-		return fail_with_token(e, out, io.token);
-	}
-	TsRequest reply;
-	if (!io.token.empty())
-		reply.nego_tokens.push_back(std::move(io.token));
-	if (!io.complete) {
-		if (req.pub_key_auth) {
-			NLASSP_LOG(logger, Warn, "CredSSP acceptor: pubKeyAuth arrived before the negotiation completed");
-			return fail_with_token(Error::InvalidToken, out);
-		}
-		return send(reply, out);
-	}
-	if (!req.pub_key_auth) {
-		// The client's Negotiate completes one round later (it waits for our final token).
-		state_ = State::AwaitPubKeyAuth;
-		return send(reply, out);
-	}
-	if (const Error e = verify_pub_key_auth(*req.pub_key_auth); e != Error::None)
-		return fail_with_token(e, out);
-	Bytes pka;
-	if (const Error e = make_pub_key_auth(pka); e != Error::None)
-		return fail_with_token(e, out);
-	reply.pub_key_auth = std::move(pka);
-	state_ = State::AwaitCredentials;
-	return send(reply, out);
-}
-
-Error CredSspContext::acceptor_pub_key_auth(const TsRequest& req, StepOutput& out)
-{
-	if (const Error e = check_peer_version(req.version); e != Error::None)
-		return fail_with_token(e, out);
-	if (req.client_nonce) {
-		if (req.client_nonce->size() != kNonceSize)
-			return fail_with_token(Error::InvalidToken, out);
-		std::copy(req.client_nonce->begin(), req.client_nonce->end(), nonce_.begin());
-		have_nonce_ = true;
-	}
-	if (!req.pub_key_auth || !req.nego_tokens.empty() || req.auth_info) {
-		NLASSP_LOG(logger, Warn, "CredSSP acceptor: expected the client's pubKeyAuth alone");
-		return fail_with_token(Error::InvalidToken, out);
-	}
-	if (const Error e = verify_pub_key_auth(*req.pub_key_auth); e != Error::None)
-		return fail_with_token(e, out);
-	TsRequest reply;
-	Bytes pka;
-	if (const Error e = make_pub_key_auth(pka); e != Error::None)
-		return fail_with_token(e, out);
-	reply.pub_key_auth = std::move(pka);
-	state_ = State::AwaitCredentials;
-	return send(reply, out);
-}
-
-Error CredSspContext::acceptor_credentials(const TsRequest& req, StepOutput& out)
-{
-	if (const Error e = check_peer_version(req.version); e != Error::None)
-		return fail(e);
-	if (!req.auth_info || !req.nego_tokens.empty() || req.pub_key_auth) {
-		NLASSP_LOG(logger, Warn, "CredSSP acceptor: expected the client's authInfo alone");
-		return fail(Error::InvalidToken);
-	}
-	if (const Error e = read_credentials(*req.auth_info); e != Error::None)
-		return fail(e);
-	state_ = State::Done;
-	out.token.clear();
-	out.complete = true;
-	mutual_ = true;
 	return Error::None;
 }
 

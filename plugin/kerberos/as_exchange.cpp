@@ -4,6 +4,7 @@
 // it refuses the account itself (KRB-ERROR code and AD's KERB-EXT-ERROR, kerberos/ext_error.h).
 #include "kerberos/context_impl.h"
 
+#include "common/failure.h"
 #include "kerberos/ext_error.h"
 
 #include <cinttypes>
@@ -51,7 +52,12 @@ Error KerberosContext::fail_as_exchange(krb5_init_creds_context icc, krb5_error_
 	if (e == Error::None || e == Error::PasswordExpired) {
 		if (has_status)
 			NLASSP_LOG(logger, Debug, "Kerberos: the KDC's extended error is %s (0x%08" PRIX32 ")", status_name(status), status);
-		return fail_krb5("logon", code);
+		const Error mapped = gss::map_krb5(code);
+		if (!failure::is_refusal(mapped))
+			return fail_krb5("logon", code);
+		// A wrong password, an unknown user, an expired password: the line names the principal.
+		log_failure("logon", mapped, "the KDC refused " + principal + ": " + kdc_text);
+		return mapped;
 	}
 	std::string detail = "the KDC refused " + principal + ": ";
 	if (has_status) {

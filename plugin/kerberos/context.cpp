@@ -157,13 +157,19 @@ bool utf16_to_utf8_str(const std::u16string& in, std::string& out)
 void KerberosContext::log_failure(const char* what, Error e, const std::string& detail, const std::string& fix) const
 {
 	const char* hint = fix.empty() ? advice(e) : fix.c_str();
-	// The reason and its fix, for a caller that reports the failure in its own line (Negotiate,
-	// when it moves on to another mechanism: common/failure.h).
-	failure::record(*hint ? detail + "; " + hint : detail);
+	// The reason with its fix, for a caller that reports the failure in its own line
+	// (common/failure.h): Negotiate, when it moves on to another mechanism, or when the KDC refused
+	// the credentials. For a wrong password the caller gives the fix itself: it knows which logon
+	// (the gateway's or the server's) and where its credentials come from.
+	const bool refused = failure::is_refusal(e);
+	failure::record(*hint && e != Error::LogonDenied ? detail + "; " + hint : detail);
 	// "Kerberos cannot work here": not an error of the login as a whole. Alone, one INFO line;
-	// under a caller that reports it (Negotiate trying Kerberos first), DEBUG only.
+	// under a caller that reports it (Negotiate trying Kerberos first), DEBUG only. A refusal
+	// under such a caller is DEBUG too: the caller's line is the one that names the logon.
 	const bool cannot_work_here = e == Error::NoAuthority || e == Error::NoCredentials || e == Error::TargetUnknown;
-	if (e == Error::TimeSkew) {
+	if (refused && failure::caller_reports()) {
+		NLASSP_LOG(logger, Debug, "Kerberos %s failed: %s (%s)", what, detail.c_str(), error_name(e));
+	} else if (e == Error::TimeSkew) {
 		NLASSP_LOG(logger, Error, "Kerberos %s failed: %s (%s); this machine's clock reads %s, the peer's differs by more than the allowed skew; %s",
 		           what, detail.c_str(), error_name(e), utc_now().c_str(), hint);
 	} else if (cannot_work_here && failure::caller_reports()) {
@@ -348,6 +354,8 @@ Error KerberosContext::step_initiator(const StepInput& in, StepOutput& out)
 	}
 	ret_flags_ = flags;
 	out.token.assign(output.view().begin(), output.view().end());
+	// The first token is the AP-REQ: the service ticket and authenticator the acceptor judges.
+	out.presents_credentials = state_ == State::Start && !out.token.empty();
 	if (major & GSS_S_CONTINUE_NEEDED) {
 		state_ = State::InProgress;
 		return Error::None;

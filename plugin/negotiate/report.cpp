@@ -1,30 +1,18 @@
 // How Negotiate's log lines name who logs on to which server (negotiate/report.h).
 #include "negotiate/report.h"
 
-#include "wire/utf16.h"
+#include "common/text.h"
 
 namespace nlassp::negotiate {
-
-namespace {
-
-std::string utf8(std::u16string_view s)
-{
-	std::string out;
-	if (!wire::utf16_to_utf8(s, out))
-		return "(a name that is not valid UTF-16)";
-	return out;
-}
-
-} // namespace
 
 std::string logon_name(const Credential& cred)
 {
 	if (!cred.identity || cred.identity->user.empty())
 		return "the default credentials";
-	const std::string user = utf8(cred.identity->user);
+	const std::string user = text::printable(cred.identity->user);
 	if (cred.identity->domain.empty() || user.find_first_of("@\\") != std::string::npos)
 		return user;
-	return utf8(cred.identity->domain) + "\\" + user;
+	return text::printable(cred.identity->domain) + "\\" + user;
 }
 
 bool is_http_target(std::u16string_view target) noexcept
@@ -46,14 +34,18 @@ std::string target_text(std::u16string_view target)
 {
 	if (target.empty())
 		return "the server";
-	return utf8(target) + (is_http_target(target) ? " (the RD Gateway)" : "");
+	return text::printable(target) + (is_http_target(target) ? " (the RD Gateway)" : "");
 }
 
 std::string refusal_hint(std::u16string_view target)
 {
+	// FreeRDP's g: (cmdline.c parse_gateway_host_option) sets GatewayUseSameCredentials, which
+	// copies /u: /d: /p: over the gateway's credentials (client.c): a g: after u:/d:/p: silently
+	// sends the RDP server's credentials to the gateway.
 	if (is_http_target(target))
 		return "check the gateway's user name, domain and password: FreeRDP takes them from "
-		       "/gateway:u:USER,d:DOMAIN,p:PASSWORD, or from /u: /d: /p: when the gateway gets none of its own";
+		       "/gateway:g:HOST,u:USER,d:DOMAIN,p:PASSWORD with g: first (a g: after u:, d: or p: makes it send "
+		       "/u: /d: /p: instead), or from /u: /d: /p: when the gateway gets none of its own";
 	return "check the user name, domain and password";
 }
 

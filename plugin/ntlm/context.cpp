@@ -1,5 +1,7 @@
 #include "ntlm/context_impl.h"
 
+#include "common/text.h"
+
 #include "ntlm/crypto.h"
 #include "ntlm/ntlm.h"
 #include "wire/utf16.h"
@@ -10,6 +12,7 @@
 #include <cinttypes>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nlassp::ntlm {
@@ -18,22 +21,11 @@ namespace detail {
 
 const log::Logger kLog("com.nlassp.ntlm");
 
-std::string printable(std::u16string_view s)
-{
-	std::string out;
-	if (!wire::utf16_to_utf8(s, out))
-		return "<invalid UTF-16>";
-	for (char& c : out)
-		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-			c = '?';
-	return out;
-}
-
 std::string account(std::u16string_view domain, std::u16string_view user)
 {
 	if (domain.empty())
-		return printable(user);
-	return printable(domain) + "\\" + printable(user);
+		return text::printable(user);
+	return text::printable(domain) + "\\" + text::printable(user);
 }
 
 void host_names(std::u16string& dns, std::u16string& netbios)
@@ -314,6 +306,7 @@ Error NtlmContext::initiator_authenticate(const StepInput& in, StepOutput& out)
 		return fail(e);
 	mic_exchanged_ = true;
 	out.token = std::move(raw);
+	out.presents_credentials = true;
 	out.complete = true;
 	state_ = State::Established;
 	return Error::None;
@@ -498,7 +491,9 @@ Error NtlmContext::make_negotiation_mic(ByteView mech_types_der, Bytes& mic)
 		return Error::NotEstablished;
 	Bytes copy(mech_types_der.begin(), mech_types_der.end());
 	const MessageBuffer buf{MessageBufferKind::SignOnly, MutableByteView(copy)};
-	return sign(std::span<const MessageBuffer>(&buf, 1), mic);
+	const Error e = sign(std::span<const MessageBuffer>(&buf, 1), mic);
+	send_mic_pending_ = send_mic_pending_ || e == Error::None;
+	return e;
 }
 
 Error NtlmContext::verify_negotiation_mic(ByteView mech_types_der, ByteView mic)
@@ -507,7 +502,9 @@ Error NtlmContext::verify_negotiation_mic(ByteView mech_types_der, ByteView mic)
 		return Error::NotEstablished;
 	Bytes copy(mech_types_der.begin(), mech_types_der.end());
 	const MessageBuffer buf{MessageBufferKind::SignOnly, MutableByteView(copy)};
-	return verify(std::span<const MessageBuffer>(&buf, 1), mic);
+	const Error e = verify(std::span<const MessageBuffer>(&buf, 1), mic);
+	recv_mic_pending_ = recv_mic_pending_ || e == Error::None;
+	return e;
 }
 
 void NtlmContext::negotiation_mic_complete()
@@ -515,8 +512,13 @@ void NtlmContext::negotiation_mic_complete()
 	if (state_ != State::Established)
 		return;
 	// WinPR and MIT restart both RC4 sealing handles after SPNEGO's mechListMIC; sequence numbers
-	// carry on.
-	if (send_seal_.init(send_seal_key_.view()) != Error::None || recv_seal_.init(recv_seal_key_.view()) != Error::None) {
+	// carry on. Each direction that carried a MIC since the last call is restarted (MS-SPNG
+	// 3.3.5.1): both, after a full exchange; only ours when an HTTP initiator completed without
+	// the acceptor's MIC and only the acceptor's when that MIC is verified later.
+	const bool send = std::exchange(send_mic_pending_, false);
+	const bool recv = std::exchange(recv_mic_pending_, false);
+	if ((send && send_seal_.init(send_seal_key_.view()) != Error::None) ||
+	    (recv && recv_seal_.init(recv_seal_key_.view()) != Error::None)) {
 		NLASSP_LOG(kLog, Warn, "NTLM: could not restart the RC4 sealing state after the SPNEGO MIC");
 		state_ = State::Failed;
 	}

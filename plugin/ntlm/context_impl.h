@@ -20,9 +20,7 @@ namespace nlassp::ntlm::detail {
 
 extern const log::Logger kLog;
 
-// A UTF-16 name from the wire or the caller as printable UTF-8 for a log line.
-std::string printable(std::u16string_view s);
-// "DOMAIN\user" (or "user") for a log line.
+// "DOMAIN\user" (or "user") for a log line, control characters replaced (common/text.h).
 std::string account(std::u16string_view domain, std::u16string_view user);
 // The DNS host name and its NetBIOS form (first label, upper case, at most 15 characters).
 void host_names(std::u16string& dns, std::u16string& netbios);
@@ -114,6 +112,8 @@ private:
 	SecretBytes exported_key_;
 	SecretBytes send_sign_, recv_sign_, send_seal_key_, recv_seal_key_;
 	crypto::Rc4 send_seal_, recv_seal_;
+	bool send_mic_pending_ = false;   // a mechListMIC went out / came in since the last
+	bool recv_mic_pending_ = false;   // negotiation_mic_complete()
 	uint32_t send_seq_ = 0, recv_seq_ = 0;
 };
 

@@ -7,6 +7,7 @@
 // that of the empty password, are refused with one line naming the file's line and user.
 #include "common/log.h"
 #include "common/secret.h"
+#include "common/text.h"
 #include "ntlm/ntlm.h"
 #include "wire/utf16.h"
 
@@ -175,15 +176,6 @@ struct SamLine {
 constexpr uint8_t kBlankPasswordHash[16] = {0x31, 0xd6, 0xcf, 0xe0, 0xd1, 0x6a, 0xe9, 0x31,
                                             0xb7, 0x3c, 0x59, 0xd7, 0xe0, 0xc0, 0x89, 0xc0};
 
-std::string printable(std::string_view s)
-{
-	std::string out(s);
-	for (char& c : out)
-		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-			c = '?';
-	return out;
-}
-
 class SamFileStore final : public NtlmUserStore {
 public:
 	explicit SamFileStore(std::string path) : path_(std::move(path)) {}
@@ -206,7 +198,7 @@ public:
 		if (!parse_hash(sl.nt_hash, hash) || !wire::utf8_to_utf16(sl.user, found.user) ||
 		    !wire::utf8_to_utf16(sl.domain, found.domain)) {
 			NLASSP_LOG(kLog, Warn, "NTLM: logon denied: line %zu of the SAM file %s (user %s) is not UTF-8; "
-			           "rewrite it with winpr-hash3 -f sam", sl.number, path_.c_str(), printable(sl.user).c_str());
+			           "rewrite it with winpr-hash3 -f sam", sl.number, path_.c_str(), text::printable(sl.user).c_str());
 			account.refusal_logged = true;
 			return Error::LogonDenied;
 		}
@@ -228,14 +220,14 @@ private:
 		if (constant_time_equal(hash.view(), ByteView(kZero, sizeof(kZero)))) {
 			NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: line %zu of the SAM file %s has an all-zero NT hash, "
 			           "which lets anyone log on without a password; set a password with winpr-hash3 -f sam",
-			           printable(sl.user).c_str(), sl.number, path_.c_str());
+			           text::printable(sl.user).c_str(), sl.number, path_.c_str());
 			return Error::LogonDenied;
 		}
 		if (constant_time_equal(hash.view(), ByteView(kBlankPasswordHash, sizeof(kBlankPasswordHash))) &&
 		    !detail::blank_passwords_allowed()) {
 			NLASSP_LOG(kLog, Warn, "NTLM: logon denied for %s: line %zu of the SAM file %s is an empty password, "
 			           "refused for network logons as on Windows; set a password, or allow blank passwords "
-			           "with NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1", printable(sl.user).c_str(), sl.number,
+			           "with NLASSP_NTLM_ALLOW_BLANK_PASSWORDS=1", text::printable(sl.user).c_str(), sl.number,
 			           path_.c_str());
 			return Error::LogonDenied;
 		}

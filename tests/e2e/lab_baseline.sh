@@ -21,4 +21,12 @@ e2e_nla_login success "built-in client -> nla_server (built-in), right password"
 	"$LAB_PASSWORD" '/auth-pkg-list:!kerberos'
 e2e_nla_login refused "built-in client -> nla_server (built-in), wrong password" \
 	'not-the-password' '/auth-pkg-list:!kerberos'
+
+# A process lab_stop stopped is forgotten: lab_cleanup must not signal its PID again, which the
+# kernel may have given to an unrelated process by then.
+if [[ " ${_LAB_PIDS[*]} " == *" $LAB_NLA_PID "* ]]; then
+	e2e_fail "lab_stop left nla_server's PID $LAB_NLA_PID among the processes lab_cleanup stops"
+else
+	e2e_ok "lab_stop untracked nla_server (pid $LAB_NLA_PID); still tracked: ${_LAB_NAMES[*]}"
+fi
 e2e_finish

@@ -6,13 +6,17 @@
 # Nothing here implements authentication by hand, and nlassp is never loaded.
 #
 #   rdg_gateway.py --port P --cert C --key K [--log FILE] [--websocket on|off] [--extauth-ntlm]
-#                  [--require-channel-bindings] [--error-token on|off]
+#                  [--require-channel-bindings] [--error-token on|off] [--final-token on|off]
+#                  [--bindings-cert OTHER.pem]
 #
 # What it does, as FreeRDP's libfreerdp/core/gateway/rdg.c expects (3.10 and 3.15):
 #   - RDG_OUT_DATA / RDG_IN_DATA on /remoteDesktopGateway/, authenticated with
 #     "WWW-Authenticate: Negotiate": 401 + the acceptor's token while it continues, the final
 #     token (Kerberos AP-REP / the SPNEGO accept-completed with mechListMIC) with the 200/101.
-#     The acceptor gets the TLS channel bindings (tls-server-end-point of our certificate).
+#     The acceptor gets the TLS channel bindings (tls-server-end-point of our certificate, or with
+#     --bindings-cert of another one: what a client bound to this TLS channel sends must not
+#     verify, which proves the acceptors check the bindings). With --final-token off the 101/200
+#     carries no final token, as Microsoft's RD Gateway answers.
 #   - RDG_OUT_DATA asking for a WebSocket upgrade gets 101 (one channel, RFC 6455 frames), or,
 #     with --websocket off, a plain 200: FreeRDP then falls back to the two-channel transport
 #     (200 + a 10-byte seed on RDG_OUT_DATA; RDG_IN_DATA's chunked body carries the client's
@@ -21,9 +25,10 @@
 #     authentication; NTLM runs inside the tunnel (EXTENDED_AUTH_MSG) through gss-ntlmssp.
 #   - The tunnel: handshake, tunnel create, tunnel authorize, channel create (loopback targets
 #     only), DATA both ways, keepalive, close (tests/e2e/rdg_tsgu.py).
-# Every authentication is logged with the user and the mechanism:
+# Every authentication is logged with the user and the mechanism, and every connection's end:
 #   "conn#3 RDG_OUT_DATA: authenticated 'LAB\gwuser' with NTLM (HTTP Negotiate, channel bindings verified)"
 #   "conn#3 RDG_OUT_DATA: authentication FAILED with NTLM (HTTP Negotiate): <GSSAPI message>; answered 401"
+#   "conn#3: done" (nothing more is logged for conn#3 after it; tests wait for it, not for a time)
 import argparse
 import base64
 import hashlib
@@ -241,11 +246,18 @@ class Connection:
                                                ("Content-Length", "0")])
             return False, True
         self.authenticated = self.acceptor.user
-        log("%s: authenticated %s" % (channel, self.acceptor.describe()))
+        log("%s: authenticated %s%s" % (channel, self.acceptor.describe(),
+                                        "; final token withheld (--final-token off)"
+                                        if out and self.opts.final_token == "off" else ""))
         return True, out
 
     def auth_headers(self, final):
-        return [("WWW-Authenticate", "Negotiate " + base64.b64encode(final).decode())] if final else []
+        """The acceptor's final token (the SPNEGO accept-completed with its mechListMIC, or the
+        Kerberos AP-REP) in the 101/200, unless --final-token off: Microsoft's RD Gateway sends
+        none there (RFC 4559 section 5 makes it optional)."""
+        if not final or self.opts.final_token == "off":
+            return []
+        return [("WWW-Authenticate", "Negotiate " + base64.b64encode(final).decode())]
 
     def out_channel(self, channel, headers, conn_id, final):
         wants_ws = "websocket" in headers.get("upgrade", "").lower()
@@ -338,19 +350,26 @@ def main():
     # "off": a refusal is a bare "401 + WWW-Authenticate: Negotiate" without the acceptor's error
     # token, as IIS / HTTP.sys answer; "on": the token MIT's SPNEGO made (a reject) goes along.
     ap.add_argument("--error-token", choices=("on", "off"), default="on")
+    # "off": the 101/200 that ends a successful HTTP Negotiate carries no WWW-Authenticate, as
+    # Microsoft's RD Gateway (HTTP.sys) answers; "on": the acceptor's final token goes along.
+    ap.add_argument("--final-token", choices=("on", "off"), default="on")
+    # The acceptors' channel bindings from this certificate instead of the one the TLS channel uses.
+    ap.add_argument("--bindings-cert")
     ap.add_argument("--lifetime", type=int, default=600)
     opts = ap.parse_args()
     if opts.log:
         _log_file = open(opts.log, "a", buffering=1)
-    opts.bindings = channel_bindings_data(opts.cert)
+    opts.bindings = channel_bindings_data(opts.bindings_cert or opts.cert)
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.minimum_version = ssl.TLSVersion.TLSv1_2
     tls.load_cert_chain(opts.cert, opts.key)
     srv = socket.create_server(("127.0.0.1", opts.port))
     srv.settimeout(1.0)
-    log("listening on 127.0.0.1:%d (websocket %s%s%s)" % (
+    log("listening on 127.0.0.1:%d (websocket %s%s%s%s%s)" % (
         opts.port, opts.websocket, ", SSPI_NTLM extended auth" if opts.extauth_ntlm else "",
-        ", channel bindings required" if opts.require_channel_bindings else ""))
+        ", channel bindings required" if opts.require_channel_bindings else "",
+        ", no final token" if opts.final_token == "off" else "",
+        ", channel bindings of another certificate" if opts.bindings_cert else ""))
     pairing = Pairing()
     number = 0
     deadline = time.monotonic() + opts.lifetime
@@ -365,14 +384,17 @@ def main():
 
 
 def serve(opts, pairing, tls, raw, number):
-    raw.settimeout(30)
     try:
-        sock = tls.wrap_socket(raw, server_side=True)
-    except (OSError, ssl.SSLError) as e:
-        log("conn#%d: TLS handshake failed: %s" % (number, e))
-        raw.close()
-        return
-    Connection(opts, pairing, sock, number).run()
+        raw.settimeout(30)
+        try:
+            sock = tls.wrap_socket(raw, server_side=True)
+        except (OSError, ssl.SSLError) as e:
+            log("conn#%d: TLS handshake failed: %s" % (number, e))
+            raw.close()
+            return
+        Connection(opts, pairing, sock, number).run()
+    finally:
+        log("conn#%d: done" % number)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,11 @@
 //   1: the acceptor's second token, after a real NegTokenInit offering NTLM and its answer;
 //   2: the acceptor's second token, after a NegTokenInit offering Kerberos then NTLM where the
 //      acceptor only allows NTLM (request-mic, optimistic token dropped);
-//   3: the initiator's second call: the fuzzed bytes are the acceptor's reply to our offer.
+//   3: the initiator's second call: the fuzzed bytes are the acceptor's reply to our offer;
+//   4: an HTTP initiator (an RD Gateway login) that completed with its AUTHENTICATE and
+//      mechListMIC, before the acceptor's final token (initiator.cpp, may_skip_final_token): the
+//      fuzzed bytes are what a caller passes afterwards (initiator_after_completion). Seed
+//      m4_final_token is the real acceptor's final token, with the MIC that verifies.
 // Invariants: no crash; a failed step leaves the context unestablished and refusing more
 // tokens; an established context names a mechanism and can protect a message.
 #include "negotiate/context.h"
@@ -61,24 +65,24 @@ CredentialPtr cred(CredentialUse use)
 	return c;
 }
 
-StepInput input(ByteView token)
+StepInput input(ByteView token, const char16_t* target = u"TERMSRV/fuzz")
 {
 	StepInput in;
 	in.token = token;
 	in.requested = ctx::MutualAuth | ctx::Confidentiality;
-	in.target = u"TERMSRV/fuzz";
+	in.target = target;
 	return in;
 }
 
 // Feeds `token` and checks the invariants on the result.
-void feed(SecurityContext& c, ByteView token)
+void feed(SecurityContext& c, ByteView token, const char16_t* target = u"TERMSRV/fuzz")
 {
 	StepOutput out;
-	const Error e = c.step(input(token), out);
+	const Error e = c.step(input(token, target), out);
 	if (e != Error::None) {
 		check(!c.established());
 		StepOutput again;
-		check(c.step(input(token), again) != Error::None);
+		check(c.step(input(token, target), again) != Error::None);
 		return;
 	}
 	if (out.complete) {
@@ -111,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	const uint8_t mode = data[0] % 4;
+	const uint8_t mode = data[0] % 5;
 	const ByteView fuzzed(data + 1, size - 1);
 	Error err = Error::None;
 
@@ -121,6 +125,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 		StepOutput first;
 		check(init->step(input({}), first) == Error::None && !first.complete);
 		feed(*init, fuzzed);
+		return 0;
+	}
+
+	if (mode == 4) {
+		const char16_t* http = u"HTTP/gw.fuzz";
+		ContextPtr init = create_context(Role::Initiator, cred(CredentialUse::Outbound), mechanisms(false, true), err);
+		check(init && err == Error::None);
+		ContextPtr acc = create_context(Role::Acceptor, cred(CredentialUse::Inbound), mechanisms(false, true), err);
+		check(acc && err == Error::None);
+		StepOutput io, ao;
+		check(init->step(input({}, http), io) == Error::None && !io.complete);   // NEGOTIATE
+		check(acc->step(input(io.token, http), ao) == Error::None && !ao.complete);   // CHALLENGE
+		// AUTHENTICATE + our MIC: complete on our side, the acceptor's final token still due.
+		StepOutput done;
+		check(init->step(input(ao.token, http), done) == Error::None && done.complete && init->established());
+		check(!done.token.empty());
+		feed(*init, fuzzed, http);
 		return 0;
 	}
 

@@ -9,7 +9,9 @@
 //     says so (not "check the password"); an expired account (KDC_ERR_NAME_EXP) is
 //     SEC_E_LOGON_DENIED with ERROR_ACCOUNT_EXPIRED; an expired password keeps its own line;
 //   - a refused password costs exactly one failed AS exchange in the KDC's log, and Negotiate
-//     never tries NTLM after any of these.
+//     never tries NTLM after any of these;
+//   - each refusal is one line: Negotiate's (INFO), carrying the KDC's reason with the principal,
+//     the server and the fix; Kerberos's own line is DEBUG then, so nothing is said twice;
 //   - a service ticket the KDC's policy refuses (KDC_ERR_POLICY on the TGS exchange) is not a wrong
 //     password: its own line.
 // AD's own reasons (KERB-EXT-ERROR: logon hours, workstation, disabled vs locked out) cannot come
@@ -253,9 +255,12 @@ static void disabled_account_is_logon_denied_with_account_restriction(void** sta
 	run_logged(fx);
 	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_ACCOUNT_RESTRICTION);
 	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "CLIENT LOCKED OUT", "carol@LAB.TEST" }) >= 1);
-	EXPECT_TRUE(fx, lines_with("ERROR", {"the KDC refused carol@LAB.TEST", "disabled or locked out",
-	                                     "ask an administrator"}) == 1);
-	EXPECT_TRUE(fx, lines_with("ERROR", {"check the user name and password"}) == 0);
+	EXPECT_TRUE(fx, lines_with("INFO", {"Negotiate: Kerberos says the account may not log on (account disabled or locked out: "
+	                                    "the KDC refused carol@LAB.TEST", "disabled or locked out",
+	                                    "ask an administrator", "the logon of LAB.TEST\\carol to TERMSRV/localhost"}) == 1);
+	// Said once: Kerberos's own line is DEBUG under Negotiate.
+	EXPECT_TRUE(fx, lines_with("INFO", {"carol@LAB.TEST"}) == 1 && lines_with("ERROR", {"carol@LAB.TEST"}) == 0);
+	EXPECT_TRUE(fx, lines_with("", {"check the user name"}) == 0);
 }
 
 static void lockout_counts_one_failure_per_refused_password(void** state)
@@ -268,6 +273,12 @@ static void lockout_counts_one_failure_per_refused_password(void** state)
 		run_logged(fx);
 		expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_LOGON_FAILURE);
 		EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "PREAUTH_FAILED", "dave@LAB.TEST" }) == attempt);
+		// One line names the principal, the server and the fix; nothing at ERROR repeats it.
+		EXPECT_TRUE(fx, lines_with("INFO", {"Negotiate: Kerberos refused the credentials (logon denied: the KDC refused "
+		                                    "dave@LAB.TEST: Preauthentication failed)",
+		                                    "(the logon of LAB.TEST\\dave to TERMSRV/localhost: check the user name, "
+		                                    "domain and password)"}) == 1);
+		EXPECT_TRUE(fx, lines_with("ERROR", {}) == 0 && lines_with("INFO", {"dave@LAB.TEST"}) == 1);
 	}
 	// Now locked out: even the right password is refused, as an account restriction.
 	configure_user(fx, "dave", "Passw0rd!", "Negotiate", "");
@@ -275,7 +286,8 @@ static void lockout_counts_one_failure_per_refused_password(void** state)
 	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_ACCOUNT_RESTRICTION);
 	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "PREAUTH_FAILED", "dave@LAB.TEST" }) == 2);
 	EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, { "LOCKED_OUT", "dave@LAB.TEST" }) == 1);
-	EXPECT_TRUE(fx, lines_with("ERROR", {"the KDC refused dave@LAB.TEST", "disabled or locked out"}) == 1);
+	EXPECT_TRUE(fx, lines_with("INFO", {"the KDC refused dave@LAB.TEST", "disabled or locked out"}) == 1);
+	EXPECT_TRUE(fx, lines_with("ERROR", {}) == 0);
 }
 
 static void expired_account_is_logon_denied_with_account_expired(void** state)
@@ -284,8 +296,9 @@ static void expired_account_is_logon_denied_with_account_expired(void** state)
 	configure_user(fx, "erin", "Passw0rd!", "Negotiate", "");
 	run_logged(fx);
 	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED, ERROR_ACCOUNT_EXPIRED);
-	EXPECT_TRUE(fx, lines_with("ERROR", {"the KDC refused erin@LAB.TEST", "the account has expired",
-	                                     "ask an administrator"}) == 1);
+	EXPECT_TRUE(fx, lines_with("INFO", {"the KDC refused erin@LAB.TEST", "the account has expired",
+	                                    "ask an administrator", "the logon of LAB.TEST\\erin to TERMSRV/localhost"}) == 1);
+	EXPECT_TRUE(fx, lines_with("INFO", {"erin@LAB.TEST"}) == 1 && lines_with("ERROR", {"erin@LAB.TEST"}) == 0);
 }
 
 static void expired_password_keeps_its_line(void** state)
@@ -294,7 +307,10 @@ static void expired_password_keeps_its_line(void** state)
 	configure_user(fx, "frank", "Passw0rd!", "Negotiate", "");
 	run_logged(fx);
 	expect_refused_before_any_token(fx, SEC_E_LOGON_DENIED);
-	EXPECT_TRUE(fx, lines_with("ERROR", {"the password has expired: change it first"}) == 1);
+	EXPECT_TRUE(fx, lines_with("INFO", {"Negotiate: Kerberos refused the credentials (password expired: the KDC refused "
+	                                    "frank@LAB.TEST", "the password has expired: change it first",
+	                                    "the logon of LAB.TEST\\frank to TERMSRV/localhost)"}) == 1);
+	EXPECT_TRUE(fx, lines_with("INFO", {"frank@LAB.TEST"}) == 1 && lines_with("ERROR", {"frank@LAB.TEST"}) == 0);
 }
 
 // ---- the service ticket ---------------------------------------------------------------------

@@ -16,7 +16,7 @@
 # Outputs (globals):
 #   LAB_DIR, LAB_DISPLAY, LAB_SAM, LAB_CERT, LAB_KEY,
 #   LAB_SHADOW_PORT/PID/LOG, LAB_NLA_PORT/PID/LOG,
-#   LAB_CLIENT_RC, LAB_CLIENT_LOG, LAB_CLIENT_OUTCOME, LAB_CLIENT_WHY
+#   LAB_CLIENT_RC, LAB_CLIENT_SIGNAL, LAB_CLIENT_LOG, LAB_CLIENT_OUTCOME, LAB_CLIENT_WHY
 # Tunables (env): LAB_CLIENT_TIMEOUT (60 s), LAB_START_TIMEOUT (20 s), LAB_LIFETIME (900 s: hard
 #   cap on every background process), LAB_WLOG_LEVEL (INFO), LAB_KEEP (0).
 
@@ -32,6 +32,7 @@ LAB_NLA_PORT=""
 LAB_NLA_PID=""
 LAB_NLA_LOG=""
 LAB_CLIENT_RC=""
+LAB_CLIENT_SIGNAL=""   # the signal that killed the last client ("" if it exited)
 LAB_CLIENT_LOG=""
 LAB_CLIENT_OUTCOME=""
 LAB_CLIENT_WHY=""
@@ -139,10 +140,28 @@ lab_init() {
 # _lab_track PID NAME — remember a background process so cleanup stops it.
 _lab_track() { _LAB_PIDS+=("$1"); _LAB_NAMES+=("$2"); }
 
-# lab_stop PID [NAME] — TERM, wait up to 5 s, then KILL; reaps the child.
+# _lab_untrack PID — forget a process that was stopped, so that cleanup never signals its PID
+# again (by then the kernel may have given it to an unrelated process).
+_lab_untrack() {
+	local i pids=() names=()
+	for ((i = 0; i < ${#_LAB_PIDS[@]}; i++)); do
+		[ "${_LAB_PIDS[$i]}" = "$1" ] && continue
+		pids+=("${_LAB_PIDS[$i]}")
+		names+=("${_LAB_NAMES[$i]}")
+	done
+	_LAB_PIDS=("${pids[@]}")
+	_LAB_NAMES=("${names[@]}")
+}
+
+# lab_stop PID [NAME] — TERM, wait up to 5 s, then KILL; reaps the child and untracks it.
 lab_stop() {
+	[ -n "${1:-}" ] || return 0
+	_lab_stop_pid "$@"
+	_lab_untrack "$1"
+}
+
+_lab_stop_pid() {
 	local pid="$1" name="${2:-process}" i
-	[ -n "$pid" ] || return 0
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null
 		for ((i = 0; i < 50; i++)); do
@@ -179,7 +198,7 @@ lab_cleanup() {
 	_LAB_CLEANED=1
 	local i
 	for ((i = ${#_LAB_PIDS[@]} - 1; i >= 0; i--)); do
-		lab_stop "${_LAB_PIDS[$i]}" "${_LAB_NAMES[$i]}"
+		_lab_stop_pid "${_LAB_PIDS[$i]}" "${_LAB_NAMES[$i]}"
 	done
 	_LAB_PIDS=()
 	_LAB_NAMES=()
@@ -383,6 +402,14 @@ lab_start_nla_server() {
 	lab_log "nla_server on 127.0.0.1:$LAB_NLA_PORT (pid $LAB_NLA_PID) $*"
 }
 
+# Runs ARGV[1..] and exits with its status, or 128+N when signal N killed it, which it also
+# writes to the file ARGV[0] (bash alone cannot tell exit(139) from SIGSEGV).
+# shellcheck disable=SC2016 # perl code
+_LAB_SIGNAL_RUNNER='my $f = shift @ARGV; my $r = system { $ARGV[0] } @ARGV;
+exit 127 if $r == -1;
+if ($r & 127) { open(my $h, ">", $f) and print $h ($r & 127); exit 128 + ($r & 127); }
+exit($r >> 8);'
+
 _lab_is_refusal_rc() {
 	case "$1" in
 	132 | 134 | 154 | 155) return 0 ;;
@@ -424,12 +451,14 @@ lab_mask_secrets() {
 # lab_connect PORT PASSWORD [EXTRA XFREERDP ARGS...] — one `xfreerdp3 +auth-only` NLA login as
 # LAB_DOMAIN\LAB_USER (none with LAB_NO_USER=1) to 127.0.0.1:PORT (or LAB_HOST, a name for 127.0.0.1:
 # /ipv4:force is added when it also means ::1),
-# bounded by LAB_CLIENT_TIMEOUT. Sets LAB_CLIENT_RC,
+# bounded by LAB_CLIENT_TIMEOUT. LAB_CLIENT_FILE=PATH.rdp goes first (an .rdp connection file
+# must be xfreerdp3's first argument). Sets LAB_CLIENT_RC, LAB_CLIENT_SIGNAL (when perl is there
+# to tell a signal from an exit status: FreeRDP's statuses 131-155 overlap 128+signal),
 # LAB_CLIENT_LOG and LAB_CLIENT_OUTCOME:
 #   success  FreeRDP logged "Authentication only, exit status 1" and exited 131 (3.10) or 0
 #   refused  the login was rejected: exit 132 (auth failure), 134 (logon failure), 154/155
 #            (wrong password / access denied), without the success line
-#   error    anything else (timeout, crash, transport error, module not loadable ...)
+#   error    anything else (timeout, a signal, transport error, module not loadable ...)
 # Returns 0 only for success.
 lab_connect() {
 	lab_require xfreerdp3 || return 1
@@ -453,14 +482,20 @@ lab_connect() {
 	local who=("/u:$LAB_USER" "/d:$LAB_DOMAIN")
 	# A smartcard logon takes the user and domain from the certificate: LAB_NO_USER=1 omits them.
 	[ "${LAB_NO_USER:-0}" = 1 ] && who=()
-	local cmd=(xfreerdp3 "/v:$host:$port" "${ipv4[@]}" "${who[@]}" "/p:$pass"
+	local cmd=(xfreerdp3 ${LAB_CLIENT_FILE:+"$LAB_CLIENT_FILE"} "/v:$host:$port" "${ipv4[@]}" "${who[@]}" "/p:$pass"
 		/cert:ignore /sec:nla +auth-only "$@")
 	{
 		printf '# command: %s\n' "$(lab_mask_secrets "${cmd[@]}")"
 	} >"$LAB_CLIENT_LOG"
-	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_CLIENT_TIMEOUT:-60}" "${cmd[@]}" \
-		>>"$LAB_CLIENT_LOG" 2>&1 </dev/null
+	local signal_file="$LAB_DIR/.client_signal" runner=()
+	rm -f "$signal_file"
+	command -v perl >/dev/null 2>&1 && runner=(perl -e "$_LAB_SIGNAL_RUNNER" "$signal_file")
+	# Line-buffered: WLog writes below WARN to stdout and the rest to stderr, both into one file;
+	# a block-buffered stdout would split long lines at its buffer boundary (seen at TRACE).
+	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_CLIENT_TIMEOUT:-60}" "${runner[@]}" \
+		"${_LAB_LINEBUF[@]}" "${cmd[@]}" >>"$LAB_CLIENT_LOG" 2>&1 </dev/null
 	LAB_CLIENT_RC=$?
+	LAB_CLIENT_SIGNAL="$(cat "$signal_file" 2>/dev/null)"
 	local ok_line=0 fail_line=0
 	grep -q 'Authentication only, exit status 1' "$LAB_CLIENT_LOG" && ok_line=1
 	grep -q 'Authentication only, exit status 0' "$LAB_CLIENT_LOG" && fail_line=1
@@ -471,6 +506,9 @@ lab_connect() {
 		# A newer FreeRDP that exits 0 on success without the 3.10 log line.
 		LAB_CLIENT_OUTCOME=success
 		LAB_CLIENT_WHY="exit 0"
+	elif [ -n "$LAB_CLIENT_SIGNAL" ]; then
+		LAB_CLIENT_OUTCOME=error
+		LAB_CLIENT_WHY="killed by signal $LAB_CLIENT_SIGNAL (exit $LAB_CLIENT_RC)"
 	elif [ "$ok_line" = 0 ] && _lab_is_refusal_rc "$LAB_CLIENT_RC"; then
 		LAB_CLIENT_OUTCOME=refused
 		LAB_CLIENT_WHY="exit $LAB_CLIENT_RC (login refused)"

@@ -150,6 +150,14 @@ trixie_run() {
 		sh -c "$_TRIXIE_NS_SCRIPT" sh "$TRIXIE_ROOT" "${TRIXIE_WINPR_DIR:-}" "$binds" "$@"
 }
 
+# trixie_exec CMD [ARGS...] — trixie_run in place of this shell (a wrapper's last command), so
+# that the caller sees the command's own end: a signal stays a signal, not an exit status 128+N.
+trixie_exec() {
+	local binds="${TRIXIE_BINDS-${LAB_DIR:-}:${KDC_DIR:-}:${TRIXIE_SHARED:-}:/tmp/.X11-unix}"
+	exec unshare --mount --propagation private \
+		sh -c "$_TRIXIE_NS_SCRIPT" sh "$TRIXIE_ROOT" "${TRIXIE_WINPR_DIR:-}" "$binds" "$@"
+}
+
 # trixie_wrap DIR CMD... — writes DIR/$(basename CMD) for each CMD (a name, or an absolute path
 # valid inside the tree): a script that runs CMD inside the tree through trixie_run. LAB_DIR,
 # TRIXIE_SHARED, TRIXIE_WINPR_DIR (and TRIXIE_BINDS if set) are fixed now; KDC_DIR (exported by
@@ -170,7 +178,7 @@ trixie_wrap() {
 		${TRIXIE_BINDS+TRIXIE_BINDS=$(printf '%q' "${TRIXIE_BINDS:-}")}
 		TRIXIE_WINPR_DIR=$(printf '%q' "${TRIXIE_WINPR_DIR:-}")
 		source $(printf '%q' "$self")
-		trixie_run $(printf '%q' "$cmd") "\$@"
+		trixie_exec $(printf '%q' "$cmd") "\$@"
 		EOF
 		chmod 755 "$dir/$(basename "$cmd")"
 	done

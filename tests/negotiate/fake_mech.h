@@ -7,6 +7,7 @@
 // "MIC" || direction || FNV-1a-64(magic || mechTypes DER), checked in constant time.
 #pragma once
 
+#include "common/failure.h"
 #include "common/package.h"
 #include "negotiate/negotiate.h"
 
@@ -23,6 +24,7 @@ struct FakeConfig {
 	int fail_step = -1;                // step() with this index (0 = first) fails
 	Error fail_error = Error::LogonDenied;
 	Bytes fail_token;                  // an error token produced along with the failure
+	std::string fail_reason;           // recorded for the caller (common/failure.h) on failure
 	bool require_mic = false;          // the initiator marks its last token "MIC required"
 	bool supports_mic = true;
 	bool bad_mic = false;              // produce a MIC that does not verify
@@ -53,6 +55,8 @@ public:
 		const int k = steps_++;
 		++stats_->steps;
 		if (k == cfg_.fail_step) {
+			if (!cfg_.fail_reason.empty())
+				failure::record(cfg_.fail_reason);
 			out.token = cfg_.fail_token;
 			return cfg_.fail_error;
 		}
@@ -75,6 +79,9 @@ public:
 		}
 		if (next <= cfg_.legs)
 			out.token = make_token(next);
+		// The initiator's last token is the one that presents its credentials (an NTLM
+		// AUTHENTICATE, a Kerberos AP-REQ).
+		out.presents_credentials = role_ == Role::Initiator && next <= cfg_.legs && next + 1 >= cfg_.legs;
 		complete_ = next >= cfg_.legs;
 		out.complete = complete_;
 		if (complete_ && role_ == Role::Initiator)

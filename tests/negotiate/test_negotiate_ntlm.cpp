@@ -1,7 +1,9 @@
 // Negotiate over the real NTLM mechanism (plugin/ntlm), initiator <-> acceptor in process, the
 // acceptor reading a SAM file: the spnego.json token shapes, both mechListMICs and the RC4
 // reset after them (sealing then works with sequence number 1), a Kerberos that cannot start
-// falling back to NTLM, a wrong password, and a raw NTLM client under Negotiate.
+// falling back to NTLM, a wrong password, and a raw NTLM client under Negotiate; over HTTP (an RD
+// Gateway), the initiator completing with its AUTHENTICATE and the acceptor's final token, if
+// passed after all, leaving both sealing states right.
 #include "negotiate/context.h"
 #include "negotiate/messages.h"
 #include "ntlm/crypto.h"
@@ -106,12 +108,14 @@ CredentialPtr server_cred(const Fixture& f)
 	return c;
 }
 
+std::u16string g_target = u"TERMSRV/server.lab";
+
 StepInput input(ByteView token)
 {
 	StepInput in;
 	in.token = token;
 	in.requested = ctx::MutualAuth | ctx::Confidentiality;
-	in.target = u"TERMSRV/server.lab";
+	in.target = g_target;
 	return in;
 }
 
@@ -210,6 +214,60 @@ bool spnego_over_ntlm(Fixture& f)
 	return true;
 }
 
+// An RD Gateway: HTTP/<gateway>. The initiator completes when its AUTHENTICATE (and MIC) goes
+// out, and its sealing state is that of an exchange with both MICs for what it sends; the
+// acceptor's final token, passed after all, is verified and puts the receiving side right too.
+bool http_completes_with_authenticate(Fixture& f)
+{
+	g_target = u"HTTP/gw.lab";
+	CHECK(setup_pair(f, u"Passw0rd!", {ntlm_mechanism()}));
+	StepOutput o;
+	CHECK(f.init->step(input({}), o) == Error::None && !o.complete);
+	Bytes negotiate_msg = std::move(o.token);
+	o = StepOutput{};
+	CHECK(f.acc->step(input(negotiate_msg), o) == Error::None && !o.complete);
+	Bytes challenge = std::move(o.token);
+	o = StepOutput{};
+	CHECK(f.init->step(input(challenge), o) == Error::None);
+	CHECK(o.complete && f.init->established());   // SEC_E_OK with the AUTHENTICATE
+	NegotiationToken t;
+	CHECK(decode_negotiation_token(o.token, t) && t.kind == NegotiationToken::Kind::Resp);
+	CHECK(t.resp.response_token && (*t.resp.response_token)[8] == 3 && t.resp.mech_list_mic);
+	Bytes authenticate = std::move(o.token);
+	o = StepOutput{};
+	CHECK(f.acc->step(input(authenticate), o) == Error::None && o.complete);   // the acceptor accepts it
+	Bytes final_token = std::move(o.token);
+	// What the initiator sends seals as after a full exchange (its MIC was sequence 0).
+	CHECK(seal_across(*f.init, *f.acc, 1));
+	// The acceptor's final token, if a caller passes it: verified, nothing more to send.
+	o = StepOutput{};
+	CHECK(f.init->step(input(final_token), o) == Error::None);
+	CHECK(o.complete && o.token.empty() && f.init->established());
+	CHECK(seal_across(*f.acc, *f.init, 1));
+	CHECK(seal_across(*f.init, *f.acc, 2));
+	// A token after that is one too many.
+	o = StepOutput{};
+	CHECK(f.init->step(input(final_token), o) == Error::InvalidToken);
+	return true;
+}
+
+// The same for NLA (TERMSRV/): the initiator waits for the acceptor's final token.
+bool nla_waits_for_the_final_token(Fixture& f)
+{
+	g_target = u"TERMSRV/server.lab";
+	CHECK(setup_pair(f, u"Passw0rd!", {ntlm_mechanism()}));
+	StepOutput o;
+	CHECK(f.init->step(input({}), o) == Error::None);
+	Bytes token = std::move(o.token);
+	o = StepOutput{};
+	CHECK(f.acc->step(input(token), o) == Error::None);
+	token = std::move(o.token);
+	o = StepOutput{};
+	CHECK(f.init->step(input(token), o) == Error::None);
+	CHECK(!o.complete && !f.init->established() && !o.token.empty());
+	return true;
+}
+
 bool kerberos_unusable_falls_back_to_ntlm(Fixture& f)
 {
 	CHECK(setup_pair(f, u"Passw0rd!", {broken_kerberos(), ntlm_mechanism()}));
@@ -266,6 +324,7 @@ int setup(void** state)
 }
 int teardown(void** state)
 {
+	g_target = u"TERMSRV/server.lab";
 	delete static_cast<Fixture*>(*state);
 	return 0;
 }
@@ -280,6 +339,8 @@ static void test_spnego_over_ntlm(void** s) { assert_true(spnego_over_ntlm(fx(s)
 static void test_kerberos_unusable_falls_back_to_ntlm(void** s) { assert_true(kerberos_unusable_falls_back_to_ntlm(fx(s))); }
 static void test_wrong_password_is_logon_denied(void** s) { assert_true(wrong_password_is_logon_denied(fx(s))); }
 static void test_raw_ntlm_client(void** s) { assert_true(raw_ntlm_client(fx(s))); }
+static void test_http_completes_with_authenticate(void** s) { assert_true(http_completes_with_authenticate(fx(s))); }
+static void test_nla_waits_for_the_final_token(void** s) { assert_true(nla_waits_for_the_final_token(fx(s))); }
 
 int main()
 {
@@ -288,6 +349,8 @@ int main()
 	    cmocka_unit_test_setup_teardown(test_kerberos_unusable_falls_back_to_ntlm, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_wrong_password_is_logon_denied, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_raw_ntlm_client, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_http_completes_with_authenticate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nla_waits_for_the_final_token, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("negotiate_ntlm", tests, nullptr, nullptr);
 }
