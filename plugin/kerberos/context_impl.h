@@ -26,6 +26,7 @@
 
 namespace nlassp::kerberos::pkinit {
 struct Card;
+struct ExchangeTrace;
 }
 
 namespace nlassp::kerberos::detail {
@@ -97,6 +98,8 @@ private:
 	// Smartcard logon (PKINIT), in pkinit.cpp.
 	Error acquire_with_pkinit(const std::string& default_realm);
 	Error pkinit_exchange(const std::string& principal, const pkinit::Card& card, const SecretBytes& pin);
+	Error pkinit_failure(krb5_init_creds_context icc, krb5_error_code code, pkinit::ExchangeTrace& trace, bool pin_locked,
+	                     const std::string& principal, const pkinit::Card& card);
 	Error pkinit_adopt_ccache(const std::string& principal, const pkinit::Card& card);
 	[[nodiscard]] bool kdc_url_wanted() const noexcept
 	{

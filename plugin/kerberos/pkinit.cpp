@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 namespace nlassp::kerberos {
 
@@ -116,6 +117,12 @@ struct OptFree {
 	void operator()(krb5_get_init_creds_opt* o) const noexcept { krb5_get_init_creds_opt_free(k, o); }
 };
 using OptPtr = std::unique_ptr<krb5_get_init_creds_opt, OptFree>;
+
+struct IccFree {
+	krb5_context k;
+	void operator()(krb5_init_creds_context c) const noexcept { krb5_init_creds_free(k, c); }
+};
+using IccPtr = std::unique_ptr<std::remove_pointer_t<krb5_init_creds_context>, IccFree>;
 
 // The AS exchange's options: the caller's ticket times and FAST armor, the ccache, the PKINIT
 // identity and anchors, and the responder (the only way the PIN reaches MIT).
@@ -276,41 +283,48 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 		return fail_krb5(kWhat, code);
 
 	pkinit::ExchangeTrace trace;
-	std::string message;
+	IccPtr icc(nullptr, IccFree{k});
 	{
 		TraceCapture capture(k, trace);
-		krb5_init_creds_context icc = nullptr;
+		krb5_init_creds_context raw = nullptr;
 		// No prompter: nothing but the responder's PKINIT answer can reach MIT.
-		code = krb5_init_creds_init(k, client.get(), nullptr, nullptr, ks.start_time > 0 ? ks.start_time : 0, opt.get(), &icc);
+		code = krb5_init_creds_init(k, client.get(), nullptr, nullptr, ks.start_time > 0 ? ks.start_time : 0, opt.get(), &raw);
+		icc.reset(raw);
 		if (code == 0)
-			code = krb5_init_creds_get(k, icc);
-		krb5_error* kerr = nullptr;
-		if (code && icc && krb5_init_creds_get_error(k, icc, &kerr) == 0 && kerr) {
-			trace.kdc_error = static_cast<krb5_error_code>(kerr->error) + ERROR_TABLE_BASE_krb5;
-			krb5_free_error(k, kerr);
-		}
-		if (code)
-			message = gss::describe_krb5(k, code);
-		if (icc)
-			krb5_init_creds_free(k, icc);
+			code = krb5_init_creds_get(k, icc.get());
 	}
-	if (code) {
-		if (responder.locked && trace.kdc_error == 0) {
-			log_failure(kWhat, Error::SmartcardPinLocked, card.where + " reports its user PIN locked");
-			return Error::SmartcardPinLocked;
-		}
-		std::string plugin_why, name, realm;
-		const bool plugin = pkinit::plugin_available(k, plugin_why);
-		split_principal(principal, name, realm);
-		const pkinit::Failure f = pkinit::classify_exchange(code, trace, plugin, plugin_why, realm, message);
-		log_failure(kWhat, f.error, f.detail);
-		return f.error;
-	}
+	if (code)
+		return pkinit_failure(icc.get(), code, trace, responder.locked, principal, card);
 	if (!issued_by_pkinit(k, ccache_.get(), client.get())) {
 		log_failure(kWhat, Error::Internal, "the KDC issued a ticket without PKINIT; refusing it");
 		return Error::Internal;
 	}
 	return pkinit_adopt_ccache(principal, card);
+}
+
+// A failed exchange: the smartcard logon's own failures by what MIT's trace said, everything else
+// (a KDC that cannot be reached, a KDC proxy's trouble, an account that may not log on) mapped as
+// a password logon's AS exchange is.
+Error KerberosContext::pkinit_failure(krb5_init_creds_context icc, krb5_error_code code, pkinit::ExchangeTrace& trace,
+                                      bool pin_locked, const std::string& principal, const pkinit::Card& card)
+{
+	krb5_context k = krb5_.get();
+	krb5_error* kerr = nullptr;
+	if (icc && krb5_init_creds_get_error(k, icc, &kerr) == 0 && kerr) {
+		trace.kdc_error = static_cast<krb5_error_code>(kerr->error) + ERROR_TABLE_BASE_krb5;
+		krb5_free_error(k, kerr);
+	}
+	if (pin_locked && trace.kdc_error == 0) {
+		log_failure(kWhat, Error::SmartcardPinLocked, card.where + " reports its user PIN locked");
+		return Error::SmartcardPinLocked;
+	}
+	std::string plugin_why;
+	const bool plugin = pkinit::plugin_available(k, plugin_why);
+	if (const pkinit::Failure f = pkinit::classify_exchange(code, trace, plugin, plugin_why, principal)) {
+		log_failure(kWhat, f.error, f.detail, f.fix);
+		return f.error;
+	}
+	return icc ? fail_as_exchange(icc, code, principal) : fail_krb5(kWhat, code);
 }
 
 Error KerberosContext::pkinit_adopt_ccache(const std::string& principal, const pkinit::Card& card)

@@ -20,6 +20,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace nlassp::kerberos::pkinit {
 
@@ -28,10 +29,14 @@ namespace nlassp::kerberos::pkinit {
 // Such a credential's password is the card's PIN: it is never used as a password.
 [[nodiscard]] bool requested(const Credential& cred);
 
-// A failure: the Error and what happened, for the one log line (the fix comes with the Error).
+// A failure: the Error and what happened, for the one log line (the fix comes with the Error,
+// unless `fix` says better).
 struct Failure {
 	Error error = Error::None;
 	std::string detail;
+	std::string fix;
+	Failure() = default;
+	Failure(Error e, std::string what, std::string how = {}) : error(e), detail(std::move(what)), fix(std::move(how)) {}
 	explicit operator bool() const noexcept { return error != Error::None; }
 };
 
@@ -82,8 +87,13 @@ void observe_trace_line(std::string_view line, ExchangeTrace& trace);
 [[nodiscard]] bool plugin_disabled(krb5_context ctx, std::string& why);
 [[nodiscard]] bool plugin_available(krb5_context ctx, std::string& why);
 
-// The failure a failed PKINIT AS exchange (krb5 error `code`) is, for `principal`.
+// The failure a failed PKINIT AS exchange (krb5 error `code`) of `principal` is, when it is the
+// smartcard logon's own: a certificate or PKINIT verdict, clock skew, a principal the KDC does not
+// know, PKINIT not offered by the KDC, or MIT's PKINIT plugin missing (its file absent, or not
+// run although the KDC offered PKINIT). Anything else - a KDC that cannot be reached, an unknown
+// realm, a KDC proxy's trouble, an account that may not log on - is no Failure (Error::None):
+// the caller maps it as it maps a password logon's AS exchange.
 Failure classify_exchange(krb5_error_code code, const ExchangeTrace& trace, bool plugin_present,
-                          const std::string& plugin_why, const std::string& realm, const std::string& mit_message);
+                          const std::string& plugin_why, const std::string& principal);
 
 } // namespace nlassp::kerberos::pkinit

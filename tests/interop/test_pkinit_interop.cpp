@@ -8,14 +8,21 @@
 // and never a failed pre-authentication), broken ones fail on the client's first call with their
 // own status and, where the card itself is at fault, without any KDC request. WinPR's built-in
 // client is run on the same identities and its outcome printed ("finding: ...").
+//
+// Our log is read through WLog's FILE appender (set in main() before WinPR starts): failures that
+// are not the card's or PKINIT's own (an unknown user, a KDC that is down, a disabled account)
+// must say what they are, never that MIT's PKINIT plugin is missing.
 #include <winpr/crypto.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 
@@ -42,6 +49,11 @@ std::string g_krb5_conf;       // the lab's krb5.conf
 std::string g_no_pkinit_conf;  // the same with [plugins] clpreauth disable = pkinit
 std::string g_no_timesync_conf; // the same with kdc_timesync = 0
 bool g_kdc_time_shifted = false;   // the KDC runs under libfaketime (kdc_clock_skew)
+bool g_kdc_stopped = false;        // a test stopped the KDC
+bool g_alice_disabled = false;     // a test disabled alice's account
+std::string g_log_dir;
+std::string g_log;                 // our WLog file
+size_t g_log_mark = 0;
 constexpr const char* kFaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 std::string env(const char* name)
@@ -115,9 +127,45 @@ bool restart_kdc(const char* shift)
 int pk_teardown(void** state)
 {
 	setenv("KRB5_CONFIG", g_krb5_conf.c_str(), 1);
-	if (g_kdc_time_shifted && !restart_kdc(""))
+	if ((g_kdc_time_shifted || g_kdc_stopped) && !restart_kdc(""))
 		return -1;
+	g_kdc_stopped = false;
+	if (g_alice_disabled && !kdc_lab_kadmin(g_lab, "modprinc +allow_tix alice"))
+		return -1;
+	g_alice_disabled = false;
 	return fixture_teardown(state);
+}
+
+// Our log lines since the last run began.
+std::vector<std::string> our_lines()
+{
+	const std::string text = read_text(g_log);
+	std::vector<std::string> out;
+	std::istringstream in(text.size() > g_log_mark ? text.substr(g_log_mark) : std::string());
+	std::string line;
+	while (std::getline(in, line))
+		if (line.find("[com.nlassp.") != std::string::npos)
+			out.push_back(line);
+	return out;
+}
+
+// Our lines (since the last run began) containing every needle.
+int lines_with(std::initializer_list<const char*> needles)
+{
+	int n = 0;
+	for (const std::string& l : our_lines()) {
+		bool all = true;
+		for (const char* needle : needles)
+			all = all && l.find(needle) != std::string::npos;
+		n += all ? 1 : 0;
+	}
+	return n;
+}
+
+void print_our_lines()
+{
+	for (const std::string& l : our_lines())
+		print_message("  log: %s\n", l.c_str());
 }
 
 // Lines of the KDC log containing `what`.
@@ -227,6 +275,7 @@ void expect_pkinit_login(Fixture* fx, Impl server)
 void expect_refusal(Fixture* fx, SECURITY_STATUS expected, bool kdc_requests)
 {
 	const KdcCounts before;
+	g_log_mark = read_text(g_log).size();
 	run(fx);
 	const KdcCounts after;
 	const Result& r = fx->result;
@@ -463,6 +512,51 @@ static void certificate_names_someone_else(void** s)
 	expect_refusal(fx, SEC_E_PKINIT_NAME_MISMATCH, true);
 }
 
+// ---- failures that are not PKINIT's own: said as they are ----------------------------------------
+
+// The failure's one line (`needle`, at ERROR or INFO) and no word of MIT's PKINIT plugin.
+void expect_line(Fixture* fx, const char* needle)
+{
+	const int said = lines_with({"Kerberos ", needle});
+	const int plugin = lines_with({"plugin"});
+	if (said != 1 || plugin != 0)
+		print_our_lines();
+	EXPECT_TRUE(fx, said == 1);
+	EXPECT_TRUE(fx, plugin == 0);
+}
+
+// A user the KDC does not know (the card is alice's): refused on the first AS-REQ.
+static void unknown_user(void** s)
+{
+	auto* fx = static_cast<Fixture*>(*s);
+	configure_card(fx, M, W, user_files(), env("PKINIT_ANCHORS"), env("PKINIT_PIN"));
+	fx->config.client.user = "carol";
+	expect_refusal(fx, SEC_E_LOGON_DENIED, true);
+	expect_line(fx, "does not know carol@LAB.TEST");
+	EXPECT_TRUE(fx, lines_with({"check the user name (/u: /d:)"}) == 1);
+}
+// The KDC is down: the realm's KDC cannot be reached, as for a password logon.
+static void kdc_stopped(void** s)
+{
+	auto* fx = static_cast<Fixture*>(*s);
+	kdc_lab_stop_kdc(g_lab);
+	g_kdc_stopped = true;
+	configure_card(fx, M, W, user_files(), env("PKINIT_ANCHORS"), env("PKINIT_PIN"));
+	expect_refusal(fx, SEC_E_NO_AUTHENTICATING_AUTHORITY, true);
+	expect_line(fx, "Cannot contact any KDC for realm 'LAB.TEST'");
+}
+// A disabled account (MIT: -allow_tix): KDC_ERR_CLIENT_REVOKED before any pre-authentication,
+// STATUS_ACCOUNT_RESTRICTION and the account's line, as for a password logon.
+static void disabled_account(void** s)
+{
+	auto* fx = static_cast<Fixture*>(*s);
+	assert_true(kdc_lab_kadmin(g_lab, "modprinc -allow_tix alice"));
+	g_alice_disabled = true;
+	configure_card(fx, M, W, user_files(), env("PKINIT_ANCHORS"), env("PKINIT_PIN"));
+	expect_refusal(fx, static_cast<SECURITY_STATUS>(0xC000006Eu) /* STATUS_ACCOUNT_RESTRICTION */, true);
+	expect_line(fx, "the KDC refused alice@LAB.TEST");
+}
+
 // ---- Negotiate and NTLM never see the PIN ---------------------------------------------------------
 
 static void negotiate_without_kerberos(void** s)
@@ -544,6 +638,9 @@ int main()
 	    T(pkinit_plugin_disabled),
 	    T(kdc_clock_skew),
 	    T(certificate_names_someone_else),
+	    T(unknown_user),
+	    T(kdc_stopped),
+	    T(disabled_account),
 	    T(negotiate_without_kerberos),
 	    T(ntlm_refuses_smartcard),
 	    T(marshalled_file),
@@ -559,5 +656,22 @@ int main()
 	    T(winpr_token_exact_slot),
 	};
 #undef T
-	return cmocka_run_group_tests_name("pkinit_interop", tests, group_setup, group_teardown);
+	char tmpl[] = "/tmp/nlassp-pkinit-log.XXXXXX";
+	if (!mkdtemp(tmpl))
+		return 1;
+	g_log_dir = tmpl;
+	g_log = g_log_dir + "/wlog.txt";
+	setenv("WLOG_APPENDER", "FILE", 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_PATH", g_log_dir.c_str(), 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_NAME", "wlog.txt", 1);
+	// NLASSP_TEST_WLOG_LEVEL=TRACE (for the check that no secret is logged) keeps the log too.
+	const char* level = std::getenv("NLASSP_TEST_WLOG_LEVEL");
+	setenv("WLOG_LEVEL", level && *level ? level : "INFO", 1);
+	const int rc = cmocka_run_group_tests_name("pkinit_interop", tests, group_setup, group_teardown);
+	std::error_code ec;
+	if (level && *level)
+		std::fprintf(stderr, "log kept in %s\n", g_log_dir.c_str());
+	else
+		std::filesystem::remove_all(g_log_dir, ec);
+	return rc;
 }

@@ -404,7 +404,16 @@ Error classify_lines(krb5_error_code code, const std::vector<std::string>& lines
 	ExchangeTrace t;
 	for (const std::string& l : lines)
 		observe_trace_line(l, t);
-	return classify_exchange(code, t, plugin, plugin ? "" : "krb5.conf disables it", "LAB.TEST", "MIT's message").error;
+	return classify_exchange(code, t, plugin, plugin ? "" : "it is not installed", "alice@LAB.TEST").error;
+}
+
+// The whole failure (detail and fix) for one case.
+Failure classify_failure(krb5_error_code code, const std::vector<std::string>& lines, bool plugin = true)
+{
+	ExchangeTrace t;
+	for (const std::string& l : lines)
+		observe_trace_line(l, t);
+	return classify_exchange(code, t, plugin, plugin ? "" : "it is not installed", "carol@LAB.TEST");
 }
 
 const std::string kNeeded = "[1] 1.1: Received error from KDC: -1765328359/Additional pre-authentication required";
@@ -453,6 +462,36 @@ bool classification()
 	CHECK(classify_lines(KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN,
 	                     {"[1] 1.1: Received error from KDC: -1765328378/Client not found in Kerberos database", kSent}) ==
 	      Error::LogonDenied);
+	// PKINIT offered by the KDC but never run although the plugin's file is there.
+	const Failure offered = classify_failure(KRB5_PREAUTH_FAILED, {kNeeded, kOffers});
+	CHECK(offered.error == Error::PkinitUnavailable && offered.detail.find("offered PKINIT") != std::string::npos);
+	// An unknown principal: refused on the first request, before any pre-authentication. Its
+	// line names the principal and the user name to check, not MIT's plugin.
+	const Failure unknown = classify_failure(
+	    KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN, {"[1] 1.1: Received error from KDC: -1765328378/Client not found in Kerberos database"});
+	CHECK(unknown.error == Error::LogonDenied);
+	CHECK(unknown.detail.find("does not know carol@LAB.TEST") != std::string::npos);
+	CHECK(unknown.fix.find("/u:") != std::string::npos && unknown.detail.find("plugin") == std::string::npos);
+	CHECK(classify_failure(KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN, {}).error == Error::LogonDenied);
+	// PKINIT ran and the KDC refused it without saying why.
+	CHECK(classify_lines(KRB5KDC_ERR_PREAUTH_FAILED,
+	                     {kNeeded, kOffers, kSent, "[1] 1.4: Received error from KDC: -1765328360/Preauthentication failed"}) ==
+	      Error::LogonDenied);
+	// Not the smartcard logon's own: no Failure, so that the caller maps it as a password logon's
+	// exchange (a KDC that cannot be reached, an unknown realm, a KDC proxy's TLS trouble, an
+	// account that may not log on) - never "MIT's PKINIT plugin did not run".
+	CHECK(classify_lines(KRB5_KDC_UNREACH, {}) == Error::None);
+	CHECK(classify_lines(KRB5_REALM_UNKNOWN, {}) == Error::None);
+	CHECK(classify_lines(KRB5_KDC_UNREACH, {"[1] 1.1: TLS certificate error: unable to get local issuer certificate",
+	                                       "[1] 1.2: HTTPS error sending to https://proxy/KdcProxy"}) == Error::None);
+	CHECK(classify_lines(KRB5KDC_ERR_CLIENT_REVOKED,
+	                     {"[1] 1.1: Received error from KDC: -1765328366/Client's credentials have been revoked"}) == Error::None);
+	CHECK(classify_lines(KRB5KDC_ERR_NAME_EXP,
+	                     {kNeeded, kOffers, kSent, "[1] 1.4: Received error from KDC: -1765328382/Client's entry in database has expired"}) ==
+	      Error::None);
+	// ... unless the plugin's file really is missing: that is said whatever else went wrong.
+	const Failure missing = classify_failure(KRB5_KDC_UNREACH, {}, false);
+	CHECK(missing.error == Error::PkinitUnavailable && missing.detail.find("not installed") != std::string::npos);
 	// Unrelated and garbled lines change nothing.
 	ExchangeTrace t;
 	for (const std::string& l : {std::string("Preauth module pkinit ("), std::string("Preauth module pkinit (x) returned: y"),
