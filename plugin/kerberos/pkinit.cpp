@@ -71,24 +71,29 @@ krb5_error_code respond(krb5_context k, void* data, krb5_responder_context rctx)
 	return 0;
 }
 
-// Reads the exchange's trace (pkinit::observe_trace_line) and still writes it to $KRB5_TRACE
-// when the user asked for that; MIT's own tracing is restored afterwards.
+// Reads the exchange's trace (pkinit::observe_trace_line), hands every line on to the KDC proxy's
+// watcher when there is one (kdc_url.cpp: its diagnosis needs this exchange's TLS lines too), and
+// still writes it to $KRB5_TRACE when the user asked for that. Afterwards the context traces as
+// before: to the watcher, or to the user's file.
 class TraceCapture {
 public:
-	TraceCapture(krb5_context k, pkinit::ExchangeTrace& trace) : k_(k), trace_(trace)
+	TraceCapture(krb5_context k, pkinit::ExchangeTrace& trace, KdcTrace* chain) : k_(k), trace_(trace), chain_(chain)
 	{
 		const char* file = getauxval(AT_SECURE) ? nullptr : std::getenv("KRB5_TRACE");
 		if (file && *file) {
 			file_ = file;
 			fd_ = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		}
+		if (chain_)
+			chain_->lines.clear();   // the proxy's trouble, if any, is this exchange's
 		(void)krb5_set_trace_callback(k_, &TraceCapture::on_line, this);
 	}
 	~TraceCapture()
 	{
-		(void)krb5_set_trace_callback(k_, nullptr, nullptr);
 		if (!file_.empty())
 			(void)krb5_set_trace_filename(k_, file_.c_str());
+		else
+			(void)krb5_set_trace_callback(k_, chain_ ? &KdcTrace::callback : nullptr, chain_);
 		if (fd_ >= 0)
 			(void)close(fd_);
 	}
@@ -96,18 +101,21 @@ public:
 	TraceCapture& operator=(const TraceCapture&) = delete;
 
 private:
-	static void on_line(krb5_context, const krb5_trace_info* info, void* data)
+	static void on_line(krb5_context k, const krb5_trace_info* info, void* data)
 	{
 		auto* self = static_cast<TraceCapture*>(data);
 		if (!info || !info->message)
 			return;
 		pkinit::observe_trace_line(info->message, self->trace_);
+		if (self->chain_)
+			KdcTrace::callback(k, info, self->chain_);
 		if (self->fd_ >= 0)
 			(void)!write(self->fd_, info->message, std::strlen(info->message));
 	}
 
 	krb5_context k_;
 	pkinit::ExchangeTrace& trace_;
+	KdcTrace* chain_;
 	std::string file_;
 	int fd_ = -1;
 };
@@ -285,7 +293,7 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 	pkinit::ExchangeTrace trace;
 	IccPtr icc(nullptr, IccFree{k});
 	{
-		TraceCapture capture(k, trace);
+		TraceCapture capture(k, trace, trace_.get());
 		krb5_init_creds_context raw = nullptr;
 		// No prompter: nothing but the responder's PKINIT answer can reach MIT.
 		code = krb5_init_creds_init(k, client.get(), nullptr, nullptr, ks.start_time > 0 ? ks.start_time : 0, opt.get(), &raw);
