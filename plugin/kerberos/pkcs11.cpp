@@ -17,14 +17,22 @@ constexpr CK_ULONG kMaxObjects = 64;
 constexpr CK_ULONG kMaxValue = 64 * 1024;
 constexpr CK_ULONG kMaxIdOrLabel = 256;
 
-std::string padded(const unsigned char* p, size_t n)
+// A label for matching and log lines: trailing blanks and NULs removed (PKCS#11 pads its fixed-size
+// fields so; MIT compares token labels without them), control characters replaced by '?'.
+// `exact` is false when a control character was replaced, or when anything was removed and
+// `trailing_counts` (a CKA_LABEL, which has no padding).
+std::string padded(const unsigned char* p, size_t n, bool& exact, bool trailing_counts = false)
 {
+	const size_t whole = n;
 	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\0'))
 		--n;
+	exact = !(trailing_counts && n != whole);
 	std::string s(reinterpret_cast<const char*>(p), n);
 	for (char& c : s)
-		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
 			c = '?';
+			exact = false;
+		}
 	return s;
 }
 
@@ -156,7 +164,7 @@ bool Module::token_info(uint64_t slot, TokenInfo& out, std::string& why)
 		return false;
 	}
 	out.slot = slot;
-	out.label = padded(ti.label, sizeof(ti.label));
+	out.label = padded(ti.label, sizeof(ti.label), out.label_exact);
 	out.flags = ti.flags;
 	return true;
 }
@@ -219,7 +227,7 @@ bool Module::certificates(uint64_t slot, std::vector<TokenCertificate>& out, std
 			continue;
 		(void)impl_->attribute(s.h, objects[i], CKA_ID, kMaxIdOrLabel, c.id);
 		if (impl_->attribute(s.h, objects[i], CKA_LABEL, kMaxIdOrLabel, label))
-			c.label = padded(label.data(), label.size());
+			c.label = padded(label.data(), label.size(), c.label_exact, true);
 		out.push_back(std::move(c));
 	}
 	return true;

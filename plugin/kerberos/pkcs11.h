@@ -18,7 +18,8 @@ namespace nlassp::kerberos::pkcs11 {
 
 struct TokenInfo {
 	uint64_t slot = 0;
-	std::string label;            // trailing blanks removed
+	std::string label;            // trailing blanks removed, control characters replaced by '?'
+	bool label_exact = true;      // `label` is the token's label as MIT compares it (nothing replaced)
 	uint64_t flags = 0;           // CKF_* token flags
 	[[nodiscard]] bool login_required() const noexcept;
 	[[nodiscard]] bool protected_path() const noexcept;   // a PIN pad: the PIN never passes through us
@@ -30,7 +31,8 @@ struct TokenInfo {
 struct TokenCertificate {
 	Bytes der;                    // CKA_VALUE
 	Bytes id;                     // CKA_ID (what ties it to its private key)
-	std::string label;            // CKA_LABEL
+	std::string label;            // CKA_LABEL, control characters replaced by '?', trailing blanks removed
+	bool label_exact = true;      // `label` is CKA_LABEL byte for byte (nothing replaced or removed)
 };
 
 enum class LoginResult : uint8_t { Ok, WrongPin, PinLocked, Failed };

@@ -285,9 +285,16 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 	if (code)
 		return fail_krb5(kWhat, code);
 
+	// Only an identity MIT reads back as meant (a token's label could hold MIT's separators).
+	std::string identity, why;
+	if (!pkinit::format_for_mit(card.identity, identity, why)) {
+		log_failure(kWhat, Error::SmartcardUnavailable, "MIT's PKINIT cannot be told where the card is: " + why,
+		            "name the token with its slot (/kerberos:pkcs11-module:) and give its certificate an ID");
+		return Error::SmartcardUnavailable;
+	}
 	Responder responder{&pin};
 	OptPtr opt;
-	if ((code = exchange_options(k, ks, ccache_.get(), pkinit::format_x509_identity(card.identity), responder, opt)) != 0)
+	if ((code = exchange_options(k, ks, ccache_.get(), identity, responder, opt)) != 0)
 		return fail_krb5(kWhat, code);
 
 	pkinit::ExchangeTrace trace;

@@ -13,6 +13,7 @@
 #include "common/package.h"
 #include "kerberos/cert_names.h"
 #include "kerberos/marshalled_name.h"
+#include "kerberos/pkcs11.h"
 #include "kerberos/pkinit_identity.h"
 
 #include <krb5/krb5.h>
@@ -21,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace nlassp::kerberos::pkinit {
 
@@ -65,6 +67,14 @@ struct Card {
 // a matching certificate), checks the PIN state and logs in once with the PIN (then out again).
 // Other kinds pass through unexamined.
 Failure inspect_card(const CardRequest& req, Card& card);
+
+// The PKCS11: identity MIT is to use for `cert`, found on `token` (one of `tokens`, the module's
+// tokens; `certificates_on_token` certificates there): the module, the slot, and the certificate
+// by its CKA_ID, else by its label when MIT can be given that label as it is (pkinit_identity.h
+// mit_label_safe), else by nothing when it is the token's only certificate. A Failure when MIT
+// could not be told which certificate it is.
+Failure token_identity(const std::string& module, const pkcs11::TokenInfo& token, const std::vector<pkcs11::TokenInfo>& tokens,
+                       const pkcs11::TokenCertificate& cert, size_t certificates_on_token, X509Identity& out);
 
 // The SHA-1 of a certificate (for marshalled names). False if OpenSSL cannot compute it.
 [[nodiscard]] bool certificate_hash(ByteView der, CertHash& out);

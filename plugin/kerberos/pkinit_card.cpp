@@ -279,17 +279,39 @@ Failure inspect_token(const CardRequest& req, Card& card)
 	card.where = "token '" + chosen_token->label + "' (slot " + std::to_string(chosen_token->slot) + ")";
 	if (id.slot && *id.slot != chosen_token->slot)
 		card.slot_asked = id.slot;
-	card.identity = X509Identity{};
-	card.identity.kind = X509Identity::Kind::Pkcs11;
-	card.identity.module = id.module;
-	card.identity.slot = chosen_token->slot;
-	card.identity.cert_id = chosen.id;
-	if (card.identity.cert_id.empty())
-		card.identity.cert_label = chosen.label;
+	std::vector<pkcs11::TokenCertificate> on_token;
+	if (!m.certificates(chosen_token->slot, on_token, why))
+		on_token.clear();
+	if (Failure f = token_identity(id.module, *chosen_token, tokens, chosen, on_token.size(), card.identity))
+		return f;
 	return check_pin(m, req, *chosen_token, card.where);
 }
 
 } // namespace
+
+Failure token_identity(const std::string& module, const pkcs11::TokenInfo& token, const std::vector<pkcs11::TokenInfo>& tokens,
+                       const pkcs11::TokenCertificate& cert, size_t certificates_on_token, X509Identity& out)
+{
+	(void)tokens;
+	const std::string where = "token '" + token.label + "' (slot " + std::to_string(token.slot) + ")";
+	out = X509Identity{};
+	out.kind = X509Identity::Kind::Pkcs11;
+	out.module = module;
+	out.slot = token.slot;
+	// The certificate: by its CKA_ID (which also ties it to its key), else by its label - only a
+	// label MIT gets as it is: MIT splits the identity at ':', so a label such as
+	// "x:module_name=/tmp/evil.so" would make it load another module - else by nothing, when it
+	// is the token's only certificate.
+	out.cert_id = cert.id;
+	if (out.cert_id.empty() && cert.label_exact && mit_label_safe(cert.label))
+		out.cert_label = cert.label;
+	else if (out.cert_id.empty() && certificates_on_token > 1)
+		return {Error::SmartcardNoCertificate,
+		        "the certificate chosen on " + where + " has no CKA_ID and a label MIT's PKINIT cannot be given (empty, or "
+		        "with ':', '=' or control characters), and the token holds other certificates",
+		        "give the certificate and its key an ID (pkcs11-tool --id) or a plain label"};
+	return {};
+}
 
 bool certificate_hash(ByteView der, CertHash& out)
 {

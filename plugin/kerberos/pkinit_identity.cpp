@@ -1,6 +1,7 @@
 #include "kerberos/pkinit_identity.h"
 
 #include <charconv>
+#include <limits>
 
 namespace nlassp::kerberos::pkinit {
 
@@ -197,6 +198,37 @@ std::string format_x509_identity(const X509Identity& id)
 	if (!id.cert_label.empty())
 		s += ":certlabel=" + id.cert_label;
 	return s;
+}
+
+bool mit_label_safe(std::string_view value)
+{
+	return !value.empty() && !has_control_characters(value) && value.find_first_of(":=") == std::string_view::npos;
+}
+
+bool format_for_mit(const X509Identity& id, std::string& out, std::string& why)
+{
+	if (id.kind == X509Identity::Kind::Pkcs11) {
+		if ((!id.token_label.empty() && !mit_label_safe(id.token_label)) ||
+		    (!id.cert_label.empty() && !mit_label_safe(id.cert_label))) {
+			why = "a token or certificate label contains ':', '=' or control characters, which MIT's PKCS11: syntax "
+			      "cannot hold";
+			return false;
+		}
+		if (id.slot && *id.slot > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+			why = "slot id " + std::to_string(*id.slot) + " is larger than MIT's PKINIT accepts (" +
+			      std::to_string(std::numeric_limits<int>::max()) + ")";
+			return false;
+		}
+	}
+	std::string text = format_x509_identity(id);
+	X509Identity again;
+	std::string ignored;
+	if (!parse_x509_identity(text, again, ignored) || !(again == id)) {
+		why = "the PKINIT identity would not reach MIT as it is meant (" + ignored + ")";
+		return false;
+	}
+	out = std::move(text);
+	return true;
 }
 
 } // namespace nlassp::kerberos::pkinit

@@ -27,6 +27,7 @@ extern "C" {
 using namespace nlassp;
 using namespace nlassp::kerberos::pkinit;
 namespace der = nlassp::wire::der;
+namespace pkcs11 = nlassp::kerberos::pkcs11;
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                           \
@@ -181,6 +182,87 @@ bool identity_refusals()
 	X509Identity id;
 	std::string why;
 	CHECK(parse_x509_identity("FILE:" + std::string(kMaxIdentityLength - 5, 'a'), id, why));
+	return true;
+}
+
+// What is handed to MIT: only an identity MIT reads as meant. MIT's parse_pkcs11_options splits
+// at every ':', so a certificate label from a token such as "alice:module_name=/tmp/evil.so"
+// would make MIT load another PKCS#11 module.
+bool identity_for_mit()
+{
+	std::string out, why;
+	X509Identity id;
+	id.kind = X509Identity::Kind::Pkcs11;
+	id.module = "/usr/lib/softhsm/libsofthsm2.so";
+	id.slot = 1956304006;
+	id.cert_id = {0x01};
+	CHECK(format_for_mit(id, out, why) && out == "PKCS11:module_name=/usr/lib/softhsm/libsofthsm2.so:slotid=1956304006:certid=01");
+	id.cert_id.clear();
+	id.cert_label = "alice";
+	CHECK(format_for_mit(id, out, why) && out.ends_with(":certlabel=alice"));
+	for (const char* bad : {"alice:module_name=/tmp/evil.so", "a:b", "a=b", "al\x01ice", "al\nice", "a\x7f"}) {
+		id.cert_label = bad;
+		out.clear();
+		if (format_for_mit(id, out, why) || !out.empty() || why.empty()) {
+			std::fprintf(stderr, "certlabel \"%s\" handed to MIT\n", bad);
+			return false;
+		}
+		id.cert_label = "alice";
+		id.token_label = bad;
+		if (format_for_mit(id, out, why) || !out.empty()) {
+			std::fprintf(stderr, "token \"%s\" handed to MIT\n", bad);
+			return false;
+		}
+		id.token_label.clear();
+	}
+	CHECK(mit_label_safe("nlassp-lab") && mit_label_safe("My Card (PIV)") && !mit_label_safe(""));
+	// MIT refuses slot ids that do not fit an int.
+	id.slot = 2147483647;
+	CHECK(format_for_mit(id, out, why));
+	id.slot = 2147483648u;
+	CHECK(!format_for_mit(id, out, why) && why.find("2147483648") != std::string::npos);
+	// Files and the other kinds as they are.
+	X509Identity file;
+	CHECK(parse_x509_identity("FILE:/tmp/a b/cert.pem,/tmp/key.pem", file, why) && format_for_mit(file, out, why) &&
+	      out == "FILE:/tmp/a b/cert.pem,/tmp/key.pem");
+	return true;
+}
+
+// The identity made for a certificate found on a token: its CKA_ID, else a label MIT may be
+// given, else nothing (the token's only certificate), else a refusal.
+bool identity_of_a_token_certificate()
+{
+	pkcs11::TokenInfo token;
+	token.slot = 1956304006;
+	token.label = "nlassp-lab";
+	const std::vector<pkcs11::TokenInfo> tokens{token};
+	pkcs11::TokenCertificate cert;
+	cert.der = {0x30, 0x00};
+	cert.id = {0x01};
+	cert.label = "alice:module_name=/tmp/evil.so";
+	X509Identity out;
+	std::string text, why;
+	CHECK(!token_identity("/m.so", token, tokens, cert, 2, out));
+	CHECK(out.cert_id == Bytes{0x01} && out.cert_label.empty() && out.slot && *out.slot == token.slot && out.module == "/m.so");
+	CHECK(format_for_mit(out, text, why) && text.find("evil") == std::string::npos);
+	// No CKA_ID: a plain label names it ...
+	cert.id.clear();
+	cert.label = "alice";
+	CHECK(!token_identity("/m.so", token, tokens, cert, 2, out) && out.cert_label == "alice");
+	// ... a label MIT cannot be given does not: nothing when it is the only certificate ...
+	for (const char* bad : {"alice:module_name=/tmp/evil.so", "a=b", ""}) {
+		cert.label = bad;
+		CHECK(!token_identity("/m.so", token, tokens, cert, 1, out));
+		CHECK(out.cert_label.empty() && out.cert_id.empty());
+		CHECK(format_for_mit(out, text, why) && text.find("evil") == std::string::npos);
+		// ... and a refusal when MIT could pick another one.
+		const Failure f = token_identity("/m.so", token, tokens, cert, 2, out);
+		CHECK(f.error == Error::SmartcardNoCertificate && !f.detail.empty());
+	}
+	// A label that is not CKA_LABEL byte for byte (a control character replaced, blanks trimmed).
+	cert.label = "alice";
+	cert.label_exact = false;
+	CHECK(!token_identity("/m.so", token, tokens, cert, 1, out) && out.cert_label.empty());
 	return true;
 }
 
@@ -530,6 +612,8 @@ TEST(marshalled_round_trips)
 TEST(marshalled_refusals)
 TEST(identity_good_forms)
 TEST(identity_refusals)
+TEST(identity_for_mit)
+TEST(identity_of_a_token_certificate)
 TEST(names_of_a_smartcard_certificate)
 TEST(certificate_refusals)
 TEST(classification)
@@ -542,7 +626,8 @@ int main()
 	    cmocka_unit_test(test_marshalled_refusals),       cmocka_unit_test(test_identity_good_forms),
 	    cmocka_unit_test(test_identity_refusals),         cmocka_unit_test(test_names_of_a_smartcard_certificate),
 	    cmocka_unit_test(test_certificate_refusals),      cmocka_unit_test(test_classification),
-	    cmocka_unit_test(test_smartcard_requests),
+	    cmocka_unit_test(test_smartcard_requests),        cmocka_unit_test(test_identity_for_mit),
+	    cmocka_unit_test(test_identity_of_a_token_certificate),
 	};
 	return cmocka_run_group_tests_name("pkinit_parsers", tests, nullptr, nullptr);
 }
