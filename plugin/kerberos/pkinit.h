@@ -69,7 +69,8 @@ struct Card {
 Failure inspect_card(const CardRequest& req, Card& card);
 
 // The PKCS11: identity MIT is to use for `cert`, found on `token` (one of `tokens`, the module's
-// tokens; `certificates_on_token` certificates there): the module, the slot, and the certificate
+// tokens; `certificates_on_token` certificates there): the module, the slot (MIT takes slot ids up
+// to INT_MAX only: beyond, the token's label when it is MIT-safe and no other token has it), and the certificate
 // by its CKA_ID, else by its label when MIT can be given that label as it is (pkinit_identity.h
 // mit_label_safe), else by nothing when it is the token's only certificate. A Failure when MIT
 // could not be told which certificate it is.

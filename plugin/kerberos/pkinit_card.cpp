@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <sstream>
 
@@ -292,12 +293,27 @@ Failure inspect_token(const CardRequest& req, Card& card)
 Failure token_identity(const std::string& module, const pkcs11::TokenInfo& token, const std::vector<pkcs11::TokenInfo>& tokens,
                        const pkcs11::TokenCertificate& cert, size_t certificates_on_token, X509Identity& out)
 {
-	(void)tokens;
 	const std::string where = "token '" + token.label + "' (slot " + std::to_string(token.slot) + ")";
 	out = X509Identity{};
 	out.kind = X509Identity::Kind::Pkcs11;
 	out.module = module;
-	out.slot = token.slot;
+	// The token: by its slot, but MIT refuses slot ids beyond INT_MAX; such a token is named by
+	// its label instead, when that label is one MIT may be given and no other token has it.
+	if (token.slot <= static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+		out.slot = token.slot;
+	} else {
+		size_t same = 0;
+		for (const pkcs11::TokenInfo& t : tokens)
+			same += t.label == token.label ? 1 : 0;
+		if (!token.label_exact || !mit_label_safe(token.label) || same != 1)
+			return {Error::SmartcardUnavailable,
+			        where + ": MIT's PKINIT takes slot ids up to " + std::to_string(std::numeric_limits<int>::max()) +
+			            " only, and the token's label cannot name it instead (" +
+			            (same > 1 ? "another token has the same label" : "empty, or with ':', '=' or control characters") + ")",
+			        "give the token a unique plain label (e.g. softhsm2-util --init-token --label) or use a module with "
+			        "smaller slot ids"};
+		out.token_label = token.label;
+	}
 	// The certificate: by its CKA_ID (which also ties it to its key), else by its label - only a
 	// label MIT gets as it is: MIT splits the identity at ':', so a label such as
 	// "x:module_name=/tmp/evil.so" would make it load another module - else by nothing, when it

@@ -259,6 +259,26 @@ bool identity_of_a_token_certificate()
 		const Failure f = token_identity("/m.so", token, tokens, cert, 2, out);
 		CHECK(f.error == Error::SmartcardNoCertificate && !f.detail.empty());
 	}
+	// A slot id beyond INT_MAX (MIT refuses it): the token by its label, if no other has it.
+	pkcs11::TokenInfo big = token;
+	big.slot = 0x100000000ull + 7;
+	big.label = "big-slots";
+	pkcs11::TokenInfo other = token;
+	cert.label = "alice";
+	CHECK(!token_identity("/m.so", big, {other, big}, cert, 1, out));
+	CHECK(!out.slot && out.token_label == "big-slots" && format_for_mit(out, text, why) &&
+	      text == "PKCS11:module_name=/m.so:token=big-slots:certlabel=alice");
+	other.label = "big-slots";
+	Failure f = token_identity("/m.so", big, {other, big}, cert, 1, out);
+	CHECK(f.error == Error::SmartcardUnavailable && f.detail.find("same label") != std::string::npos);
+	for (const char* bad : {"a:module_name=/x.so", "a=b", ""}) {
+		big.label = bad;
+		f = token_identity("/m.so", big, {big}, cert, 1, out);
+		CHECK(f.error == Error::SmartcardUnavailable && f.detail.find("2147483647") != std::string::npos);
+	}
+	big.label = "big?slots";   // a control character was replaced: not the label MIT compares
+	big.label_exact = false;
+	CHECK(token_identity("/m.so", big, {big}, cert, 1, out).error == Error::SmartcardUnavailable);
 	// A label that is not CKA_LABEL byte for byte (a control character replaced, blanks trimmed).
 	cert.label = "alice";
 	cert.label_exact = false;
