@@ -12,12 +12,15 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <memory>
-#include <sstream>
+#include <string_view>
 
 namespace nlassp::kerberos::pkinit {
 
@@ -35,22 +38,54 @@ struct PkeyFree {
 	void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
 };
 
-// A file's bytes, bounded; false with `why` (strerror) if it cannot be read.
-bool read_file(const std::string& path, std::string& out, std::string& why)
+// A regular file's bytes, at most kMaxFile. What the file is and how large is checked before a
+// byte is read (a FIFO would block, a device never end); the bytes go straight into SecretBytes
+// (a key file's are wiped when done). False with `why` if it cannot be read.
+bool read_file(const std::string& path, SecretBytes& out, std::string& why)
 {
-	std::ifstream f(path, std::ios::binary);
-	if (!f) {
+	const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
 		why = std::strerror(errno);
 		return false;
 	}
-	std::ostringstream ss;
-	ss << f.rdbuf();
-	out = ss.str();
-	if (out.size() > kMaxFile) {
+	struct stat st {};
+	bool ok = fstat(fd, &st) == 0;
+	if (!ok)
+		why = std::strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxFile)
 		why = "larger than 1 MiB";
-		return false;
+	ok = ok && why.empty();
+	// One byte more than fstat said: a file that grew meanwhile is refused, not cut short.
+	SecretBytes buf(ok ? static_cast<size_t>(st.st_size) + 1 : 0);
+	size_t n = 0;
+	while (ok && n < buf.size()) {
+		const ssize_t r = read(fd, buf.data() + n, buf.size() - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			why = std::strerror(errno);
+			ok = false;
+		} else if (r == 0) {
+			break;
+		} else {
+			n += static_cast<size_t>(r);
+		}
 	}
-	return true;
+	(void)close(fd);
+	if (ok && n > static_cast<size_t>(st.st_size)) {
+		why = "it changed while being read";
+		ok = false;
+	}
+	if (ok)
+		out = SecretBytes(buf.data(), n);
+	return ok;
+}
+
+std::string_view as_text(const SecretBytes& b)
+{
+	return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
 bool is_pem(std::string_view text)
@@ -59,13 +94,13 @@ bool is_pem(std::string_view text)
 }
 
 // The first CERTIFICATE block of a PEM text, or the bytes themselves when they are not PEM.
-bool certificate_der(const std::string& text, Bytes& der)
+bool certificate_der(const SecretBytes& file, Bytes& der)
 {
-	if (!is_pem(text)) {
-		der.assign(text.begin(), text.end());
+	if (!is_pem(as_text(file))) {
+		der.assign(file.data(), file.data() + file.size());
 		return !der.empty();
 	}
-	std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+	std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(file.data(), static_cast<int>(file.size())));
 	bool found = false;
 	while (bio && !found) {
 		char* name = nullptr;
@@ -108,7 +143,8 @@ void learn_names(Card& card)
 Failure inspect_files(const CardRequest& req, Card& card)
 {
 	const X509Identity& id = req.identity;
-	std::string text, why;
+	SecretBytes text;
+	std::string why;
 	if (!read_file(id.cert_file, text, why))
 		return {Error::SmartcardNoCertificate, "cannot read the certificate file " + id.cert_file + ": " + why};
 	if (!certificate_der(text, card.certificate))
@@ -125,17 +161,16 @@ Failure inspect_files(const CardRequest& req, Card& card)
 	card.where = "certificate file " + id.cert_file;
 
 	const std::string& key_file = id.key_file.empty() ? id.cert_file : id.key_file;
-	std::string key_text;
+	SecretBytes key_text;
 	if (!read_file(key_file, key_text, why))
 		return {Error::SmartcardNoCertificate, "cannot read the private key file " + key_file + ": " + why};
-	const bool encrypted = key_text.find("ENCRYPTED PRIVATE KEY") != std::string::npos ||
-	                       key_text.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+	const bool encrypted = as_text(key_text).find("ENCRYPTED PRIVATE KEY") != std::string_view::npos ||
+	                       as_text(key_text).find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos;
 	std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(key_text.data(), static_cast<int>(key_text.size())));
 	ByteView pin = req.pin;
 	std::unique_ptr<EVP_PKEY, PkeyFree> key(
 	    bio ? PEM_read_bio_PrivateKey_ex(bio.get(), nullptr, pin_callback, &pin, crypto::libctx(), nullptr) : nullptr);
 	ERR_clear_error();
-	secure_wipe(key_text.data(), key_text.size());
 	if (!key && encrypted)
 		return {Error::SmartcardWrongPin, req.pin.empty() ? "the key file " + key_file + " is encrypted and no PIN was given"
 		                                                  : "the key file " + key_file + " does not open with this PIN"};
