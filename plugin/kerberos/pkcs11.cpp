@@ -14,6 +14,7 @@ namespace {
 std::mutex g_module_lock;   // C_Initialize/C_Finalize are process-wide
 
 constexpr CK_ULONG kMaxObjects = 64;
+constexpr CK_ULONG kMaxSlots = 1024;
 constexpr CK_ULONG kMaxValue = 64 * 1024;
 constexpr CK_ULONG kMaxIdOrLabel = 256;
 
@@ -172,23 +173,39 @@ bool Module::token_info(uint64_t slot, TokenInfo& out, std::string& why)
 bool Module::tokens(std::vector<TokenInfo>& out, std::string& why)
 {
 	out.clear();
-	CK_ULONG count = 0;
-	CK_RV rv = impl_->f->C_GetSlotList(CK_TRUE, nullptr, &count);
+	std::vector<CK_SLOT_ID> slots;
+	CK_RV rv = CKR_OK;
+	// Ask for the count, then the list; a token inserted in between makes the second call
+	// CKR_BUFFER_TOO_SMALL (and leaves the array undefined): ask again.
+	for (int attempt = 0; attempt < 4; ++attempt) {
+		CK_ULONG count = 0;
+		rv = impl_->f->C_GetSlotList(CK_TRUE, nullptr, &count);
+		if (rv != CKR_OK) {
+			why = "C_GetSlotList failed: " + rv_name(rv);
+			return false;
+		}
+		if (count == 0)
+			return true;
+		if (count > kMaxSlots) {
+			why = "the module reports " + std::to_string(count) + " slots with a token (at most " +
+			      std::to_string(kMaxSlots) + " are looked at)";
+			return false;
+		}
+		slots.assign(count, 0);
+		rv = impl_->f->C_GetSlotList(CK_TRUE, slots.data(), &count);
+		if (rv == CKR_OK) {
+			slots.resize(std::min<CK_ULONG>(count, slots.size()));
+			break;
+		}
+		if (rv != CKR_BUFFER_TOO_SMALL) {
+			why = "C_GetSlotList failed: " + rv_name(rv);
+			return false;
+		}
+	}
 	if (rv != CKR_OK) {
-		why = "C_GetSlotList failed: " + rv_name(rv);
+		why = "the module's slot list kept changing while it was read (C_GetSlotList: " + rv_name(rv) + ")";
 		return false;
 	}
-	if (count == 0)
-		return true;
-	if (count > kMaxObjects)
-		count = kMaxObjects;
-	std::vector<CK_SLOT_ID> slots(count);
-	rv = impl_->f->C_GetSlotList(CK_TRUE, slots.data(), &count);
-	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL) {
-		why = "C_GetSlotList failed: " + rv_name(rv);
-		return false;
-	}
-	slots.resize(std::min<CK_ULONG>(count, slots.size()));
 	for (CK_SLOT_ID s : slots) {
 		TokenInfo t;
 		std::string ignored;
