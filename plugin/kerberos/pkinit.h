@@ -77,6 +77,12 @@ Failure inspect_card(const CardRequest& req, Card& card);
 Failure token_identity(const std::string& module, const pkcs11::TokenInfo& token, const std::vector<pkcs11::TokenInfo>& tokens,
                        const pkcs11::TokenCertificate& cert, size_t certificates_on_token, X509Identity& out);
 
+// How well a token's certificate fits the logon, to pick one among several (a token often holds
+// CA or other certificates too): 2 when it names `principal` (the user the caller named), 1 when
+// it is a logon certificate at all (an id-pkinit-san or UPN, the smartcard-logon EKU
+// 1.3.6.1.4.1.311.20.2.2 or id-pkinit-KPClientAuth 1.3.6.1.5.2.3.4), else 0.
+[[nodiscard]] int certificate_rank(ByteView der, const std::string& principal);
+
 // The SHA-1 of a certificate (for marshalled names). False if OpenSSL cannot compute it.
 [[nodiscard]] bool certificate_hash(ByteView der, CertHash& out);
 

@@ -190,9 +190,9 @@ Failure inspect_files(const CardRequest& req, Card& card)
 	return {};
 }
 
-// Whether a token certificate is one the logon may use; `preferred` when it also names the
-// requested principal.
-bool acceptable(const CardRequest& req, const pkcs11::TokenCertificate& c, bool& preferred)
+// Whether a token certificate is one the logon may use (the caller's certid, certlabel and
+// marshalled hash); `rank` is how well it fits (certificate_rank).
+bool acceptable(const CardRequest& req, const pkcs11::TokenCertificate& c, int& rank)
 {
 	const X509Identity& id = req.identity;
 	if (!id.cert_id.empty() && c.id != id.cert_id)
@@ -204,10 +204,7 @@ bool acceptable(const CardRequest& req, const pkcs11::TokenCertificate& c, bool&
 		if (!certificate_hash(c.der, h) || h != *req.hash)
 			return false;
 	}
-	CertificateNames names;
-	std::string ignored;
-	preferred = !req.principal.empty() && parse_certificate_names(c.der, names, ignored) &&
-	            certificate_names_principal(names, req.principal);
+	rank = certificate_rank(c.der, req.principal);
 	return true;
 }
 
@@ -281,9 +278,11 @@ Failure inspect_token(const CardRequest& req, Card& card)
 	if (slots.empty())
 		return {Error::SmartcardUnavailable, "no token labelled '" + id.token_label + "' in " + id.module};
 
+	// The best-fitting certificate, the first of equals (slots best first).
 	const pkcs11::TokenInfo* chosen_token = nullptr;
 	pkcs11::TokenCertificate chosen;
-	bool chosen_preferred = false;
+	int chosen_rank = -1;
+	const int best = req.principal.empty() ? 1 : 2;
 	size_t seen = 0;
 	for (const pkcs11::TokenInfo& t : slots) {
 		std::vector<pkcs11::TokenCertificate> certs;
@@ -291,14 +290,14 @@ Failure inspect_token(const CardRequest& req, Card& card)
 			continue;
 		seen += certs.size();
 		for (pkcs11::TokenCertificate& c : certs) {
-			bool preferred = false;
-			if (!acceptable(req, c, preferred) || (chosen_token && (chosen_preferred || !preferred)))
+			int rank = 0;
+			if (!acceptable(req, c, rank) || rank <= chosen_rank)
 				continue;
 			chosen_token = &t;
 			chosen = std::move(c);
-			chosen_preferred = preferred;
+			chosen_rank = rank;
 		}
-		if (chosen_preferred)
+		if (chosen_rank >= best)
 			break;
 	}
 	if (!chosen_token) {
@@ -324,6 +323,18 @@ Failure inspect_token(const CardRequest& req, Card& card)
 }
 
 } // namespace
+
+int certificate_rank(ByteView der, const std::string& principal)
+{
+	CertificateNames names;
+	std::string ignored;
+	if (!parse_certificate_names(der, names, ignored))
+		return 0;
+	if (!principal.empty() && certificate_names_principal(names, principal))
+		return 2;
+	const bool logon = !names.principals.empty() || !names.upns.empty() || names.smartcard_logon_eku || names.pkinit_client_eku;
+	return logon ? 1 : 0;
+}
 
 Failure token_identity(const std::string& module, const pkcs11::TokenInfo& token, const std::vector<pkcs11::TokenInfo>& tokens,
                        const pkcs11::TokenCertificate& cert, size_t certificates_on_token, X509Identity& out)

@@ -456,6 +456,35 @@ bool names_of_a_smartcard_certificate()
 	return true;
 }
 
+// Which certificate of a token the logon picks: with no user named, a logon certificate over a
+// CA or other certificate that happens to come first; with one named, the certificate naming it.
+bool certificate_ranks()
+{
+	CertSpec ca;
+	ca.extensions = false;
+	const Bytes ca_cert = make_certificate(ca);
+	CHECK(certificate_rank(ca_cert, "") == 0);
+	CHECK(certificate_rank(ca_cert, "alice@LAB.TEST") == 0);
+	CertSpec server;   // a TLS server certificate: a dNSName and the serverAuth EKU only
+	server.ekus = {{0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01}};
+	CHECK(certificate_rank(make_certificate(server), "") == 0);
+	const Bytes alice = make_certificate(alice_spec());
+	CHECK(certificate_rank(alice, "") == 1);
+	CHECK(certificate_rank(alice, "alice@LAB.TEST") == 2);
+	CHECK(certificate_rank(alice, "bob@LAB.TEST") == 1);
+	CertSpec eku_only;   // the smartcard-logon EKU, no names
+	eku_only.ekus = {kSmartcardLogonOid};
+	CHECK(certificate_rank(make_certificate(eku_only), "") == 1);
+	CertSpec kp_client;
+	kp_client.ekus = {kPkinitClientOid};
+	CHECK(certificate_rank(make_certificate(kp_client), "") == 1);
+	CertSpec upn;
+	upn.upns = {utf8_string("carol@lab.test")};
+	CHECK(certificate_rank(make_certificate(upn), "carol@LAB.TEST") == 2);
+	CHECK(certificate_rank(Bytes{0x30, 0x00}, "") == 0);
+	return true;
+}
+
 bool certificate_refusals()
 {
 	CertificateNames names;
@@ -636,6 +665,7 @@ TEST(identity_for_mit)
 TEST(identity_of_a_token_certificate)
 TEST(names_of_a_smartcard_certificate)
 TEST(certificate_refusals)
+TEST(certificate_ranks)
 TEST(classification)
 TEST(smartcard_requests)
 
@@ -647,7 +677,7 @@ int main()
 	    cmocka_unit_test(test_identity_refusals),         cmocka_unit_test(test_names_of_a_smartcard_certificate),
 	    cmocka_unit_test(test_certificate_refusals),      cmocka_unit_test(test_classification),
 	    cmocka_unit_test(test_smartcard_requests),        cmocka_unit_test(test_identity_for_mit),
-	    cmocka_unit_test(test_identity_of_a_token_certificate),
+	    cmocka_unit_test(test_identity_of_a_token_certificate), cmocka_unit_test(test_certificate_ranks),
 	};
 	return cmocka_run_group_tests_name("pkinit_parsers", tests, nullptr, nullptr);
 }
