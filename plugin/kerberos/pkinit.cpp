@@ -133,9 +133,11 @@ struct IccFree {
 using IccPtr = std::unique_ptr<std::remove_pointer_t<krb5_init_creds_context>, IccFree>;
 
 // The AS exchange's options: the caller's ticket times and FAST armor, the ccache, the PKINIT
-// identity and anchors, and the responder (the only way the PIN reaches MIT).
-krb5_error_code exchange_options(krb5_context k, const KerberosSettings& ks, krb5_ccache out, const std::string& identity,
-                                 Responder& responder, OptPtr& opt)
+// identity and anchors, and the responder (the only way the PIN reaches MIT). A private cache's
+// TGT is asked forwardable, as a password logon's is (as_exchange.cpp), so that Remote Credential
+// Guard can forward it whatever krb5.conf says; a named cache keeps krb5.conf's choice.
+krb5_error_code exchange_options(krb5_context k, const KerberosSettings& ks, krb5_ccache out, bool private_cache,
+                                 const std::string& identity, Responder& responder, OptPtr& opt)
 {
 	krb5_get_init_creds_opt* raw = nullptr;
 	krb5_error_code code = krb5_get_init_creds_opt_alloc(k, &raw);
@@ -146,6 +148,8 @@ krb5_error_code exchange_options(krb5_context k, const KerberosSettings& ks, krb
 		krb5_get_init_creds_opt_set_tkt_life(raw, ks.life_time);
 	if (ks.renew_life_time > 0)
 		krb5_get_init_creds_opt_set_renew_life(raw, ks.renew_life_time);
+	if (private_cache)
+		krb5_get_init_creds_opt_set_forwardable(raw, 1);
 	if (!ks.armor_cache.empty())
 		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, raw, ks.armor_cache.c_str());
 	if (code == 0)
@@ -294,7 +298,7 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 	}
 	Responder responder{&pin};
 	OptPtr opt;
-	if ((code = exchange_options(k, ks, ccache_.get(), identity, responder, opt)) != 0)
+	if ((code = exchange_options(k, ks, ccache_.get(), private_ccache_, identity, responder, opt)) != 0)
 		return fail_krb5(kWhat, code);
 
 	pkinit::ExchangeTrace trace;

@@ -16,6 +16,7 @@
 #include "kerberos/context_impl.h"
 
 #include "common/failure.h"
+#include "kerberos/pkinit.h"
 #include "kerberos/ticket_logon.h"
 
 #include <cstring>
@@ -81,6 +82,14 @@ constexpr const char* kForwardableFix =
     "run kinit -f (or set forwardable = true in krb5.conf [libdefaults]); if the ticket is still not "
     "forwardable, the realm forbids it for this user (MIT: modprinc +allow_forwardable; Active Directory: "
     "\"Account is sensitive and cannot be delegated\" or Protected Users)";
+constexpr const char* kAskedFix =
+    "the ticket was asked forwardable and the KDC did not make it so: the realm's policy forbids forwarding this "
+    "user's tickets (MIT: modprinc +allow_forwardable; Active Directory: \"Account is sensitive and cannot be "
+    "delegated\" or Protected Users)";
+constexpr const char* kNamedCacheFix =
+    "set forwardable = true in krb5.conf [libdefaults] (a logon into kerberosSettings.cache keeps krb5.conf's "
+    "choice); if the ticket is still not forwardable, the realm forbids it for this user (MIT: modprinc "
+    "+allow_forwardable; Active Directory: \"Account is sensitive and cannot be delegated\" or Protected Users)";
 constexpr const char* kRealmPolicyFix =
     "the realm's policy forbids forwarding this user's ticket (MIT: +allow_forwardable on the user, "
     "+allow_tgs_req on krbtgt; Active Directory: \"Account is sensitive and cannot be delegated\" or Protected "
@@ -129,9 +138,15 @@ Error KerberosContext::remote_guard_ccache(gss::Ccache& mem, gss::Principal& cli
 		                         "the credential cache holds no ticket-granting ticket to forward; " +
 		                             std::string(kForwardableFix));
 	tgt.filled = true;
-	if (!(tgt.c.ticket_flags & TKT_FLG_FORWARDABLE))
-		return fail_remote_guard(Error::DelegationPolicy,
-		                         "the ticket-granting ticket is not forwardable; " + std::string(kForwardableFix));
+	if (!(tgt.c.ticket_flags & TKT_FLG_FORWARDABLE)) {
+		// Whose choice it was: a logon of ours into a private cache asked for forwardable (only the
+		// realm says no), one into a named cache followed krb5.conf, a kinit ticket kinit's flags.
+		const auto& id = cred_->identity;
+		const bool logged_on = pkinit::requested(*cred_) || (id && id->has_password && !id->password.empty());
+		const char* fix = private_ccache_ ? kAskedFix : logged_on ? kNamedCacheFix : kForwardableFix;
+		return fail_remote_guard(Error::DelegationPolicy, std::string(pkinit::requested(*cred_) ? "the smartcard logon's " : "the ") +
+		                                                      "ticket-granting ticket is not forwardable; " + fix);
+	}
 	return Error::None;
 }
 
