@@ -24,13 +24,9 @@ namespace pkinit {
 
 bool requested(const Credential& cred)
 {
-	if (!cred.kerberos.pkinit_identity.empty())
-		return true;
-	if (!cred.identity)
-		return false;
-	CertHash hash{};
-	std::string why;
-	return parse_marshalled_name(cred.identity->user, hash, why) != MarshalledName::NotMarshalled;
+	// The one definition the dispatcher's NTLM guard and CREDSSP's delegation check use too
+	// (parse_marshalled_name reserves every "@@" name the same way).
+	return smartcard_credential(cred);
 }
 
 } // namespace pkinit
