@@ -93,6 +93,9 @@ private:
 	Error init_acceptor();
 	Error acquire_with_password(const std::string& principal, ByteView password_utf16le);
 	Error acquire_from_ccache(const std::string& principal);
+	// A logon's ccache (credentials.cpp): opened before its AS exchange, adopted by GSSAPI after it.
+	Error open_logon_ccache(const char* what);
+	Error adopt_logon_ccache(const char* what, const std::string& principal, const std::string& how);
 	Error password_as_exchange(krb5_principal client, const SecretBytes& password, const std::string& principal);
 	Error fail_as_exchange(krb5_init_creds_context icc, krb5_error_code code, const std::string& principal);
 	// Smartcard logon (PKINIT), in pkinit.cpp.
@@ -100,7 +103,6 @@ private:
 	Error pkinit_exchange(const std::string& principal, const pkinit::Card& card, const SecretBytes& pin);
 	Error pkinit_failure(krb5_init_creds_context icc, krb5_error_code code, pkinit::ExchangeTrace& trace, bool pin_locked,
 	                     const std::string& principal, const pkinit::Card& card);
-	Error pkinit_adopt_ccache(const std::string& principal, const pkinit::Card& card);
 	[[nodiscard]] bool kdc_url_wanted() const noexcept
 	{
 		return !cred_->kerberos.kdc_url.empty() || !cred_->kdc_proxy_server.empty();

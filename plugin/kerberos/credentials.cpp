@@ -133,6 +133,18 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 		return Error::InvalidParameter;
 	}
 
+	if (Error e = open_logon_ccache("logon"); e != Error::None)
+		return e;
+	if (Error e = password_as_exchange(client.get(), password, principal); e != Error::None)
+		return e;
+	return adopt_logon_ccache("logon", principal, "");
+}
+
+// The ccache a logon's AS exchange writes: kerberosSettings.cache when the caller names one, else a
+// private MEMORY ccache (destroyed with the context; the user's own ccache is never written).
+Error KerberosContext::open_logon_ccache(const char* what)
+{
+	krb5_context k = krb5_.get();
 	const auto& ks = cred_->kerberos;
 	krb5_error_code code = 0;
 	if (!ks.cache.empty()) {
@@ -142,27 +154,27 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 		code = krb5_cc_new_unique(k, "MEMORY", nullptr, ccache_.out(k));
 		private_ccache_ = code == 0;
 	}
-	if (code)
-		return fail_krb5("logon", code);
+	return code ? fail_krb5(what, code) : Error::None;
+}
 
-	if (Error e = password_as_exchange(client.get(), password, principal); e != Error::None)
-		return e;
-
+// After the logon's AS exchange: GSSAPI's credential from that ccache, and who we are now.
+Error KerberosContext::adopt_logon_ccache(const char* what, const std::string& principal, const std::string& how)
+{
+	krb5_context k = krb5_.get();
 	char* full = nullptr;
-	if ((code = krb5_cc_get_full_name(k, ccache_.get(), &full)) != 0)
-		return fail_krb5("logon", code);
-	std::string ccname = full;
+	if (krb5_error_code code = krb5_cc_get_full_name(k, ccache_.get(), &full); code)
+		return fail_krb5(what, code);
+	const std::string ccname = full;
 	krb5_free_string(k, full);
-
 	gss_key_value_element_desc element{"ccache", ccname.c_str()};
 	gss_key_value_set_desc store{1, &element};
 	OM_uint32 minor = 0;
-	OM_uint32 major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, gss::krb5_mech_set(),
-	                                        GSS_C_INITIATE, &store, gcred_.out(), nullptr, nullptr);
+	const OM_uint32 major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, gss::krb5_mech_set(),
+	                                              GSS_C_INITIATE, &store, gcred_.out(), nullptr, nullptr);
 	if (GSS_ERROR(major))
-		return fail_gss("logon", major, minor);
+		return fail_gss(what, major, minor);
 	client_ = principal;
-	NLASSP_LOG(logger, Debug, "Kerberos: initial ticket for %s obtained into %s", principal.c_str(),
+	NLASSP_LOG(logger, Debug, "Kerberos: initial ticket for %s obtained%s into %s", principal.c_str(), how.c_str(),
 	           private_ccache_ ? "a private memory ccache" : ccname.c_str());
 	return Error::None;
 }

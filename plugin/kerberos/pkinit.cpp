@@ -274,16 +274,9 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 	gss::Principal client;
 	if (krb5_error_code code = krb5_parse_name(k, principal.c_str(), client.out(k)); code)
 		return fail_krb5(kWhat, code);
+	if (Error e = open_logon_ccache(kWhat); e != Error::None)
+		return e;
 	krb5_error_code code = 0;
-	if (!ks.cache.empty()) {
-		code = krb5_cc_resolve(k, ks.cache.c_str(), ccache_.out(k));
-		private_ccache_ = false;
-	} else {
-		code = krb5_cc_new_unique(k, "MEMORY", nullptr, ccache_.out(k));
-		private_ccache_ = code == 0;
-	}
-	if (code)
-		return fail_krb5(kWhat, code);
 
 	// Only an identity MIT reads back as meant (a token's label could hold MIT's separators).
 	std::string identity, why;
@@ -314,7 +307,7 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 		log_failure(kWhat, Error::Internal, "the KDC issued a ticket without PKINIT; refusing it");
 		return Error::Internal;
 	}
-	return pkinit_adopt_ccache(principal, card);
+	return adopt_logon_ccache(kWhat, principal, " with PKINIT (certificate from " + card.where + ")");
 }
 
 // A failed exchange: the smartcard logon's own failures by what MIT's trace said, everything else
@@ -340,27 +333,6 @@ Error KerberosContext::pkinit_failure(krb5_init_creds_context icc, krb5_error_co
 		return f.error;
 	}
 	return icc ? fail_as_exchange(icc, code, principal) : fail_krb5(kWhat, code);
-}
-
-Error KerberosContext::pkinit_adopt_ccache(const std::string& principal, const pkinit::Card& card)
-{
-	krb5_context k = krb5_.get();
-	char* full = nullptr;
-	if (krb5_error_code code = krb5_cc_get_full_name(k, ccache_.get(), &full); code)
-		return fail_krb5(kWhat, code);
-	const std::string ccname = full;
-	krb5_free_string(k, full);
-	gss_key_value_element_desc element{"ccache", ccname.c_str()};
-	gss_key_value_set_desc store{1, &element};
-	OM_uint32 minor = 0;
-	const OM_uint32 major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, gss::krb5_mech_set(),
-	                                              GSS_C_INITIATE, &store, gcred_.out(), nullptr, nullptr);
-	if (GSS_ERROR(major))
-		return fail_gss(kWhat, major, minor);
-	client_ = principal;
-	NLASSP_LOG(logger, Debug, "Kerberos: initial ticket for %s obtained with PKINIT (certificate from %s) into %s",
-	           principal.c_str(), card.where.c_str(), private_ccache_ ? "a private memory ccache" : ccname.c_str());
-	return Error::None;
 }
 
 } // namespace detail
