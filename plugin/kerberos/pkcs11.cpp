@@ -5,6 +5,9 @@
 #include <dlfcn.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
 #include <mutex>
 
 namespace nlassp::kerberos::pkcs11 {
@@ -37,7 +40,26 @@ std::string padded(const unsigned char* p, size_t n, bool& exact, bool trailing_
 	return s;
 }
 
+// The locks of ModuleUse, one per module; never removed (a process uses few modules).
+std::mutex& module_use_lock(const std::string& path)
+{
+	static std::mutex registry;
+	static std::map<std::string, std::unique_ptr<std::mutex>> locks;
+	std::string key = path;
+	if (char* real = realpath(path.c_str(), nullptr)) {
+		key = real;
+		std::free(real);
+	}
+	std::lock_guard<std::mutex> guard(registry);
+	std::unique_ptr<std::mutex>& m = locks[key];
+	if (!m)
+		m = std::make_unique<std::mutex>();
+	return *m;
+}
+
 } // namespace
+
+ModuleUse::ModuleUse(const std::string& path) : lock_(module_use_lock(path)) {}
 
 std::string rv_name(unsigned long rv)
 {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,23 @@ public:
 private:
 	struct Impl;
 	std::unique_ptr<Impl> impl_;
+};
+
+// Held across everything one smartcard logon does with a PKCS#11 module: our look at the token
+// (Module) and MIT's PKINIT exchange, which loads the same module again. Two logons in one process
+// must not use a module at once: MIT's pkinit treats CKR_CRYPTOKI_ALREADY_INITIALIZED from
+// C_Initialize as a failure and calls C_Finalize when its exchange ends, which would pull the
+// module from under the other logon (or our slot search). One lock per module: the path's real
+// path when it resolves, else the name as given (a bare name found by dlopen's search and the
+// same file named by its path are two locks).
+class ModuleUse {
+public:
+	explicit ModuleUse(const std::string& path);
+	ModuleUse(const ModuleUse&) = delete;
+	ModuleUse& operator=(const ModuleUse&) = delete;
+
+private:
+	std::unique_lock<std::mutex> lock_;
 };
 
 // "CKR_PIN_INCORRECT" for a return value, "CKR_0x..." for others.

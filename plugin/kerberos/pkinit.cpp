@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <type_traits>
 
 namespace nlassp::kerberos {
@@ -239,6 +240,10 @@ Error KerberosContext::acquire_with_pkinit(const std::string& default_realm)
 	if (pkinit::plugin_disabled(krb5_.get(), plugin_why))
 		return fail(Error::PkinitUnavailable, "MIT's PKINIT client plugin is not available: " + plugin_why);
 
+	// A token's module is ours alone from the look at the card to the end of MIT's exchange.
+	std::optional<pkcs11::ModuleUse> module_use;
+	if (req.identity.kind == pkinit::X509Identity::Kind::Pkcs11)
+		module_use.emplace(req.identity.module);
 	pkinit::Card card;
 	if (pkinit::Failure f = pkinit::inspect_card(req, card))
 		return fail(f.error, f.detail);

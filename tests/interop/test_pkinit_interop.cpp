@@ -14,14 +14,17 @@
 // must say what they are, never that MIT's PKINIT plugin is missing.
 #include <winpr/crypto.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <unistd.h>
@@ -345,6 +348,43 @@ void winpr_side_by_side(void** state, const std::string& identity, const char* w
 	              what, after.pkinit - before.pkinit, after.password_preauth - before.password_preauth);
 }
 
+// Runs `rounds` logins with `config` on each of `threads` threads, all started together; returns
+// how many logged in completely (sealed messages both ways, our server's AUTH_IDENTITY alice) and
+// puts the first failure's trace into `first_failure`. Everything with a destructor lives here, not
+// in the test body (CMocka's asserts longjmp).
+int logins_at_once(const Config& config, int threads, int rounds, std::string& first_failure)
+{
+	std::atomic<int> ok{0};
+	std::atomic<int> started{0};
+	std::mutex mutex;
+	std::vector<std::thread> pool;
+	for (int t = 0; t < threads; t++)
+		pool.emplace_back([&, t] {
+			Config c = config;
+			// One thread names the token by its slot, the other as FreeRDP does (16 bits): our slot
+			// search then runs while the other logon is in MIT's exchange.
+			if (t % 2)
+				c.client.pkinit_identity = pkcs11_identity(env("PKINIT_SLOT"));
+			started++;
+			while (started.load() < threads)
+				std::this_thread::yield();
+			for (int i = 0; i < rounds; i++) {
+				Result r;
+				run_login(c, r);
+				if (r.established && r.messages_ok && r.auth_identity_status == SEC_E_OK && r.auth_identity_user == "alice") {
+					ok++;
+					continue;
+				}
+				std::lock_guard<std::mutex> lock(mutex);
+				if (first_failure.empty())
+					first_failure = "thread " + std::to_string(t) + " logon " + std::to_string(i) + ":\n" + r.describe();
+			}
+		});
+	for (std::thread& th : pool)
+		th.join();
+	return ok.load();
+}
+
 } // namespace
 
 // ---- logins ---------------------------------------------------------------------------------
@@ -368,6 +408,29 @@ static void principal_from_certificate(void** s)
 	fx->config.client.user.clear();
 	fx->config.client.domain.clear();
 	expect_pkinit_login(fx, W);
+}
+
+// Two smartcard logons in one process at the same time through the same PKCS#11 module (a
+// server's gateway or a multi-session client): MIT's PKINIT initialises the module for its
+// exchange and finalises it after, so without pkcs11::ModuleUse one logon's C_Finalize pulls the
+// module from under the other (CKR_CRYPTOKI_NOT_INITIALIZED, or MIT refusing
+// CKR_CRYPTOKI_ALREADY_INITIALIZED). All must succeed, each with its own PKINIT request.
+static void token_logons_at_once(void** s)
+{
+	auto* fx = static_cast<Fixture*>(*s);
+	configure_card(fx, M, M, pkcs11_identity(freerdp_slot(env("PKINIT_SLOT"))), env("PKINIT_ANCHORS"), env("PKINIT_PIN"));
+	fx->config.messages = 1;
+	constexpr int kThreads = 2;
+	constexpr int kRounds = 3;
+	const KdcCounts before;
+	const int ok = logins_at_once(fx->config, kThreads, kRounds, fx->why);
+	const KdcCounts after;
+	if (!fx->why.empty())
+		print_message("%s\n", fx->why.c_str());
+	assert_int_equal(ok, kThreads * kRounds);
+	EXPECT_TRUE(fx, after.pkinit == before.pkinit + kThreads * kRounds);
+	EXPECT_TRUE(fx, after.password_preauth == before.password_preauth);
+	EXPECT_TRUE(fx, after.preauth_failed == before.preauth_failed);
 }
 
 // ---- the card at fault: refused before any KDC request ------------------------------------------
@@ -619,6 +682,7 @@ int main()
 	    T(token_without_slot),
 	    T(token_to_module_server),
 	    T(principal_from_certificate),
+	    T(token_logons_at_once),
 	    T(token_wrong_pin),
 	    T(token_no_pin),
 	    T(token_pin_locked),
