@@ -45,6 +45,11 @@ const char* advice(Error e);
 ContextFlags from_gss(OM_uint32 f);
 OM_uint32 to_gss(ContextFlags f);
 bool utf16_to_utf8_str(const std::u16string& in, std::string& out);
+// The realms krb5.conf lists in [realms] (credentials.cpp), for telling "user@REALM" from a UPN.
+std::vector<std::string> configured_realms(krb5_context k);
+// krb5_parse_name of a client principal, typed KRB5_NT_ENTERPRISE_PRINCIPAL when it is an enterprise
+// name (kerberos::enterprise_principal): the KDC then looks the UPN up and canonicalizes it.
+krb5_error_code parse_client(krb5_context k, const std::string& principal, gss::Principal& out);
 
 // Trace lines of MIT's sendto_kdc / k5tls about a KDC proxy (kdc_url.cpp), for the failure line.
 struct KdcTrace {

@@ -11,6 +11,30 @@
 
 namespace nlassp::kerberos::detail {
 
+std::vector<std::string> configured_realms(krb5_context k)
+{
+	std::vector<std::string> out;
+	profile_t profile = nullptr;
+	if (krb5_get_profile(k, &profile) != 0 || !profile)
+		return out;
+	const char* path[] = {"realms", nullptr};
+	char** names = nullptr;
+	if (profile_get_subsection_names(profile, path, &names) == 0 && names)
+		for (char** n = names; *n; ++n)
+			out.emplace_back(*n);
+	profile_free_list(names);
+	profile_release(profile);
+	return out;
+}
+
+krb5_error_code parse_client(krb5_context k, const std::string& principal, gss::Principal& out)
+{
+	const krb5_error_code code = krb5_parse_name(k, principal.c_str(), out.out(k));
+	if (code == 0 && enterprise_principal(principal))
+		out.get()->type = KRB5_NT_ENTERPRISE_PRINCIPAL;
+	return code;
+}
+
 Error KerberosContext::check_realm(const std::string& realm)
 {
 	// Fail within milliseconds when the realm has no KDC we could ever reach, so that Negotiate
@@ -96,7 +120,7 @@ Error KerberosContext::init_initiator()
 			log_failure("logon", Error::InvalidParameter, "the user or domain name is not valid UTF-16");
 			return Error::InvalidParameter;
 		}
-		if (!client_principal(user, domain, default_realm, principal)) {
+		if (!client_principal(user, domain, default_realm, principal, configured_realms(krb5_.get()))) {
 			log_failure("logon", Error::NoAuthority,
 			            "no Kerberos realm for user '" + user + "' (no domain given and no default_realm in krb5.conf)");
 			return Error::NoAuthority;
@@ -124,7 +148,7 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 
 	krb5_context k = krb5_.get();
 	gss::Principal client;
-	if (krb5_error_code code = krb5_parse_name(k, principal.c_str(), client.out(k)); code)
+	if (krb5_error_code code = parse_client(k, principal, client); code)
 		return fail_krb5("logon", code);
 
 	SecretBytes password;

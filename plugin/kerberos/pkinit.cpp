@@ -218,7 +218,7 @@ Error KerberosContext::acquire_with_pkinit(const std::string& default_realm)
 	case pkinit::MarshalledName::Malformed:
 		return fail(Error::InvalidParameter, "the user name is not a usable marshalled certificate credential: " + why);
 	case pkinit::MarshalledName::NotMarshalled:
-		if (!user.empty() && !client_principal(user, domain, default_realm, req.principal))
+		if (!user.empty() && !client_principal(user, domain, default_realm, req.principal, configured_realms(krb5_.get())))
 			return fail(Error::NoAuthority, "no Kerberos realm for user '" + user + "' (no domain given and no default_realm in krb5.conf)");
 		break;
 	}
@@ -277,7 +277,7 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 	krb5_context k = krb5_.get();
 	const auto& ks = cred_->kerberos;
 	gss::Principal client;
-	if (krb5_error_code code = krb5_parse_name(k, principal.c_str(), client.out(k)); code)
+	if (krb5_error_code code = parse_client(k, principal, client); code)
 		return fail_krb5(kWhat, code);
 	if (Error e = open_logon_ccache(kWhat); e != Error::None)
 		return e;
@@ -294,6 +294,8 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 	OptPtr opt;
 	if ((code = exchange_options(k, ks, ccache_.get(), private_ccache_, identity, responder, opt)) != 0)
 		return fail_krb5(kWhat, code);
+	if (krb5_princ_type(k, client.get()) == KRB5_NT_ENTERPRISE_PRINCIPAL)
+		krb5_get_init_creds_opt_set_canonicalize(opt.get(), 1);
 
 	pkinit::ExchangeTrace trace;
 	IccPtr icc(nullptr, IccFree{k});
