@@ -197,8 +197,16 @@ Error KerberosContext::adopt_logon_ccache(const char* what, const std::string& p
 	                                              GSS_C_INITIATE, &store, gcred_.out(), nullptr, nullptr);
 	if (GSS_ERROR(major))
 		return fail_gss(what, major, minor);
+	// Who the KDC says we are (the ccache's principal, from its reply): a UPN asked as an enterprise
+	// name, or a name the KDC canonicalized, is not the name we asked with.
 	client_ = principal;
-	NLASSP_LOG(logger, Debug, "Kerberos: initial ticket for %s obtained%s into %s", principal.c_str(), how.c_str(),
+	gss::Principal who;
+	char* text = nullptr;
+	if (krb5_cc_get_principal(k, ccache_.get(), who.out(k)) == 0 && krb5_unparse_name(k, who.get(), &text) == 0) {
+		client_ = text;
+		krb5_free_unparsed_name(k, text);
+	}
+	NLASSP_LOG(logger, Debug, "Kerberos: initial ticket for %s obtained%s into %s", client_.c_str(), how.c_str(),
 	           private_ccache_ ? "a private memory ccache" : ccname.c_str());
 	return Error::None;
 }

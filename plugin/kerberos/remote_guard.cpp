@@ -111,15 +111,25 @@ Error KerberosContext::fail_remote_guard(Error e, const std::string& detail)
 Error KerberosContext::remote_guard_ccache(gss::Ccache& mem, gss::Principal& client)
 {
 	krb5_context k = krb5_.get();
-	if (krb5_error_code code = krb5_parse_name(k, client_.c_str(), client.out(k)); code)
+	// The cache is the tickets' client's: the name the GSSAPI credential holds (its ccache's
+	// principal, which MIT's AS exchange sets from the KDC's reply), not a name we made from the
+	// user name (a UPN, or a KDC that canonicalizes, makes the two differ).
+	OM_uint32 minor = 0;
+	gss::Name name;
+	gss::Buffer text;
+	OM_uint32 major = gss_inquire_cred(&minor, gcred_.get(), name.out(), nullptr, nullptr, nullptr);
+	if (!GSS_ERROR(major))
+		major = gss_display_name(&minor, name.get(), text.out(), nullptr);
+	if (GSS_ERROR(major))
+		return fail_gss("Remote Credential Guard", major, minor);
+	if (krb5_error_code code = parse_client(k, text.str(), client); code)
 		return fail_krb5("Remote Credential Guard", code);
 	krb5_error_code code = krb5_cc_new_unique(k, "MEMORY", nullptr, mem.out(k));
 	if (code == 0)
 		code = krb5_cc_initialize(k, mem.get(), client.get());
 	if (code)
 		return fail_krb5("Remote Credential Guard", code);
-	OM_uint32 minor = 0;
-	if (const OM_uint32 major = gss_krb5_copy_ccache(&minor, gcred_.get(), mem.get()); GSS_ERROR(major))
+	if ((major = gss_krb5_copy_ccache(&minor, gcred_.get(), mem.get())); GSS_ERROR(major))
 		return fail_gss("Remote Credential Guard", major, minor);
 
 	gss::Principal tgs;
@@ -210,7 +220,9 @@ Error KerberosContext::ticket_logon(TicketLogon& out)
 	SecretData cred;
 	cred.k = k;
 	if (code == 0)
-		code = krb5_fwd_tgt_creds(k, ac.ac, nullptr, client.get(), server.get(), mem.get(), 1, &cred.d);
+		// rhost: the target host itself, as WinPR's does, not one MIT would read back out of the
+		// ticket's server name (which it refuses unless that name is typed NT-SRV-HST).
+		code = krb5_fwd_tgt_creds(k, ac.ac, host.c_str(), client.get(), server.get(), mem.get(), 1, &cred.d);
 	if (code == KRB5KDC_ERR_BADOPTION || code == KRB5KDC_ERR_POLICY)
 		return fail_remote_guard(Error::DelegationPolicy,
 		                         "the KDC refused to forward the ticket-granting ticket (" +
