@@ -9,6 +9,9 @@
 #   - xfreerdp3 + nlassp -> freerdp-shadow-cli3 (WinPR's Kerberos acceptor);
 #   - xfreerdp3 + nlassp -> nla_server with nlassp.
 source "$(dirname "$0")/e2e_lib.sh"
+# The stock client's login goes to /v:localhost (TERMSRV/localhost): where localhost is ::1 too,
+# run in a private mount namespace whose /etc/hosts makes it 127.0.0.1 (tests/lab/lab.sh).
+lab_localhost_ipv4 "$@" || true
 e2e_setup "$@"
 e2e_need_module
 e2e_need_server

@@ -14,6 +14,9 @@
 # and never an encrypted timestamp (a PIN used as a password). The same logins with WinPR's
 # built-in Kerberos are run in the same lab and recorded side by side, not asserted.
 source "$(dirname "$0")/e2e_lib.sh"
+# WinPR's logins go to /v:localhost (TERMSRV/localhost): where localhost is ::1 too, run in a
+# private mount namespace whose /etc/hosts makes it 127.0.0.1 (tests/lab/lab.sh).
+lab_localhost_ipv4 "$@" || true
 e2e_setup "$@"
 e2e_need_module
 e2e_start_pkinit_kdc
