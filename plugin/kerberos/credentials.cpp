@@ -120,7 +120,10 @@ Error KerberosContext::init_initiator()
 			log_failure("logon", Error::InvalidParameter, "the user or domain name is not valid UTF-16");
 			return Error::InvalidParameter;
 		}
-		if (!client_principal(user, domain, default_realm, principal, configured_realms(krb5_.get()))) {
+		// krb5.conf's realms matter only to a name with '@' (a realm or a UPN): read only then.
+		const bool at = user.find('@') != std::string::npos;
+		if (!client_principal(user, domain, default_realm, principal,
+		                      at ? configured_realms(krb5_.get()) : std::vector<std::string>{})) {
 			log_failure("logon", Error::NoAuthority,
 			            "no Kerberos realm for user '" + user + "' (no domain given and no default_realm in krb5.conf)");
 			return Error::NoAuthority;

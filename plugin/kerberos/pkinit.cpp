@@ -218,7 +218,9 @@ Error KerberosContext::acquire_with_pkinit(const std::string& default_realm)
 	case pkinit::MarshalledName::Malformed:
 		return fail(Error::InvalidParameter, "the user name is not a usable marshalled certificate credential: " + why);
 	case pkinit::MarshalledName::NotMarshalled:
-		if (!user.empty() && !client_principal(user, domain, default_realm, req.principal, configured_realms(krb5_.get())))
+		if (!user.empty() && !client_principal(user, domain, default_realm, req.principal,
+		                                        user.find('@') != std::string::npos ? configured_realms(krb5_.get())
+		                                                                            : std::vector<std::string>{}))
 			return fail(Error::NoAuthority, "no Kerberos realm for user '" + user + "' (no domain given and no default_realm in krb5.conf)");
 		break;
 	}
