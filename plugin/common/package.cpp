@@ -33,6 +33,16 @@ Bytes ChannelBindings::serialize() const
 	return out;
 }
 
+bool smartcard_credential(const Credential* cred, const Identity* identity) noexcept
+{
+	return (cred && !cred->kerberos.pkinit_identity.empty()) || (identity && identity->user.starts_with(u"@@"));
+}
+
+bool smartcard_credential(const Credential& cred) noexcept
+{
+	return smartcard_credential(&cred, cred.identity ? &*cred.identity : nullptr);
+}
+
 Error SecurityContext::sign(std::span<const MessageBuffer>, Bytes&) { return Error::Unsupported; }
 Error SecurityContext::verify(std::span<const MessageBuffer>, ByteView) { return Error::Unsupported; }
 Error SecurityContext::encrypt(std::span<MessageBuffer>, Bytes&) { return Error::Unsupported; }

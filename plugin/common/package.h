@@ -140,6 +140,14 @@ struct Credential {
 };
 using CredentialPtr = std::shared_ptr<const Credential>;
 
+// A smartcard logon's credential: a PKINIT identity (kerberosSettings.pkinitX509Identity), or a
+// user name starting with "@@" (reserved for Windows' marshalled credentials: FreeRDP on Windows
+// names the card's certificate so). Its password is the card's PIN: only Kerberos (PKINIT) may
+// use it, and nothing sends, hashes or delegates it as a password. The second form asks about the
+// handle `cred` (may be null) used with `identity` (may be null) in place of its own.
+[[nodiscard]] bool smartcard_credential(const Credential& cred) noexcept;
+[[nodiscard]] bool smartcard_credential(const Credential* cred, const Identity* identity) noexcept;
+
 struct StepInput {
 	ByteView token;                         // the peer's token; empty on an initiator's first call
 	const ChannelBindings* bindings = nullptr;

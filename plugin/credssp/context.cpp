@@ -288,10 +288,10 @@ Error CredSspContext::initiator_start(const StepInput& in, StepOutput& out)
 		const Identity* id = in.supplied_identity ? in.supplied_identity
 		                                          : (cred_ && cred_->identity ? &*cred_->identity : nullptr);
 		// A smartcard logon's "password" is the card's PIN: TSPasswordCreds would hand it to the
-		// server as a password (and TSSmartCardCreds are not sent by this package). Remote
-		// Credential Guard sends the PKINIT ticket instead, which is fine.
-		if (!policy_.options().remote_guard && !in.supplied_identity && cred_ &&
-		    (!cred_->kerberos.pkinit_identity.empty() || (id && id->user.starts_with(u"@@")))) {
+		// server as a password (and TSSmartCardCreds are not sent by this package). Decided on the
+		// credential the logon uses (create_inner: a supplied identity with the handle's PKINIT
+		// settings). Remote Credential Guard sends the PKINIT ticket instead, which is fine.
+		if (!policy_.options().remote_guard && smartcard_credential(cred_.get(), id)) {
 			NLASSP_LOG(logger, Warn,
 			           "CredSSP initiator: a smartcard logon's PIN is not delegated as a password; do not ask for "
 			           "delegation (ISC_REQ_DELEGATE) with smartcard credentials");

@@ -90,6 +90,9 @@ Error KerberosContext::password_as_exchange(krb5_principal client, const SecretB
 	// (remote_guard.cpp); it never leaves this context otherwise.
 	if (private_ccache_)
 		krb5_get_init_creds_opt_set_forwardable(o.get(), 1);
+	// A UPN asked as an enterprise name: the KDC answers with the account's own name.
+	if (krb5_princ_type(k, client) == KRB5_NT_ENTERPRISE_PRINCIPAL)
+		krb5_get_init_creds_opt_set_canonicalize(o.get(), 1);
 	if (!ks.armor_cache.empty())
 		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, o.get(), ks.armor_cache.c_str());
 	if (code == 0)

@@ -15,6 +15,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace nlassp::kerberos {
 
@@ -22,8 +23,16 @@ namespace nlassp::kerberos {
 // "user@realm" (domain ignored), "DOMAIN\\user". The realm is upper-cased; an empty domain
 // means `default_realm`; a NetBIOS-style domain (no dot) that is the first label of
 // `default_realm` becomes `default_realm`. False if the user is empty or no realm is known.
+// A UPN ("alice@corp.example": a lower-case DNS suffix that is neither the realm the domain or
+// `default_realm` names nor one of `known_realms`, krb5.conf's [realms]) becomes the enterprise
+// name "alice\\@corp.example@REALM" of that realm (see enterprise_principal).
 [[nodiscard]] bool client_principal(std::string_view user, std::string_view domain,
-                                    std::string_view default_realm, std::string& principal);
+                                    std::string_view default_realm, std::string& principal,
+                                    const std::vector<std::string>& known_realms = {});
+
+// Whether a principal's name is an enterprise name (its first component holds an escaped '@',
+// "alice\\@corp.example@LAB.TEST"): asked as KRB5_NT_ENTERPRISE_PRINCIPAL, with canonicalization.
+[[nodiscard]] bool enterprise_principal(std::string_view principal);
 
 // How to import an SSPI target name into GSSAPI.
 struct TargetName {

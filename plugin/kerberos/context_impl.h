@@ -26,6 +26,7 @@
 
 namespace nlassp::kerberos::pkinit {
 struct Card;
+struct ExchangeTrace;
 }
 
 namespace nlassp::kerberos::detail {
@@ -44,6 +45,11 @@ const char* advice(Error e);
 ContextFlags from_gss(OM_uint32 f);
 OM_uint32 to_gss(ContextFlags f);
 bool utf16_to_utf8_str(const std::u16string& in, std::string& out);
+// The realms krb5.conf lists in [realms] (credentials.cpp), for telling "user@REALM" from a UPN.
+std::vector<std::string> configured_realms(krb5_context k);
+// krb5_parse_name of a client principal, typed KRB5_NT_ENTERPRISE_PRINCIPAL when it is an enterprise
+// name (kerberos::enterprise_principal): the KDC then looks the UPN up and canonicalizes it.
+krb5_error_code parse_client(krb5_context k, const std::string& principal, gss::Principal& out);
 
 // Trace lines of MIT's sendto_kdc / k5tls about a KDC proxy (kdc_url.cpp), for the failure line.
 struct KdcTrace {
@@ -100,12 +106,16 @@ private:
 	Error init_acceptor();
 	Error acquire_with_password(const std::string& principal, ByteView password_utf16le);
 	Error acquire_from_ccache(const std::string& principal);
+	// A logon's ccache (credentials.cpp): opened before its AS exchange, adopted by GSSAPI after it.
+	Error open_logon_ccache(const char* what);
+	Error adopt_logon_ccache(const char* what, const std::string& principal, const std::string& how);
 	Error password_as_exchange(krb5_principal client, const SecretBytes& password, const std::string& principal);
 	Error fail_as_exchange(krb5_init_creds_context icc, krb5_error_code code, const std::string& principal);
 	// Smartcard logon (PKINIT), in pkinit.cpp.
 	Error acquire_with_pkinit(const std::string& default_realm);
 	Error pkinit_exchange(const std::string& principal, const pkinit::Card& card, const SecretBytes& pin);
-	Error pkinit_adopt_ccache(const std::string& principal, const pkinit::Card& card);
+	Error pkinit_failure(krb5_init_creds_context icc, krb5_error_code code, pkinit::ExchangeTrace& trace, bool pin_locked,
+	                     const std::string& principal, const pkinit::Card& card);
 	[[nodiscard]] bool kdc_url_wanted() const noexcept
 	{
 		return !cred_->kerberos.kdc_url.empty() || !cred_->kdc_proxy_server.empty();

@@ -11,6 +11,30 @@
 
 namespace nlassp::kerberos::detail {
 
+std::vector<std::string> configured_realms(krb5_context k)
+{
+	std::vector<std::string> out;
+	profile_t profile = nullptr;
+	if (krb5_get_profile(k, &profile) != 0 || !profile)
+		return out;
+	const char* path[] = {"realms", nullptr};
+	char** names = nullptr;
+	if (profile_get_subsection_names(profile, path, &names) == 0 && names)
+		for (char** n = names; *n; ++n)
+			out.emplace_back(*n);
+	profile_free_list(names);
+	profile_release(profile);
+	return out;
+}
+
+krb5_error_code parse_client(krb5_context k, const std::string& principal, gss::Principal& out)
+{
+	const krb5_error_code code = krb5_parse_name(k, principal.c_str(), out.out(k));
+	if (code == 0 && enterprise_principal(principal))
+		out.get()->type = KRB5_NT_ENTERPRISE_PRINCIPAL;
+	return code;
+}
+
 Error KerberosContext::check_realm(const std::string& realm)
 {
 	// Fail within milliseconds when the realm has no KDC we could ever reach, so that Negotiate
@@ -96,7 +120,10 @@ Error KerberosContext::init_initiator()
 			log_failure("logon", Error::InvalidParameter, "the user or domain name is not valid UTF-16");
 			return Error::InvalidParameter;
 		}
-		if (!client_principal(user, domain, default_realm, principal)) {
+		// krb5.conf's realms matter only to a name with '@' (a realm or a UPN): read only then.
+		const bool at = user.find('@') != std::string::npos;
+		if (!client_principal(user, domain, default_realm, principal,
+		                      at ? configured_realms(krb5_.get()) : std::vector<std::string>{})) {
 			log_failure("logon", Error::NoAuthority,
 			            "no Kerberos realm for user '" + user + "' (no domain given and no default_realm in krb5.conf)");
 			return Error::NoAuthority;
@@ -124,7 +151,7 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 
 	krb5_context k = krb5_.get();
 	gss::Principal client;
-	if (krb5_error_code code = krb5_parse_name(k, principal.c_str(), client.out(k)); code)
+	if (krb5_error_code code = parse_client(k, principal, client); code)
 		return fail_krb5("logon", code);
 
 	SecretBytes password;
@@ -133,6 +160,18 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 		return Error::InvalidParameter;
 	}
 
+	if (Error e = open_logon_ccache("logon"); e != Error::None)
+		return e;
+	if (Error e = password_as_exchange(client.get(), password, principal); e != Error::None)
+		return e;
+	return adopt_logon_ccache("logon", principal, "");
+}
+
+// The ccache a logon's AS exchange writes: kerberosSettings.cache when the caller names one, else a
+// private MEMORY ccache (destroyed with the context; the user's own ccache is never written).
+Error KerberosContext::open_logon_ccache(const char* what)
+{
+	krb5_context k = krb5_.get();
 	const auto& ks = cred_->kerberos;
 	krb5_error_code code = 0;
 	if (!ks.cache.empty()) {
@@ -142,27 +181,35 @@ Error KerberosContext::acquire_with_password(const std::string& principal, ByteV
 		code = krb5_cc_new_unique(k, "MEMORY", nullptr, ccache_.out(k));
 		private_ccache_ = code == 0;
 	}
-	if (code)
-		return fail_krb5("logon", code);
+	return code ? fail_krb5(what, code) : Error::None;
+}
 
-	if (Error e = password_as_exchange(client.get(), password, principal); e != Error::None)
-		return e;
-
+// After the logon's AS exchange: GSSAPI's credential from that ccache, and who we are now.
+Error KerberosContext::adopt_logon_ccache(const char* what, const std::string& principal, const std::string& how)
+{
+	krb5_context k = krb5_.get();
 	char* full = nullptr;
-	if ((code = krb5_cc_get_full_name(k, ccache_.get(), &full)) != 0)
-		return fail_krb5("logon", code);
-	std::string ccname = full;
+	if (krb5_error_code code = krb5_cc_get_full_name(k, ccache_.get(), &full); code)
+		return fail_krb5(what, code);
+	const std::string ccname = full;
 	krb5_free_string(k, full);
-
 	gss_key_value_element_desc element{"ccache", ccname.c_str()};
 	gss_key_value_set_desc store{1, &element};
 	OM_uint32 minor = 0;
-	OM_uint32 major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, gss::krb5_mech_set(),
-	                                        GSS_C_INITIATE, &store, gcred_.out(), nullptr, nullptr);
+	const OM_uint32 major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, gss::krb5_mech_set(),
+	                                              GSS_C_INITIATE, &store, gcred_.out(), nullptr, nullptr);
 	if (GSS_ERROR(major))
-		return fail_gss("logon", major, minor);
+		return fail_gss(what, major, minor);
+	// Who the KDC says we are (the ccache's principal, from its reply): a UPN asked as an enterprise
+	// name, or a name the KDC canonicalized, is not the name we asked with.
 	client_ = principal;
-	NLASSP_LOG(logger, Debug, "Kerberos: initial ticket for %s obtained into %s", principal.c_str(),
+	gss::Principal who;
+	char* text = nullptr;
+	if (krb5_cc_get_principal(k, ccache_.get(), who.out(k)) == 0 && krb5_unparse_name(k, who.get(), &text) == 0) {
+		client_ = text;
+		krb5_free_unparsed_name(k, text);
+	}
+	NLASSP_LOG(logger, Debug, "Kerberos: initial ticket for %s obtained%s into %s", client_.c_str(), how.c_str(),
 	           private_ccache_ ? "a private memory ccache" : ccname.c_str());
 	return Error::None;
 }

@@ -5,6 +5,9 @@
 #include <dlfcn.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <memory>
 #include <mutex>
 
 namespace nlassp::kerberos::pkcs11 {
@@ -14,21 +17,49 @@ namespace {
 std::mutex g_module_lock;   // C_Initialize/C_Finalize are process-wide
 
 constexpr CK_ULONG kMaxObjects = 64;
+constexpr CK_ULONG kMaxSlots = 1024;
 constexpr CK_ULONG kMaxValue = 64 * 1024;
 constexpr CK_ULONG kMaxIdOrLabel = 256;
 
-std::string padded(const unsigned char* p, size_t n)
+// A label for matching and log lines: trailing blanks and NULs removed (PKCS#11 pads its fixed-size
+// fields so; MIT compares token labels without them), control characters replaced by '?'.
+// `exact` is false when a control character was replaced, or when anything was removed and
+// `trailing_counts` (a CKA_LABEL, which has no padding).
+std::string padded(const unsigned char* p, size_t n, bool& exact, bool trailing_counts = false)
 {
+	const size_t whole = n;
 	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\0'))
 		--n;
+	exact = !(trailing_counts && n != whole);
 	std::string s(reinterpret_cast<const char*>(p), n);
 	for (char& c : s)
-		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+		if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
 			c = '?';
+			exact = false;
+		}
 	return s;
 }
 
+// The locks of ModuleUse, one per module; never removed (a process uses few modules).
+std::mutex& module_use_lock(const std::string& path)
+{
+	static std::mutex registry;
+	static std::map<std::string, std::unique_ptr<std::mutex>> locks;
+	std::string key = path;
+	if (char* real = realpath(path.c_str(), nullptr)) {
+		key = real;
+		std::free(real);
+	}
+	std::lock_guard<std::mutex> guard(registry);
+	std::unique_ptr<std::mutex>& m = locks[key];
+	if (!m)
+		m = std::make_unique<std::mutex>();
+	return *m;
+}
+
 } // namespace
+
+ModuleUse::ModuleUse(const std::string& path) : lock_(module_use_lock(path)) {}
 
 std::string rv_name(unsigned long rv)
 {
@@ -156,7 +187,7 @@ bool Module::token_info(uint64_t slot, TokenInfo& out, std::string& why)
 		return false;
 	}
 	out.slot = slot;
-	out.label = padded(ti.label, sizeof(ti.label));
+	out.label = padded(ti.label, sizeof(ti.label), out.label_exact);
 	out.flags = ti.flags;
 	return true;
 }
@@ -164,23 +195,39 @@ bool Module::token_info(uint64_t slot, TokenInfo& out, std::string& why)
 bool Module::tokens(std::vector<TokenInfo>& out, std::string& why)
 {
 	out.clear();
-	CK_ULONG count = 0;
-	CK_RV rv = impl_->f->C_GetSlotList(CK_TRUE, nullptr, &count);
+	std::vector<CK_SLOT_ID> slots;
+	CK_RV rv = CKR_OK;
+	// Ask for the count, then the list; a token inserted in between makes the second call
+	// CKR_BUFFER_TOO_SMALL (and leaves the array undefined): ask again.
+	for (int attempt = 0; attempt < 4; ++attempt) {
+		CK_ULONG count = 0;
+		rv = impl_->f->C_GetSlotList(CK_TRUE, nullptr, &count);
+		if (rv != CKR_OK) {
+			why = "C_GetSlotList failed: " + rv_name(rv);
+			return false;
+		}
+		if (count == 0)
+			return true;
+		if (count > kMaxSlots) {
+			why = "the module reports " + std::to_string(count) + " slots with a token (at most " +
+			      std::to_string(kMaxSlots) + " are looked at)";
+			return false;
+		}
+		slots.assign(count, 0);
+		rv = impl_->f->C_GetSlotList(CK_TRUE, slots.data(), &count);
+		if (rv == CKR_OK) {
+			slots.resize(std::min<CK_ULONG>(count, slots.size()));
+			break;
+		}
+		if (rv != CKR_BUFFER_TOO_SMALL) {
+			why = "C_GetSlotList failed: " + rv_name(rv);
+			return false;
+		}
+	}
 	if (rv != CKR_OK) {
-		why = "C_GetSlotList failed: " + rv_name(rv);
+		why = "the module's slot list kept changing while it was read (C_GetSlotList: " + rv_name(rv) + ")";
 		return false;
 	}
-	if (count == 0)
-		return true;
-	if (count > kMaxObjects)
-		count = kMaxObjects;
-	std::vector<CK_SLOT_ID> slots(count);
-	rv = impl_->f->C_GetSlotList(CK_TRUE, slots.data(), &count);
-	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL) {
-		why = "C_GetSlotList failed: " + rv_name(rv);
-		return false;
-	}
-	slots.resize(std::min<CK_ULONG>(count, slots.size()));
 	for (CK_SLOT_ID s : slots) {
 		TokenInfo t;
 		std::string ignored;
@@ -219,7 +266,7 @@ bool Module::certificates(uint64_t slot, std::vector<TokenCertificate>& out, std
 			continue;
 		(void)impl_->attribute(s.h, objects[i], CKA_ID, kMaxIdOrLabel, c.id);
 		if (impl_->attribute(s.h, objects[i], CKA_LABEL, kMaxIdOrLabel, label))
-			c.label = padded(label.data(), label.size());
+			c.label = padded(label.data(), label.size(), c.label_exact, true);
 		out.push_back(std::move(c));
 	}
 	return true;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,8 @@ namespace nlassp::kerberos::pkcs11 {
 
 struct TokenInfo {
 	uint64_t slot = 0;
-	std::string label;            // trailing blanks removed
+	std::string label;            // trailing blanks removed, control characters replaced by '?'
+	bool label_exact = true;      // `label` is the token's label as MIT compares it (nothing replaced)
 	uint64_t flags = 0;           // CKF_* token flags
 	[[nodiscard]] bool login_required() const noexcept;
 	[[nodiscard]] bool protected_path() const noexcept;   // a PIN pad: the PIN never passes through us
@@ -30,7 +32,8 @@ struct TokenInfo {
 struct TokenCertificate {
 	Bytes der;                    // CKA_VALUE
 	Bytes id;                     // CKA_ID (what ties it to its private key)
-	std::string label;            // CKA_LABEL
+	std::string label;            // CKA_LABEL, control characters replaced by '?', trailing blanks removed
+	bool label_exact = true;      // `label` is CKA_LABEL byte for byte (nothing replaced or removed)
 };
 
 enum class LoginResult : uint8_t { Ok, WrongPin, PinLocked, Failed };
@@ -55,6 +58,23 @@ public:
 private:
 	struct Impl;
 	std::unique_ptr<Impl> impl_;
+};
+
+// Held across everything one smartcard logon does with a PKCS#11 module: our look at the token
+// (Module) and MIT's PKINIT exchange, which loads the same module again. Two logons in one process
+// must not use a module at once: MIT's pkinit treats CKR_CRYPTOKI_ALREADY_INITIALIZED from
+// C_Initialize as a failure and calls C_Finalize when its exchange ends, which would pull the
+// module from under the other logon (or our slot search). One lock per module: the path's real
+// path when it resolves, else the name as given (a bare name found by dlopen's search and the
+// same file named by its path are two locks).
+class ModuleUse {
+public:
+	explicit ModuleUse(const std::string& path);
+	ModuleUse(const ModuleUse&) = delete;
+	ModuleUse& operator=(const ModuleUse&) = delete;
+
+private:
+	std::unique_lock<std::mutex> lock_;
 };
 
 // "CKR_PIN_INCORRECT" for a return value, "CKR_0x..." for others.

@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <type_traits>
 
 namespace nlassp::kerberos {
 
@@ -23,13 +25,9 @@ namespace pkinit {
 
 bool requested(const Credential& cred)
 {
-	if (!cred.kerberos.pkinit_identity.empty())
-		return true;
-	if (!cred.identity)
-		return false;
-	CertHash hash{};
-	std::string why;
-	return parse_marshalled_name(cred.identity->user, hash, why) != MarshalledName::NotMarshalled;
+	// The one definition the dispatcher's NTLM guard and CREDSSP's delegation check use too
+	// (parse_marshalled_name reserves every "@@" name the same way).
+	return smartcard_credential(cred);
 }
 
 } // namespace pkinit
@@ -70,24 +68,29 @@ krb5_error_code respond(krb5_context k, void* data, krb5_responder_context rctx)
 	return 0;
 }
 
-// Reads the exchange's trace (pkinit::observe_trace_line) and still writes it to $KRB5_TRACE
-// when the user asked for that; MIT's own tracing is restored afterwards.
+// Reads the exchange's trace (pkinit::observe_trace_line), hands every line on to the KDC proxy's
+// watcher when there is one (kdc_url.cpp: its diagnosis needs this exchange's TLS lines too), and
+// still writes it to $KRB5_TRACE when the user asked for that. Afterwards the context traces as
+// before: to the watcher, or to the user's file.
 class TraceCapture {
 public:
-	TraceCapture(krb5_context k, pkinit::ExchangeTrace& trace) : k_(k), trace_(trace)
+	TraceCapture(krb5_context k, pkinit::ExchangeTrace& trace, KdcTrace* chain) : k_(k), trace_(trace), chain_(chain)
 	{
 		const char* file = getauxval(AT_SECURE) ? nullptr : std::getenv("KRB5_TRACE");
 		if (file && *file) {
 			file_ = file;
 			fd_ = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 		}
+		if (chain_)
+			chain_->lines.clear();   // the proxy's trouble, if any, is this exchange's
 		(void)krb5_set_trace_callback(k_, &TraceCapture::on_line, this);
 	}
 	~TraceCapture()
 	{
-		(void)krb5_set_trace_callback(k_, nullptr, nullptr);
 		if (!file_.empty())
 			(void)krb5_set_trace_filename(k_, file_.c_str());
+		else
+			(void)krb5_set_trace_callback(k_, chain_ ? &KdcTrace::callback : nullptr, chain_);
 		if (fd_ >= 0)
 			(void)close(fd_);
 	}
@@ -95,18 +98,21 @@ public:
 	TraceCapture& operator=(const TraceCapture&) = delete;
 
 private:
-	static void on_line(krb5_context, const krb5_trace_info* info, void* data)
+	static void on_line(krb5_context k, const krb5_trace_info* info, void* data)
 	{
 		auto* self = static_cast<TraceCapture*>(data);
 		if (!info || !info->message)
 			return;
 		pkinit::observe_trace_line(info->message, self->trace_);
+		if (self->chain_)
+			KdcTrace::callback(k, info, self->chain_);
 		if (self->fd_ >= 0)
 			(void)!write(self->fd_, info->message, std::strlen(info->message));
 	}
 
 	krb5_context k_;
 	pkinit::ExchangeTrace& trace_;
+	KdcTrace* chain_;
 	std::string file_;
 	int fd_ = -1;
 };
@@ -117,10 +123,18 @@ struct OptFree {
 };
 using OptPtr = std::unique_ptr<krb5_get_init_creds_opt, OptFree>;
 
+struct IccFree {
+	krb5_context k;
+	void operator()(krb5_init_creds_context c) const noexcept { krb5_init_creds_free(k, c); }
+};
+using IccPtr = std::unique_ptr<std::remove_pointer_t<krb5_init_creds_context>, IccFree>;
+
 // The AS exchange's options: the caller's ticket times and FAST armor, the ccache, the PKINIT
-// identity and anchors, and the responder (the only way the PIN reaches MIT).
-krb5_error_code exchange_options(krb5_context k, const KerberosSettings& ks, krb5_ccache out, const std::string& identity,
-                                 Responder& responder, OptPtr& opt)
+// identity and anchors, and the responder (the only way the PIN reaches MIT). A private cache's
+// TGT is asked forwardable, as a password logon's is (as_exchange.cpp), so that Remote Credential
+// Guard can forward it whatever krb5.conf says; a named cache keeps krb5.conf's choice.
+krb5_error_code exchange_options(krb5_context k, const KerberosSettings& ks, krb5_ccache out, bool private_cache,
+                                 const std::string& identity, Responder& responder, OptPtr& opt)
 {
 	krb5_get_init_creds_opt* raw = nullptr;
 	krb5_error_code code = krb5_get_init_creds_opt_alloc(k, &raw);
@@ -131,6 +145,8 @@ krb5_error_code exchange_options(krb5_context k, const KerberosSettings& ks, krb
 		krb5_get_init_creds_opt_set_tkt_life(raw, ks.life_time);
 	if (ks.renew_life_time > 0)
 		krb5_get_init_creds_opt_set_renew_life(raw, ks.renew_life_time);
+	if (private_cache)
+		krb5_get_init_creds_opt_set_forwardable(raw, 1);
 	if (!ks.armor_cache.empty())
 		code = krb5_get_init_creds_opt_set_fast_ccache_name(k, raw, ks.armor_cache.c_str());
 	if (code == 0)
@@ -202,7 +218,9 @@ Error KerberosContext::acquire_with_pkinit(const std::string& default_realm)
 	case pkinit::MarshalledName::Malformed:
 		return fail(Error::InvalidParameter, "the user name is not a usable marshalled certificate credential: " + why);
 	case pkinit::MarshalledName::NotMarshalled:
-		if (!user.empty() && !client_principal(user, domain, default_realm, req.principal))
+		if (!user.empty() && !client_principal(user, domain, default_realm, req.principal,
+		                                        user.find('@') != std::string::npos ? configured_realms(krb5_.get())
+		                                                                            : std::vector<std::string>{}))
 			return fail(Error::NoAuthority, "no Kerberos realm for user '" + user + "' (no domain given and no default_realm in krb5.conf)");
 		break;
 	}
@@ -224,6 +242,10 @@ Error KerberosContext::acquire_with_pkinit(const std::string& default_realm)
 	if (pkinit::plugin_disabled(krb5_.get(), plugin_why))
 		return fail(Error::PkinitUnavailable, "MIT's PKINIT client plugin is not available: " + plugin_why);
 
+	// A token's module is ours alone from the look at the card to the end of MIT's exchange.
+	std::optional<pkcs11::ModuleUse> module_use;
+	if (req.identity.kind == pkinit::X509Identity::Kind::Pkcs11)
+		module_use.emplace(req.identity.module);
 	pkinit::Card card;
 	if (pkinit::Failure f = pkinit::inspect_card(req, card))
 		return fail(f.error, f.detail);
@@ -257,81 +279,69 @@ Error KerberosContext::pkinit_exchange(const std::string& principal, const pkini
 	krb5_context k = krb5_.get();
 	const auto& ks = cred_->kerberos;
 	gss::Principal client;
-	if (krb5_error_code code = krb5_parse_name(k, principal.c_str(), client.out(k)); code)
+	if (krb5_error_code code = parse_client(k, principal, client); code)
 		return fail_krb5(kWhat, code);
+	if (Error e = open_logon_ccache(kWhat); e != Error::None)
+		return e;
 	krb5_error_code code = 0;
-	if (!ks.cache.empty()) {
-		code = krb5_cc_resolve(k, ks.cache.c_str(), ccache_.out(k));
-		private_ccache_ = false;
-	} else {
-		code = krb5_cc_new_unique(k, "MEMORY", nullptr, ccache_.out(k));
-		private_ccache_ = code == 0;
-	}
-	if (code)
-		return fail_krb5(kWhat, code);
 
+	// Only an identity MIT reads back as meant (a token's label could hold MIT's separators).
+	std::string identity, why;
+	if (!pkinit::format_for_mit(card.identity, identity, why)) {
+		log_failure(kWhat, Error::SmartcardUnavailable, "MIT's PKINIT cannot be told where the card is: " + why,
+		            "name the token with its slot (/kerberos:pkcs11-module:) and give its certificate an ID");
+		return Error::SmartcardUnavailable;
+	}
 	Responder responder{&pin};
 	OptPtr opt;
-	if ((code = exchange_options(k, ks, ccache_.get(), pkinit::format_x509_identity(card.identity), responder, opt)) != 0)
+	if ((code = exchange_options(k, ks, ccache_.get(), private_ccache_, identity, responder, opt)) != 0)
 		return fail_krb5(kWhat, code);
+	if (krb5_princ_type(k, client.get()) == KRB5_NT_ENTERPRISE_PRINCIPAL)
+		krb5_get_init_creds_opt_set_canonicalize(opt.get(), 1);
 
 	pkinit::ExchangeTrace trace;
-	std::string message;
+	IccPtr icc(nullptr, IccFree{k});
 	{
-		TraceCapture capture(k, trace);
-		krb5_init_creds_context icc = nullptr;
+		TraceCapture capture(k, trace, trace_.get());
+		krb5_init_creds_context raw = nullptr;
 		// No prompter: nothing but the responder's PKINIT answer can reach MIT.
-		code = krb5_init_creds_init(k, client.get(), nullptr, nullptr, ks.start_time > 0 ? ks.start_time : 0, opt.get(), &icc);
+		code = krb5_init_creds_init(k, client.get(), nullptr, nullptr, ks.start_time > 0 ? ks.start_time : 0, opt.get(), &raw);
+		icc.reset(raw);
 		if (code == 0)
-			code = krb5_init_creds_get(k, icc);
-		krb5_error* kerr = nullptr;
-		if (code && icc && krb5_init_creds_get_error(k, icc, &kerr) == 0 && kerr) {
-			trace.kdc_error = static_cast<krb5_error_code>(kerr->error) + ERROR_TABLE_BASE_krb5;
-			krb5_free_error(k, kerr);
-		}
-		if (code)
-			message = gss::describe_krb5(k, code);
-		if (icc)
-			krb5_init_creds_free(k, icc);
+			code = krb5_init_creds_get(k, icc.get());
 	}
-	if (code) {
-		if (responder.locked && trace.kdc_error == 0) {
-			log_failure(kWhat, Error::SmartcardPinLocked, card.where + " reports its user PIN locked");
-			return Error::SmartcardPinLocked;
-		}
-		std::string plugin_why, name, realm;
-		const bool plugin = pkinit::plugin_available(k, plugin_why);
-		split_principal(principal, name, realm);
-		const pkinit::Failure f = pkinit::classify_exchange(code, trace, plugin, plugin_why, realm, message);
-		log_failure(kWhat, f.error, f.detail);
-		return f.error;
-	}
+	if (code)
+		return pkinit_failure(icc.get(), code, trace, responder.locked, principal, card);
 	if (!issued_by_pkinit(k, ccache_.get(), client.get())) {
 		log_failure(kWhat, Error::Internal, "the KDC issued a ticket without PKINIT; refusing it");
 		return Error::Internal;
 	}
-	return pkinit_adopt_ccache(principal, card);
+	return adopt_logon_ccache(kWhat, principal, " with PKINIT (certificate from " + card.where + ")");
 }
 
-Error KerberosContext::pkinit_adopt_ccache(const std::string& principal, const pkinit::Card& card)
+// A failed exchange: the smartcard logon's own failures by what MIT's trace said, everything else
+// (a KDC that cannot be reached, a KDC proxy's trouble, an account that may not log on) mapped as
+// a password logon's AS exchange is.
+Error KerberosContext::pkinit_failure(krb5_init_creds_context icc, krb5_error_code code, pkinit::ExchangeTrace& trace,
+                                      bool pin_locked, const std::string& principal, const pkinit::Card& card)
 {
 	krb5_context k = krb5_.get();
-	char* full = nullptr;
-	if (krb5_error_code code = krb5_cc_get_full_name(k, ccache_.get(), &full); code)
-		return fail_krb5(kWhat, code);
-	const std::string ccname = full;
-	krb5_free_string(k, full);
-	gss_key_value_element_desc element{"ccache", ccname.c_str()};
-	gss_key_value_set_desc store{1, &element};
-	OM_uint32 minor = 0;
-	const OM_uint32 major = gss_acquire_cred_from(&minor, GSS_C_NO_NAME, GSS_C_INDEFINITE, gss::krb5_mech_set(),
-	                                              GSS_C_INITIATE, &store, gcred_.out(), nullptr, nullptr);
-	if (GSS_ERROR(major))
-		return fail_gss(kWhat, major, minor);
-	client_ = principal;
-	NLASSP_LOG(logger, Debug, "Kerberos: initial ticket for %s obtained with PKINIT (certificate from %s) into %s",
-	           principal.c_str(), card.where.c_str(), private_ccache_ ? "a private memory ccache" : ccname.c_str());
-	return Error::None;
+	krb5_error* kerr = nullptr;
+	if (icc && krb5_init_creds_get_error(k, icc, &kerr) == 0 && kerr) {
+		trace.kdc_error = static_cast<krb5_error_code>(kerr->error) + ERROR_TABLE_BASE_krb5;
+		krb5_free_error(k, kerr);
+	}
+	if (pin_locked && trace.kdc_error == 0) {
+		log_failure(kWhat, Error::SmartcardPinLocked, card.where + " reports its user PIN locked");
+		return Error::SmartcardPinLocked;
+	}
+	std::string plugin_why;
+	const bool plugin = pkinit::plugin_available(k, plugin_why);
+	if (const pkinit::Failure f = pkinit::classify_exchange(code, trace, plugin, plugin_why, principal)) {
+		log_failure(kWhat, f.error, f.detail, f.fix);
+		return f.error;
+	}
+	return icc ? fail_as_exchange(icc, code, principal) : fail_krb5(kWhat, code);
 }
 
 } // namespace detail

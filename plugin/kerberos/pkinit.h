@@ -13,6 +13,7 @@
 #include "common/package.h"
 #include "kerberos/cert_names.h"
 #include "kerberos/marshalled_name.h"
+#include "kerberos/pkcs11.h"
 #include "kerberos/pkinit_identity.h"
 
 #include <krb5/krb5.h>
@@ -20,6 +21,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace nlassp::kerberos::pkinit {
 
@@ -28,10 +31,14 @@ namespace nlassp::kerberos::pkinit {
 // Such a credential's password is the card's PIN: it is never used as a password.
 [[nodiscard]] bool requested(const Credential& cred);
 
-// A failure: the Error and what happened, for the one log line (the fix comes with the Error).
+// A failure: the Error and what happened, for the one log line (the fix comes with the Error,
+// unless `fix` says better).
 struct Failure {
 	Error error = Error::None;
 	std::string detail;
+	std::string fix;
+	Failure() = default;
+	Failure(Error e, std::string what, std::string how = {}) : error(e), detail(std::move(what)), fix(std::move(how)) {}
 	explicit operator bool() const noexcept { return error != Error::None; }
 };
 
@@ -61,6 +68,21 @@ struct Card {
 // Other kinds pass through unexamined.
 Failure inspect_card(const CardRequest& req, Card& card);
 
+// The PKCS11: identity MIT is to use for `cert`, found on `token` (one of `tokens`, the module's
+// tokens; `certificates_on_token` certificates there): the module, the slot (MIT takes slot ids up
+// to INT_MAX only: beyond, the token's label when it is MIT-safe and no other token has it), and the certificate
+// by its CKA_ID, else by its label when MIT can be given that label as it is (pkinit_identity.h
+// mit_label_safe), else by nothing when it is the token's only certificate. A Failure when MIT
+// could not be told which certificate it is.
+Failure token_identity(const std::string& module, const pkcs11::TokenInfo& token, const std::vector<pkcs11::TokenInfo>& tokens,
+                       const pkcs11::TokenCertificate& cert, size_t certificates_on_token, X509Identity& out);
+
+// How well a token's certificate fits the logon, to pick one among several (a token often holds
+// CA or other certificates too): 2 when it names `principal` (the user the caller named), 1 when
+// it is a logon certificate at all (an id-pkinit-san or UPN, the smartcard-logon EKU
+// 1.3.6.1.4.1.311.20.2.2 or id-pkinit-KPClientAuth 1.3.6.1.5.2.3.4), else 0.
+[[nodiscard]] int certificate_rank(ByteView der, const std::string& principal);
+
 // The SHA-1 of a certificate (for marshalled names). False if OpenSSL cannot compute it.
 [[nodiscard]] bool certificate_hash(ByteView der, CertHash& out);
 
@@ -82,8 +104,13 @@ void observe_trace_line(std::string_view line, ExchangeTrace& trace);
 [[nodiscard]] bool plugin_disabled(krb5_context ctx, std::string& why);
 [[nodiscard]] bool plugin_available(krb5_context ctx, std::string& why);
 
-// The failure a failed PKINIT AS exchange (krb5 error `code`) is, for `principal`.
+// The failure a failed PKINIT AS exchange (krb5 error `code`) of `principal` is, when it is the
+// smartcard logon's own: a certificate or PKINIT verdict, clock skew, a principal the KDC does not
+// know, PKINIT not offered by the KDC, or MIT's PKINIT plugin missing (its file absent, or not
+// run although the KDC offered PKINIT). Anything else - a KDC that cannot be reached, an unknown
+// realm, a KDC proxy's trouble, an account that may not log on - is no Failure (Error::None):
+// the caller maps it as it maps a password logon's AS exchange.
 Failure classify_exchange(krb5_error_code code, const ExchangeTrace& trace, bool plugin_present,
-                          const std::string& plugin_why, const std::string& realm, const std::string& mit_message);
+                          const std::string& plugin_why, const std::string& principal);
 
 } // namespace nlassp::kerberos::pkinit

@@ -12,11 +12,15 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <limits>
 #include <memory>
-#include <sstream>
+#include <string_view>
 
 namespace nlassp::kerberos::pkinit {
 
@@ -34,22 +38,54 @@ struct PkeyFree {
 	void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
 };
 
-// A file's bytes, bounded; false with `why` (strerror) if it cannot be read.
-bool read_file(const std::string& path, std::string& out, std::string& why)
+// A regular file's bytes, at most kMaxFile. What the file is and how large is checked before a
+// byte is read (a FIFO would block, a device never end); the bytes go straight into SecretBytes
+// (a key file's are wiped when done). False with `why` if it cannot be read.
+bool read_file(const std::string& path, SecretBytes& out, std::string& why)
 {
-	std::ifstream f(path, std::ios::binary);
-	if (!f) {
+	const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
 		why = std::strerror(errno);
 		return false;
 	}
-	std::ostringstream ss;
-	ss << f.rdbuf();
-	out = ss.str();
-	if (out.size() > kMaxFile) {
+	struct stat st {};
+	bool ok = fstat(fd, &st) == 0;
+	if (!ok)
+		why = std::strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_size < 0 || static_cast<uint64_t>(st.st_size) > kMaxFile)
 		why = "larger than 1 MiB";
-		return false;
+	ok = ok && why.empty();
+	// One byte more than fstat said: a file that grew meanwhile is refused, not cut short.
+	SecretBytes buf(ok ? static_cast<size_t>(st.st_size) + 1 : 0);
+	size_t n = 0;
+	while (ok && n < buf.size()) {
+		const ssize_t r = read(fd, buf.data() + n, buf.size() - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			why = std::strerror(errno);
+			ok = false;
+		} else if (r == 0) {
+			break;
+		} else {
+			n += static_cast<size_t>(r);
+		}
 	}
-	return true;
+	(void)close(fd);
+	if (ok && n > static_cast<size_t>(st.st_size)) {
+		why = "it changed while being read";
+		ok = false;
+	}
+	if (ok)
+		out = SecretBytes(buf.data(), n);
+	return ok;
+}
+
+std::string_view as_text(const SecretBytes& b)
+{
+	return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
 bool is_pem(std::string_view text)
@@ -58,13 +94,13 @@ bool is_pem(std::string_view text)
 }
 
 // The first CERTIFICATE block of a PEM text, or the bytes themselves when they are not PEM.
-bool certificate_der(const std::string& text, Bytes& der)
+bool certificate_der(const SecretBytes& file, Bytes& der)
 {
-	if (!is_pem(text)) {
-		der.assign(text.begin(), text.end());
+	if (!is_pem(as_text(file))) {
+		der.assign(file.data(), file.data() + file.size());
 		return !der.empty();
 	}
-	std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+	std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(file.data(), static_cast<int>(file.size())));
 	bool found = false;
 	while (bio && !found) {
 		char* name = nullptr;
@@ -107,7 +143,8 @@ void learn_names(Card& card)
 Failure inspect_files(const CardRequest& req, Card& card)
 {
 	const X509Identity& id = req.identity;
-	std::string text, why;
+	SecretBytes text;
+	std::string why;
 	if (!read_file(id.cert_file, text, why))
 		return {Error::SmartcardNoCertificate, "cannot read the certificate file " + id.cert_file + ": " + why};
 	if (!certificate_der(text, card.certificate))
@@ -124,17 +161,16 @@ Failure inspect_files(const CardRequest& req, Card& card)
 	card.where = "certificate file " + id.cert_file;
 
 	const std::string& key_file = id.key_file.empty() ? id.cert_file : id.key_file;
-	std::string key_text;
+	SecretBytes key_text;
 	if (!read_file(key_file, key_text, why))
 		return {Error::SmartcardNoCertificate, "cannot read the private key file " + key_file + ": " + why};
-	const bool encrypted = key_text.find("ENCRYPTED PRIVATE KEY") != std::string::npos ||
-	                       key_text.find("Proc-Type: 4,ENCRYPTED") != std::string::npos;
+	const bool encrypted = as_text(key_text).find("ENCRYPTED PRIVATE KEY") != std::string_view::npos ||
+	                       as_text(key_text).find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos;
 	std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(key_text.data(), static_cast<int>(key_text.size())));
 	ByteView pin = req.pin;
 	std::unique_ptr<EVP_PKEY, PkeyFree> key(
 	    bio ? PEM_read_bio_PrivateKey_ex(bio.get(), nullptr, pin_callback, &pin, crypto::libctx(), nullptr) : nullptr);
 	ERR_clear_error();
-	secure_wipe(key_text.data(), key_text.size());
 	if (!key && encrypted)
 		return {Error::SmartcardWrongPin, req.pin.empty() ? "the key file " + key_file + " is encrypted and no PIN was given"
 		                                                  : "the key file " + key_file + " does not open with this PIN"};
@@ -154,9 +190,9 @@ Failure inspect_files(const CardRequest& req, Card& card)
 	return {};
 }
 
-// Whether a token certificate is one the logon may use; `preferred` when it also names the
-// requested principal.
-bool acceptable(const CardRequest& req, const pkcs11::TokenCertificate& c, bool& preferred)
+// Whether a token certificate is one the logon may use (the caller's certid, certlabel and
+// marshalled hash); `rank` is how well it fits (certificate_rank).
+bool acceptable(const CardRequest& req, const pkcs11::TokenCertificate& c, int& rank)
 {
 	const X509Identity& id = req.identity;
 	if (!id.cert_id.empty() && c.id != id.cert_id)
@@ -168,10 +204,7 @@ bool acceptable(const CardRequest& req, const pkcs11::TokenCertificate& c, bool&
 		if (!certificate_hash(c.der, h) || h != *req.hash)
 			return false;
 	}
-	CertificateNames names;
-	std::string ignored;
-	preferred = !req.principal.empty() && parse_certificate_names(c.der, names, ignored) &&
-	            certificate_names_principal(names, req.principal);
+	rank = certificate_rank(c.der, req.principal);
 	return true;
 }
 
@@ -245,9 +278,11 @@ Failure inspect_token(const CardRequest& req, Card& card)
 	if (slots.empty())
 		return {Error::SmartcardUnavailable, "no token labelled '" + id.token_label + "' in " + id.module};
 
+	// The best-fitting certificate, the first of equals (slots best first).
 	const pkcs11::TokenInfo* chosen_token = nullptr;
 	pkcs11::TokenCertificate chosen;
-	bool chosen_preferred = false;
+	int chosen_rank = -1;
+	const int best = req.principal.empty() ? 1 : 2;
 	size_t seen = 0;
 	for (const pkcs11::TokenInfo& t : slots) {
 		std::vector<pkcs11::TokenCertificate> certs;
@@ -255,14 +290,14 @@ Failure inspect_token(const CardRequest& req, Card& card)
 			continue;
 		seen += certs.size();
 		for (pkcs11::TokenCertificate& c : certs) {
-			bool preferred = false;
-			if (!acceptable(req, c, preferred) || (chosen_token && (chosen_preferred || !preferred)))
+			int rank = 0;
+			if (!acceptable(req, c, rank) || rank <= chosen_rank)
 				continue;
 			chosen_token = &t;
 			chosen = std::move(c);
-			chosen_preferred = preferred;
+			chosen_rank = rank;
 		}
-		if (chosen_preferred)
+		if (chosen_rank >= best)
 			break;
 	}
 	if (!chosen_token) {
@@ -279,17 +314,66 @@ Failure inspect_token(const CardRequest& req, Card& card)
 	card.where = "token '" + chosen_token->label + "' (slot " + std::to_string(chosen_token->slot) + ")";
 	if (id.slot && *id.slot != chosen_token->slot)
 		card.slot_asked = id.slot;
-	card.identity = X509Identity{};
-	card.identity.kind = X509Identity::Kind::Pkcs11;
-	card.identity.module = id.module;
-	card.identity.slot = chosen_token->slot;
-	card.identity.cert_id = chosen.id;
-	if (card.identity.cert_id.empty())
-		card.identity.cert_label = chosen.label;
+	std::vector<pkcs11::TokenCertificate> on_token;
+	if (!m.certificates(chosen_token->slot, on_token, why))
+		on_token.clear();
+	if (Failure f = token_identity(id.module, *chosen_token, tokens, chosen, on_token.size(), card.identity))
+		return f;
 	return check_pin(m, req, *chosen_token, card.where);
 }
 
 } // namespace
+
+int certificate_rank(ByteView der, const std::string& principal)
+{
+	CertificateNames names;
+	std::string ignored;
+	if (!parse_certificate_names(der, names, ignored))
+		return 0;
+	if (!principal.empty() && certificate_names_principal(names, principal))
+		return 2;
+	const bool logon = !names.principals.empty() || !names.upns.empty() || names.smartcard_logon_eku || names.pkinit_client_eku;
+	return logon ? 1 : 0;
+}
+
+Failure token_identity(const std::string& module, const pkcs11::TokenInfo& token, const std::vector<pkcs11::TokenInfo>& tokens,
+                       const pkcs11::TokenCertificate& cert, size_t certificates_on_token, X509Identity& out)
+{
+	const std::string where = "token '" + token.label + "' (slot " + std::to_string(token.slot) + ")";
+	out = X509Identity{};
+	out.kind = X509Identity::Kind::Pkcs11;
+	out.module = module;
+	// The token: by its slot, but MIT refuses slot ids beyond INT_MAX; such a token is named by
+	// its label instead, when that label is one MIT may be given and no other token has it.
+	if (token.slot <= static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+		out.slot = token.slot;
+	} else {
+		size_t same = 0;
+		for (const pkcs11::TokenInfo& t : tokens)
+			same += t.label == token.label ? 1 : 0;
+		if (!token.label_exact || !mit_label_safe(token.label) || same != 1)
+			return {Error::SmartcardUnavailable,
+			        where + ": MIT's PKINIT takes slot ids up to " + std::to_string(std::numeric_limits<int>::max()) +
+			            " only, and the token's label cannot name it instead (" +
+			            (same > 1 ? "another token has the same label" : "empty, or with ':', '=' or control characters") + ")",
+			        "give the token a unique plain label (e.g. softhsm2-util --init-token --label) or use a module with "
+			        "smaller slot ids"};
+		out.token_label = token.label;
+	}
+	// The certificate: by its CKA_ID (which also ties it to its key), else by its label - only a
+	// label MIT gets as it is: MIT splits the identity at ':', so a label such as
+	// "x:module_name=/tmp/evil.so" would make it load another module - else by nothing, when it
+	// is the token's only certificate.
+	out.cert_id = cert.id;
+	if (out.cert_id.empty() && cert.label_exact && mit_label_safe(cert.label))
+		out.cert_label = cert.label;
+	else if (out.cert_id.empty() && certificates_on_token > 1)
+		return {Error::SmartcardNoCertificate,
+		        "the certificate chosen on " + where + " has no CKA_ID and a label MIT's PKINIT cannot be given (empty, or "
+		        "with ':', '=' or control characters), and the token holds other certificates",
+		        "give the certificate and its key an ID (pkcs11-tool --id) or a plain label"};
+	return {};
+}
 
 bool certificate_hash(ByteView der, CertHash& out)
 {

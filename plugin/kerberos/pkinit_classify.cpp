@@ -172,8 +172,10 @@ bool plugin_available(krb5_context ctx, std::string& why)
 }
 
 Failure classify_exchange(krb5_error_code code, const ExchangeTrace& t, bool plugin_present, const std::string& plugin_why,
-                          const std::string& realm, const std::string& mit_message)
+                          const std::string& principal)
 {
+	const size_t at = principal.rfind('@');
+	const std::string realm = at == std::string::npos ? principal : principal.substr(at + 1);
 	if (code == KRB5KRB_AP_ERR_SKEW || code == KRB5_KDCREP_SKEW || t.kdc_error == KRB5KRB_AP_ERR_SKEW)
 		return {Error::TimeSkew, "the KDC refused the time in the PKINIT request (" + text_of(KRB5KRB_AP_ERR_SKEW) + ")"};
 	if (t.kdc_error == KRB5KDC_ERR_CLIENT_NAME_MISMATCH)
@@ -200,16 +202,31 @@ Failure classify_exchange(krb5_error_code code, const ExchangeTrace& t, bool plu
 			return {Error::KdcCertUntrusted, "no PKINIT trust anchors: " + m};
 		return {Error::SmartcardUnavailable, "PKINIT could not use the card: " + (m.empty() ? text_of(t.request_error) : m)};
 	}
+	// The KDC does not know the principal: on the first request, before any pre-authentication.
+	if (code == KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN || t.kdc_error == KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN)
+		return {Error::LogonDenied, "the KDC for " + realm + " does not know " + principal + " (" +
+		                                text_of(KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN) + ")",
+		        "check the user name (/u: /d:), or give none so that the certificate's own name is used"};
+	// PKINIT ran and the KDC refused it without a reason of its own.
+	if (t.pkinit_ran && t.kdc_error == KRB5KDC_ERR_PREAUTH_FAILED)
+		return {Error::LogonDenied, "the KDC for " + realm + " refused the PKINIT request of " + principal + " (" +
+		                                text_of(t.kdc_error) + ")",
+		        "check that the KDC accepts the card's certificate for this user (its CA in the KDC's pkinit_anchors, "
+		        "an id-pkinit-san or UPN naming the user)"};
 	if (!t.pkinit_ran) {
-		if (t.methods_seen && !t.pkinit_offered)
+		// MIT's plugin: only when its file really is missing, or when the KDC asked for PKINIT and
+		// MIT still did not run it. (A KDC that was never reached says nothing about the plugin.)
+		if (!plugin_present)
+			return {Error::PkinitUnavailable, "MIT's PKINIT client plugin is not available: " + plugin_why};
+		if (t.pkinit_offered)
+			return {Error::PkinitUnavailable, "the KDC for " + realm + " offered PKINIT, but MIT's PKINIT client plugin "
+			                                  "did not run (it is installed, so check [plugins] clpreauth in krb5.conf)"};
+		if (t.methods_seen && (t.kdc_error == 0 || t.kdc_error == KRB5KDC_ERR_PREAUTH_REQUIRED))
 			return {Error::PkinitUnavailable, "the KDC for " + realm + " does not offer PKINIT for this principal (the KDC "
 			                                  "needs krb5-pkinit and pkinit_identity, the principal +requires_preauth)"};
-		return {Error::PkinitUnavailable, "MIT's PKINIT client plugin did not run: " +
-		                                      (plugin_present ? std::string("it is not loaded") : plugin_why)};
 	}
-	if (t.kdc_error != 0 && t.kdc_error != KRB5KDC_ERR_PREAUTH_REQUIRED)
-		return {gss::map_krb5(t.kdc_error), "the KDC refused the smartcard logon: " + text_of(t.kdc_error)};
-	return {gss::map_krb5(code), mit_message};
+	// Not the smartcard logon's own failure: mapped as a password logon's AS exchange is.
+	return {};
 }
 
 } // namespace nlassp::kerberos::pkinit

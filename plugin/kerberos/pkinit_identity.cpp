@@ -1,7 +1,7 @@
 #include "kerberos/pkinit_identity.h"
 
 #include <charconv>
-#include <cstdio>
+#include <limits>
 
 namespace nlassp::kerberos::pkinit {
 
@@ -20,30 +20,10 @@ bool starts_with(std::string_view s, std::string_view prefix)
 	return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
 }
 
-int hex_digit(char c)
+// A certid: an even number of hex digits, at most 128 bytes.
+bool parse_cert_id(std::string_view s, Bytes& out)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-bool parse_hex(std::string_view s, Bytes& out)
-{
-	if (s.empty() || s.size() % 2 != 0 || s.size() > 256)
-		return false;
-	Bytes b;
-	for (size_t i = 0; i < s.size(); i += 2) {
-		const int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		b.push_back(static_cast<uint8_t>(hi << 4 | lo));
-	}
-	out = std::move(b);
-	return true;
+	return !s.empty() && s.size() <= 256 && from_hex(s, out);
 }
 
 bool parse_slot(std::string_view s, uint64_t& slot)
@@ -123,7 +103,7 @@ bool parse_pkcs11_attribute(std::string_view item, bool first, X509Identity& out
 	}
 	case 2: out.token_label = std::string(value); return true;
 	case 3:
-		if (!parse_hex(value, out.cert_id)) {
+		if (!parse_cert_id(value, out.cert_id)) {
 			why = "PKCS11: certid \"" + std::string(value) + "\" is not an even number of hex digits (at most 128 bytes)";
 			return false;
 		}
@@ -213,17 +193,42 @@ std::string format_x509_identity(const X509Identity& id)
 		s += ":slotid=" + std::to_string(*id.slot);
 	if (!id.token_label.empty())
 		s += ":token=" + id.token_label;
-	if (!id.cert_id.empty()) {
-		s += ":certid=";
-		for (uint8_t b : id.cert_id) {
-			char hex[3];
-			std::snprintf(hex, sizeof(hex), "%02x", b);
-			s += hex;
-		}
-	}
+	if (!id.cert_id.empty())
+		s += ":certid=" + to_hex(id.cert_id);
 	if (!id.cert_label.empty())
 		s += ":certlabel=" + id.cert_label;
 	return s;
+}
+
+bool mit_label_safe(std::string_view value)
+{
+	return !value.empty() && !has_control_characters(value) && value.find_first_of(":=") == std::string_view::npos;
+}
+
+bool format_for_mit(const X509Identity& id, std::string& out, std::string& why)
+{
+	if (id.kind == X509Identity::Kind::Pkcs11) {
+		if ((!id.token_label.empty() && !mit_label_safe(id.token_label)) ||
+		    (!id.cert_label.empty() && !mit_label_safe(id.cert_label))) {
+			why = "a token or certificate label contains ':', '=' or control characters, which MIT's PKCS11: syntax "
+			      "cannot hold";
+			return false;
+		}
+		if (id.slot && *id.slot > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
+			why = "slot id " + std::to_string(*id.slot) + " is larger than MIT's PKINIT accepts (" +
+			      std::to_string(std::numeric_limits<int>::max()) + ")";
+			return false;
+		}
+	}
+	std::string text = format_x509_identity(id);
+	X509Identity again;
+	std::string ignored;
+	if (!parse_x509_identity(text, again, ignored) || !(again == id)) {
+		why = "the PKINIT identity would not reach MIT as it is meant (" + ignored + ")";
+		return false;
+	}
+	out = std::move(text);
+	return true;
 }
 
 } // namespace nlassp::kerberos::pkinit

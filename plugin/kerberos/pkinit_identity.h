@@ -26,6 +26,8 @@ struct X509Identity {
 	std::string token_label;               // PKCS11 token
 	Bytes cert_id;                         // PKCS11 certid (hex in the string)
 	std::string cert_label;                // PKCS11 certlabel
+
+	bool operator==(const X509Identity&) const = default;
 };
 
 inline constexpr size_t kMaxIdentityLength = 4096;
@@ -37,5 +39,16 @@ inline constexpr size_t kMaxIdentityLength = 4096;
 
 // MIT's syntax for an identity (module_name=, slotid=, token=, certid= ... as present).
 std::string format_x509_identity(const X509Identity& id);
+
+// Whether MIT takes `value` (a token or certificate label from a token) as written in a PKCS11:
+// attribute: not empty, and no ':' (MIT splits the string there, so "a:module_name=/x.so" would
+// load another module), no '=' and no control characters.
+[[nodiscard]] bool mit_label_safe(std::string_view value);
+
+// The X509_user_identity string handed to MIT: format_x509_identity's, but only when MIT reads it
+// as this identity - it parses back (parse_x509_identity, MIT's syntax) to the same fields, its
+// labels are mit_label_safe and its slot id is one MIT accepts (at most INT_MAX). False and `why`
+// otherwise.
+[[nodiscard]] bool format_for_mit(const X509Identity& id, std::string& out, std::string& why);
 
 } // namespace nlassp::kerberos::pkinit

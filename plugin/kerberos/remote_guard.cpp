@@ -16,6 +16,7 @@
 #include "kerberos/context_impl.h"
 
 #include "common/failure.h"
+#include "kerberos/pkinit.h"
 #include "kerberos/ticket_logon.h"
 
 #include <cstring>
@@ -28,6 +29,14 @@ constexpr const char* kForwardableFix =
     "run kinit -f (or set forwardable = true in krb5.conf [libdefaults]); if the ticket is still not "
     "forwardable, the realm forbids it for this user (MIT: modprinc +allow_forwardable; Active Directory: "
     "\"Account is sensitive and cannot be delegated\" or Protected Users)";
+constexpr const char* kAskedFix =
+    "the ticket was asked forwardable and the KDC did not make it so: the realm's policy forbids forwarding this "
+    "user's tickets (MIT: modprinc +allow_forwardable; Active Directory: \"Account is sensitive and cannot be "
+    "delegated\" or Protected Users)";
+constexpr const char* kNamedCacheFix =
+    "set forwardable = true in krb5.conf [libdefaults] (a logon into kerberosSettings.cache keeps krb5.conf's "
+    "choice); if the ticket is still not forwardable, the realm forbids it for this user (MIT: modprinc "
+    "+allow_forwardable; Active Directory: \"Account is sensitive and cannot be delegated\" or Protected Users)";
 constexpr const char* kRealmPolicyFix =
     "the realm's policy forbids forwarding this user's ticket (MIT: +allow_forwardable on the user, "
     "+allow_tgs_req on krbtgt; Active Directory: \"Account is sensitive and cannot be delegated\" or Protected "
@@ -49,15 +58,25 @@ Error KerberosContext::fail_remote_guard(Error e, const std::string& detail)
 Error KerberosContext::remote_guard_ccache(gss::Ccache& mem, gss::Principal& client)
 {
 	krb5_context k = krb5_.get();
-	if (krb5_error_code code = krb5_parse_name(k, client_.c_str(), client.out(k)); code)
+	// The cache is the tickets' client's: the name the GSSAPI credential holds (its ccache's
+	// principal, which MIT's AS exchange sets from the KDC's reply), not a name we made from the
+	// user name (a UPN, or a KDC that canonicalizes, makes the two differ).
+	OM_uint32 minor = 0;
+	gss::Name name;
+	gss::Buffer text;
+	OM_uint32 major = gss_inquire_cred(&minor, gcred_.get(), name.out(), nullptr, nullptr, nullptr);
+	if (!GSS_ERROR(major))
+		major = gss_display_name(&minor, name.get(), text.out(), nullptr);
+	if (GSS_ERROR(major))
+		return fail_gss("Remote Credential Guard", major, minor);
+	if (krb5_error_code code = parse_client(k, text.str(), client); code)
 		return fail_krb5("Remote Credential Guard", code);
 	krb5_error_code code = krb5_cc_new_unique(k, "MEMORY", nullptr, mem.out(k));
 	if (code == 0)
 		code = krb5_cc_initialize(k, mem.get(), client.get());
 	if (code)
 		return fail_krb5("Remote Credential Guard", code);
-	OM_uint32 minor = 0;
-	if (const OM_uint32 major = gss_krb5_copy_ccache(&minor, gcred_.get(), mem.get()); GSS_ERROR(major))
+	if ((major = gss_krb5_copy_ccache(&minor, gcred_.get(), mem.get())); GSS_ERROR(major))
 		return fail_gss("Remote Credential Guard", major, minor);
 
 	gss::Principal tgs;
@@ -75,9 +94,15 @@ Error KerberosContext::remote_guard_ccache(gss::Ccache& mem, gss::Principal& cli
 		                         "the credential cache holds no ticket-granting ticket to forward; " +
 		                             std::string(kForwardableFix));
 	tgt.filled = true;
-	if (!(tgt.c.ticket_flags & TKT_FLG_FORWARDABLE))
-		return fail_remote_guard(Error::DelegationPolicy,
-		                         "the ticket-granting ticket is not forwardable; " + std::string(kForwardableFix));
+	if (!(tgt.c.ticket_flags & TKT_FLG_FORWARDABLE)) {
+		// Whose choice it was: a logon of ours into a private cache asked for forwardable (only the
+		// realm says no), one into a named cache followed krb5.conf, a kinit ticket kinit's flags.
+		const auto& id = cred_->identity;
+		const bool logged_on = pkinit::requested(*cred_) || (id && id->has_password && !id->password.empty());
+		const char* fix = private_ccache_ ? kAskedFix : logged_on ? kNamedCacheFix : kForwardableFix;
+		return fail_remote_guard(Error::DelegationPolicy, std::string(pkinit::requested(*cred_) ? "the smartcard logon's " : "the ") +
+		                                                      "ticket-granting ticket is not forwardable; " + fix);
+	}
 	return Error::None;
 }
 
@@ -138,7 +163,9 @@ Error KerberosContext::ticket_logon(TicketLogon& out)
 	krb5_error_code code = krb5_auth_con_init(k, ac.out());
 	gss::SecretData cred(k);
 	if (code == 0)
-		code = krb5_fwd_tgt_creds(k, ac.get(), nullptr, client.get(), server.get(), mem.get(), 1, &cred.d);
+		// rhost: the target host itself, as WinPR's does, not one MIT would read back out of the
+		// ticket's server name (which it refuses unless that name is typed NT-SRV-HST).
+		code = krb5_fwd_tgt_creds(k, ac.get(), host.c_str(), client.get(), server.get(), mem.get(), 1, &cred.d);
 	if (code == KRB5KDC_ERR_BADOPTION || code == KRB5KDC_ERR_POLICY)
 		return fail_remote_guard(Error::DelegationPolicy,
 		                         "the KDC refused to forward the ticket-granting ticket (" +

@@ -19,18 +19,16 @@ static const uint8_t kKerberosOid[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01,
 static const uint8_t kNtlmOid[] = {0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a}; // 1.3.6.1.4.1.311.2.2.10
 
 // NTLM, except for a smartcard logon's credential: its password is the card's PIN, which must
-// never be sent (or hashed) as a password.
+// never be sent (or hashed) as a password. Whether Kerberos is built in or not.
 static ContextPtr ntlm_context(Role role, const CredentialPtr& cred, Error& err)
 {
-#if NLASSP_HAVE_KERBEROS
-	if (role == Role::Initiator && cred && kerberos::smartcard_logon(*cred)) {
+	if (role == Role::Initiator && cred && smartcard_credential(*cred)) {
 		static const log::Logger ntlm_logger("com.nlassp.ntlm");
 		NLASSP_LOG(ntlm_logger, Error, "NTLM: refusing a smartcard logon's credentials (its password is the card's PIN); "
 		           "use Negotiate or Kerberos");
 		err = Error::NoCredentials;
 		return nullptr;
 	}
-#endif
 	return ntlm::create_context(role, cred, err);
 }
 

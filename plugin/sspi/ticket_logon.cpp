@@ -41,7 +41,20 @@ SECURITY_STATUS query_ticket_logon(SecurityContext& ctx, Role role, void* buffer
 		NLASSP_LOG(logger, Warn, "SECPKG_CRED_ATTR_TICKET_LOGON: only a client context makes a ticket logon");
 		return SEC_E_UNSUPPORTED_FUNCTION;
 	}
-	if (ctx.established() && ctx.package() == PackageId::Ntlm) {
+	if (ctx.package() == PackageId::CredSsp) {
+		NLASSP_LOG(logger, Warn,
+		           "SECPKG_CRED_ATTR_TICKET_LOGON on a CREDSSP context: the CREDSSP package sends Remote Credential "
+		           "Guard credentials itself (NLASSP_CREDSSP_REMOTE_GUARD in its parameters); ask a Kerberos or "
+		           "Negotiate context for the ticket logon");
+		return SEC_E_UNSUPPORTED_FUNCTION;
+	}
+	if (!ctx.established()) {
+		NLASSP_LOG(logger, Warn,
+		           "SECPKG_CRED_ATTR_TICKET_LOGON before the context is established: ask for the ticket logon once "
+		           "InitializeSecurityContext has returned SEC_E_OK");
+		return to_status(Error::NotEstablished);
+	}
+	if (ctx.package() == PackageId::Ntlm) {
 		NLASSP_LOG(logger, Error,
 		           "Remote Credential Guard needs Kerberos, but this logon used NTLM: connect by the host name the "
 		           "realm knows, with a Kerberos ticket (kinit -f) or '/auth-pkg-list:!ntlm'");

@@ -288,16 +288,18 @@ bool split_everywhere()
 
 // ---- statuses the package produces itself -------------------------------------------------------
 
-Error first_call(ContextFlags req, const std::u16string& target, const Bytes& prm, const CredentialPtr& cred)
+Error first_call(ContextFlags req, const std::u16string& target, const Bytes& prm, const CredentialPtr& cred,
+                 const Identity* supplied = nullptr)
 {
 	Error e = Error::Internal;
 	ContextPtr c = create_context(Role::Initiator, cred, make_negotiate, e);
 	if (!c)
 		return e;
 	StepInput in;
-	in.requested = req;
+	in.requested = supplied ? req | ctx::UseSuppliedCreds : req;
 	in.target = target;
 	in.package_params = prm;
+	in.supplied_identity = supplied;
 	StepOutput out;
 	return c->step(in, out);
 }
@@ -327,6 +329,20 @@ bool policy_statuses()
 	auto marshalled = std::make_shared<Credential>(*client_cred());
 	marshalled->identity->user = u"@@BQ9eNR0KWVU-CT8sPCp8z37POZHJ";
 	CHECK(first_call(ctx::Delegate, u"TERMSRV/host", prm, marshalled) == Error::IncompleteCredentials);
+	// ... also when the identity comes with the call (ISC_REQ_USE_SUPPLIED_CREDS): the handle's
+	// PKINIT settings stay, so the supplied "password" is the PIN.
+	const Identity pin_as_password = *client_cred()->identity;
+	CHECK(first_call(ctx::Delegate, u"TERMSRV/host", prm, card, &pin_as_password) == Error::IncompleteCredentials);
+	Identity supplied_marshalled = *client_cred()->identity;
+	supplied_marshalled.user = u"@@BQ9eNR0KWVU-CT8sPCp8z37POZHJ";
+	CHECK(first_call(ctx::Delegate, u"TERMSRV/host", prm, client_cred(), &supplied_marshalled) ==
+	      Error::IncompleteCredentials);
+	// A supplied password identity on a password handle is delegated as before.
+	CHECK(first_call(ctx::Delegate, u"TERMSRV/host", prm, client_cred(), &pin_as_password) == Error::None);
+	// Remote Credential Guard delegates a ticket, not the PIN: a smartcard logon may use it.
+	const Bytes rcg = params(spki, NLASSP_CREDSSP_KEY_SUBJECT_PUBLIC_KEY_INFO, 0, 0, NLASSP_CREDSSP_REMOTE_GUARD);
+	CHECK(first_call(ctx::Delegate, u"TERMSRV/host", rcg, card, &pin_as_password) != Error::IncompleteCredentials);
+	CHECK(first_call(ctx::Delegate, u"TERMSRV/host", rcg, card) != Error::IncompleteCredentials);
 	// Flags we cannot honour.
 	CHECK(first_call(ctx::Datagram, u"TERMSRV/host", prm, client_cred()) == Error::Unsupported);
 	// Malformed parameters.

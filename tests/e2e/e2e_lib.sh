@@ -233,6 +233,24 @@ e2e_expect_tgs() {
 	fi
 }
 
+# e2e_expect_secret_absent WHAT NAME SECRET FILE... — SECRET (a password or PIN, called NAME in the
+# verdict) in no form in any FILE: plain, UTF-8 or UTF-16LE hex (as one run or as FreeRDP's spaced
+# hex dumps), in any case. Run the processes at TRACE (LAB_WLOG_LEVEL=TRACE) for this to mean much.
+e2e_expect_secret_absent() {
+	local what="$1" name="$2" secret="$3" hex8 hex16 spaced8 spaced16 hits
+	shift 3
+	hex8="$(printf '%s' "$secret" | od -An -tx1 | tr -d ' \n')"
+	hex16="$(printf '%s' "$secret" | iconv -t UTF-16LE | od -An -tx1 | tr -d ' \n')"
+	spaced8="$(printf '%s' "$secret" | od -An -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')"
+	spaced16="$(printf '%s' "$secret" | iconv -t UTF-16LE | od -An -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')"
+	hits="$(grep -l -i -F -e "$secret" -e "$hex8" -e "$hex16" -e "$spaced8" -e "$spaced16" -- "$@" 2>/dev/null)"
+	if [ -z "$hits" ]; then
+		e2e_ok "$what: $name appears in none of $# log files (plain, hex, UTF-16LE)"
+	else
+		e2e_fail "$what: $name appears in: $hits"
+	fi
+}
+
 # e2e_finish — prints the verdict and exits.
 e2e_finish() {
 	if [ "${#E2E_FAILURES[@]}" -eq 0 ]; then

@@ -20,6 +20,9 @@
 #   - with AES permitted, our client's authenticator lists AES, so the servers answer with an AES
 #     subkey and RC4 only carries the ticket: xfreerdp3 + nlassp -> shadow and -> nla_server + nlassp.
 source "$(dirname "$0")/e2e_lib.sh"
+# The stock client's login goes to /v:localhost (TERMSRV/localhost): where localhost is ::1 too,
+# run in a private mount namespace whose /etc/hosts makes it 127.0.0.1 (tests/lab/lab.sh).
+lab_localhost_ipv4 "$@" || true
 e2e_setup "$@"
 e2e_need_module
 e2e_need_server

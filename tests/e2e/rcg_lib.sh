@@ -6,15 +6,20 @@
 #                             # and host/localhost (WinPR's built-in connects to localhost and spells it
 #                             # HOST) in the server keytab, and RCG_PROOF_SPN, a principal nobody but a
 #                             # server holding a forwarded TGT asks a ticket for
+#   rcg_realm_principals      # the same principals in a realm already started (e.g. e2e_start_pkinit_kdc)
 #   rcg_kinit -f|-F           # kinit alice (forwardable / not) into KRB5CCNAME, password on stdin
 #   rcg_start_credssp_server  # tests/credssp/credssp_test_server (our CREDSSP acceptor behind X.224 +
 #                             # TLS) proving every Remote Credential Guard logon it receives
-#                             # (--remote-guard RCG_PROOF_SPN) and looking for the password in the
-#                             # decrypted TSCredentials (--absent); sets RCG_CSS_PORT and RCG_CSS_OUT
+#                             # (--remote-guard RCG_PROOF_SPN) and looking for the password (RCG_ABSENT,
+#                             # default KDC_PASSWORD; a PIN for smartcard logons) in the decrypted
+#                             # TSCredentials (--absent); sets RCG_CSS_PORT and RCG_CSS_OUT
 #   rcg_css_lines_since N     # its result lines after the first N ("OK ..." / "FAIL ...")
 #   rcg_expect_proof WHAT N SERVICE   # a line after the first N proves alice's ticket logon for SERVICE
+#   rcg_count_forwarded_tgt   # TGS_REQs in which the KDC issued alice a TGT (krb5_fwd_tgt_creds' request)
+#   rcg_expect_forwarded_tgt WHAT BEFORE  # ... more of them than BEFORE
 #   rcg_probe OUT.json PORT [ARGS...] # nlassp-probe through the module as alice, Kerberos only
 #   rcg_expect_no_password WHAT FILE...   # none of the files holds the password in any form
+#                             # (e2e_expect_secret_absent)
 #
 # Stock xfreerdp3 connects, authenticates, then finds no RDP behind credssp_test_server and retries
 # once with HYBRID_EX: every login there leaves two result lines, and the client's outcome is not
@@ -26,6 +31,10 @@ RCG_CSS_OUT=""
 
 rcg_realm() {
 	e2e_start_kdc
+	rcg_realm_principals
+}
+
+rcg_realm_principals() {
 	local p
 	for p in host/127.0.0.1 host/localhost HOST/localhost; do
 		if ! kdc_kadmin "addprinc -randkey $p" || ! kdc_kadmin "ktadd -k $KDC_KEYTAB $p"; then
@@ -55,7 +64,7 @@ rcg_start_credssp_server() {
 	RCG_CSS_OUT="$LAB_DIR/logs/credssp_server.out"
 	WLOG_LEVEL="${LAB_WLOG_LEVEL:-INFO}" timeout -k 5 "${LAB_LIFETIME:-900}" "$E2E_CREDSSP_SERVER" \
 		--port "$RCG_CSS_PORT" --cert "$LAB_CERT" --key "$LAB_KEY" --sam "$LAB_SAM" --keytab "$KDC_KEYTAB" \
-		--remote-guard "$RCG_PROOF_SPN" --absent "$KDC_PASSWORD" --connections 64 \
+		--remote-guard "$RCG_PROOF_SPN" --absent "${RCG_ABSENT:-$KDC_PASSWORD}" --connections 64 \
 		>"$RCG_CSS_OUT" 2>"$LAB_DIR/logs/credssp_server.log" </dev/null &
 	_lab_track $! credssp_test_server
 	lab_wait_port "$RCG_CSS_PORT" "${LAB_START_TIMEOUT:-20}" $! ||
@@ -74,21 +83,30 @@ rcg_css_lines_since() {
 	grep -E '^(OK|FAIL)' "$RCG_CSS_OUT" | tail -n +"$((n + 1))"
 }
 
-# rcg_expect_no_password WHAT FILE... — the password in no form: plain, UTF-8 or UTF-16LE hex (as
-# one run or as FreeRDP's spaced hex dumps), in any case.
+# rcg_expect_no_password WHAT FILE... — the password in no form (e2e_expect_secret_absent).
 rcg_expect_no_password() {
-	local what="$1" pw="$KDC_PASSWORD" hex8 hex16 spaced8 spaced16
+	local what="$1"
 	shift
-	hex8="$(printf '%s' "$pw" | od -An -tx1 | tr -d ' \n')"
-	hex16="$(printf '%s' "$pw" | iconv -t UTF-16LE | od -An -tx1 | tr -d ' \n')"
-	spaced8="$(printf '%s' "$pw" | od -An -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')"
-	spaced16="$(printf '%s' "$pw" | iconv -t UTF-16LE | od -An -tx1 | tr -s ' \n' ' ' | sed 's/^ //; s/ $//')"
-	local hits
-	hits="$(grep -l -i -F -e "$pw" -e "$hex8" -e "$hex16" -e "$spaced8" -e "$spaced16" -- "$@" 2>/dev/null)"
-	if [ -z "$hits" ]; then
-		e2e_ok "$what: the password appears in none of $# log files (plain, hex, UTF-16LE)"
+	e2e_expect_secret_absent "$what" "the password" "$KDC_PASSWORD" "$@"
+}
+
+# rcg_count_forwarded_tgt — TGS_REQs in which the KDC issued alice a ticket-granting ticket: what
+# krb5_fwd_tgt_creds asks for (a TGT with the forwarded flag) when a ticket logon is made.
+rcg_count_forwarded_tgt() {
+	local n
+	n=$(grep -F 'TGS_REQ' "$KDC_LOG" 2>/dev/null | grep -F 'ISSUE:' |
+		grep -cF "$KDC_USER@$KDC_REALM for krbtgt/$KDC_REALM@$KDC_REALM") || true
+	printf '%s\n' "${n:-0}"
+}
+
+# rcg_expect_forwarded_tgt WHAT BEFORE — the KDC log shows a forwarded TGT issued since BEFORE.
+rcg_expect_forwarded_tgt() {
+	local now
+	now="$(rcg_count_forwarded_tgt)"
+	if [ "$now" -gt "$2" ]; then
+		e2e_ok "$1: the KDC log shows the forwarded TGT issued (TGS_REQ $KDC_USER@$KDC_REALM for krbtgt/$KDC_REALM, $2 -> $now)"
 	else
-		e2e_fail "$what: the password appears in: $hits"
+		e2e_fail "$1: no TGS_REQ issuing $KDC_USER a TGT in the KDC log (no forwarded TGT)" "$KDC_LOG"
 	fi
 }
 

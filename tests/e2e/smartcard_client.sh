@@ -13,9 +13,14 @@
 # Every success shows in the KDC log a PKINIT request it verified and a ticket for the service,
 # and never an encrypted timestamp (a PIN used as a password). The same logins with WinPR's
 # built-in Kerberos are run in the same lab and recorded side by side, not asserted.
+# Everything runs at TRACE, and no log (client, shadow server, KDC) may hold the PIN.
 source "$(dirname "$0")/e2e_lib.sh"
+# WinPR's logins go to /v:localhost (TERMSRV/localhost): where localhost is ::1 too, run in a
+# private mount namespace whose /etc/hosts makes it 127.0.0.1 (tests/lab/lab.sh).
+lab_localhost_ipv4 "$@" || true
 e2e_setup "$@"
 e2e_need_module
+LAB_WLOG_LEVEL=TRACE
 e2e_start_pkinit_kdc
 LAB_DOMAIN="$KDC_REALM"
 LAB_NO_USER=1
@@ -131,4 +136,6 @@ for k in file token wrongpin; do
 	e2e_say "      nlassp:          ${OURS[$k]}"
 	e2e_say "      WinPR built-in:  ${THEIRS[$k]}"
 done
+e2e_expect_secret_absent "every log at TRACE (clients, shadow server, KDC)" "the PIN" "$PKINIT_PIN" \
+	"$LAB_DIR"/logs/* "$KDC_LOG"
 e2e_finish

@@ -4,11 +4,17 @@
 # the keytab accepts smartcard logons - nlassp's client with the file-emulated card and with the
 # SoftHSM2 token, and the stock xfreerdp3 (WinPR's built-in Kerberos) with the file card - in the
 # PKINIT realm of tests/lab/pkinit.sh (alice has a random key: nothing but PKINIT logs her in).
-# Each login must leave a PKINIT request the KDC verified and a ticket for the service.
+# Each login must leave a PKINIT request the KDC verified and a ticket for the service. Everything
+# runs at TRACE, and no log (clients, nla_server, KDC) may hold the PIN, which FreeRDP's
+# TSSmartCardCreds hand to the server.
 source "$(dirname "$0")/e2e_lib.sh"
+# The stock client's login goes to /v:localhost (TERMSRV/localhost): where localhost is ::1 too,
+# run in a private mount namespace whose /etc/hosts makes it 127.0.0.1 (tests/lab/lab.sh).
+lab_localhost_ipv4 "$@" || true
 e2e_setup "$@"
 e2e_need_module
 e2e_need_server
+LAB_WLOG_LEVEL=TRACE
 e2e_start_pkinit_kdc
 # FreeRDP's TSSmartCardCreds carry the PIN and the card's CSP data but no user name, so its
 # server core hands the application an empty user (nla_server prints "NLA succeeded for \"); the
@@ -54,4 +60,6 @@ if lab_localhost_is_ipv4_loopback; then
 else
 	e2e_say "note: localhost is not 127.0.0.1 only here; the stock-client smartcard login is not run"
 fi
+e2e_expect_secret_absent "every log at TRACE (clients, nla_server, KDC)" "the PIN" "$PKINIT_PIN" \
+	"$LAB_DIR"/logs/* "$KDC_LOG"
 e2e_finish

@@ -111,6 +111,9 @@ int group_setup(void**)
 		"addprinc -pw Passw0rd! -pwexpire 2000-01-01 frank",
 		// A service the KDC refuses tickets for (MIT's KDC_ERR_POLICY on the TGS exchange).
 		"addprinc -randkey -allow_tgs_req HTTP/localhost",
+		// grace logs on with her UPN grace@corp.example; MIT's db2 has no aliases, so the account
+		// is named by that enterprise name itself (an AD KDC finds the UPN on the account).
+		"addprinc -pw Passw0rd! grace\\@corp.example",
 	};
 	for (const char* q : queries)
 		if (!kdc_lab_kadmin(g_lab, q)) {
@@ -246,6 +249,40 @@ static void empty_password_uses_the_users_ticket(void** state)
 	EXPECT_TRUE(fx, as_requests("dave@LAB.TEST") == 0);
 }
 
+// ---- a UPN as the user name ----------------------------------------------------------------------
+
+// FreeRDP hands "/u:grace@corp.example" over as that user name with no domain. corp.example is a
+// UPN suffix, not a realm: the AS-REQ names grace\@corp.example@LAB.TEST (an enterprise name of the
+// default realm), never grace of a realm CORP.EXAMPLE that has no KDC. The same with the domain
+// given (the realm's NetBIOS name), while "alice@LAB.TEST" and "alice@lab.test" stay alice of LAB.TEST.
+static void upn_is_asked_as_enterprise_name(void** state)
+{
+	auto* fx = static_cast<Fixture*>(*state);
+	for (const char* domain : {"", "LAB"}) {
+		configure_user(fx, "grace@corp.example", "Passw0rd!", "Kerberos", "");
+		fx->config.client.domain = domain;
+		const int before = as_requests("grace\\@corp.example@LAB.TEST");
+		run_logged(fx);
+		// Our server names grace, not alice: the checks for alice's name are not made here.
+		expect_full_success(fx, Impl::WinPR);
+		EXPECT_STATUS(fx, fx->result.auth_identity_status, SEC_E_OK);
+		print_message("upn: domain '%s': the server sees %s / %s\\%s\n", domain, fx->result.names_user.c_str(),
+		              fx->result.auth_identity_domain.c_str(), fx->result.auth_identity_user.c_str());
+		EXPECT_TRUE(fx, fx->result.names_user.find("grace") != std::string::npos);
+		EXPECT_TRUE(fx, as_requests("grace\\@corp.example@LAB.TEST") == before + 1);
+		EXPECT_TRUE(fx, kdc_lab_count_lines(g_lab, {"CORP.EXAMPLE"}) == 0);
+		EXPECT_TRUE(fx, lines_with("", {"CORP.EXAMPLE"}) == 0);
+	}
+	for (const char* user : {"alice@LAB.TEST", "alice@lab.test"}) {
+		configure_user(fx, user, "Passw0rd!", "Kerberos", "");
+		fx->config.client.domain = "";
+		const int before = as_requests("alice@LAB.TEST for");
+		run_logged(fx);
+		expect_full_success(fx, M);
+		EXPECT_TRUE(fx, as_requests("alice@LAB.TEST for") == before + 1);
+	}
+}
+
 // ---- the account's state ----------------------------------------------------------------------
 
 static void disabled_account_is_logon_denied_with_account_restriction(void** state)
@@ -354,6 +391,7 @@ int main()
 		T(empty_password_without_ticket_sends_nothing),
 		T(empty_password_uses_the_users_ticket),
 		T(disabled_account_is_logon_denied_with_account_restriction),
+		T(upn_is_asked_as_enterprise_name),
 		T(lockout_counts_one_failure_per_refused_password),
 		T(expired_account_is_logon_denied_with_account_expired),
 		T(expired_password_keeps_its_line),

@@ -8,14 +8,24 @@
 // and never a failed pre-authentication), broken ones fail on the client's first call with their
 // own status and, where the card itself is at fault, without any KDC request. WinPR's built-in
 // client is run on the same identities and its outcome printed ("finding: ...").
+//
+// Our log is read through WLog's FILE appender (set in main() before WinPR starts): failures that
+// are not the card's or PKINIT's own (an unknown user, a KDC that is down, a disabled account)
+// must say what they are, never that MIT's PKINIT plugin is missing.
 #include <winpr/crypto.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <initializer_list>
+#include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -42,6 +52,11 @@ std::string g_krb5_conf;       // the lab's krb5.conf
 std::string g_no_pkinit_conf;  // the same with [plugins] clpreauth disable = pkinit
 std::string g_no_timesync_conf; // the same with kdc_timesync = 0
 bool g_kdc_time_shifted = false;   // the KDC runs under libfaketime (kdc_clock_skew)
+bool g_kdc_stopped = false;        // a test stopped the KDC
+bool g_alice_disabled = false;     // a test disabled alice's account
+std::string g_log_dir;
+std::string g_log;                 // our WLog file
+size_t g_log_mark = 0;
 constexpr const char* kFaketime = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 std::string env(const char* name)
@@ -115,9 +130,45 @@ bool restart_kdc(const char* shift)
 int pk_teardown(void** state)
 {
 	setenv("KRB5_CONFIG", g_krb5_conf.c_str(), 1);
-	if (g_kdc_time_shifted && !restart_kdc(""))
+	if ((g_kdc_time_shifted || g_kdc_stopped) && !restart_kdc(""))
 		return -1;
+	g_kdc_stopped = false;
+	if (g_alice_disabled && !kdc_lab_kadmin(g_lab, "modprinc +allow_tix alice"))
+		return -1;
+	g_alice_disabled = false;
 	return fixture_teardown(state);
+}
+
+// Our log lines since the last run began.
+std::vector<std::string> our_lines()
+{
+	const std::string text = read_text(g_log);
+	std::vector<std::string> out;
+	std::istringstream in(text.size() > g_log_mark ? text.substr(g_log_mark) : std::string());
+	std::string line;
+	while (std::getline(in, line))
+		if (line.find("[com.nlassp.") != std::string::npos)
+			out.push_back(line);
+	return out;
+}
+
+// Our lines (since the last run began) containing every needle.
+int lines_with(std::initializer_list<const char*> needles)
+{
+	int n = 0;
+	for (const std::string& l : our_lines()) {
+		bool all = true;
+		for (const char* needle : needles)
+			all = all && l.find(needle) != std::string::npos;
+		n += all ? 1 : 0;
+	}
+	return n;
+}
+
+void print_our_lines()
+{
+	for (const std::string& l : our_lines())
+		print_message("  log: %s\n", l.c_str());
 }
 
 // Lines of the KDC log containing `what`.
@@ -227,6 +278,7 @@ void expect_pkinit_login(Fixture* fx, Impl server)
 void expect_refusal(Fixture* fx, SECURITY_STATUS expected, bool kdc_requests)
 {
 	const KdcCounts before;
+	g_log_mark = read_text(g_log).size();
 	run(fx);
 	const KdcCounts after;
 	const Result& r = fx->result;
@@ -296,6 +348,43 @@ void winpr_side_by_side(void** state, const std::string& identity, const char* w
 	              what, after.pkinit - before.pkinit, after.password_preauth - before.password_preauth);
 }
 
+// Runs `rounds` logins with `config` on each of `threads` threads, all started together; returns
+// how many logged in completely (sealed messages both ways, our server's AUTH_IDENTITY alice) and
+// puts the first failure's trace into `first_failure`. Everything with a destructor lives here, not
+// in the test body (CMocka's asserts longjmp).
+int logins_at_once(const Config& config, int threads, int rounds, std::string& first_failure)
+{
+	std::atomic<int> ok{0};
+	std::atomic<int> started{0};
+	std::mutex mutex;
+	std::vector<std::thread> pool;
+	for (int t = 0; t < threads; t++)
+		pool.emplace_back([&, t] {
+			Config c = config;
+			// One thread names the token by its slot, the other as FreeRDP does (16 bits): our slot
+			// search then runs while the other logon is in MIT's exchange.
+			if (t % 2)
+				c.client.pkinit_identity = pkcs11_identity(env("PKINIT_SLOT"));
+			started++;
+			while (started.load() < threads)
+				std::this_thread::yield();
+			for (int i = 0; i < rounds; i++) {
+				Result r;
+				run_login(c, r);
+				if (r.established && r.messages_ok && r.auth_identity_status == SEC_E_OK && r.auth_identity_user == "alice") {
+					ok++;
+					continue;
+				}
+				std::lock_guard<std::mutex> lock(mutex);
+				if (first_failure.empty())
+					first_failure = "thread " + std::to_string(t) + " logon " + std::to_string(i) + ":\n" + r.describe();
+			}
+		});
+	for (std::thread& th : pool)
+		th.join();
+	return ok.load();
+}
+
 } // namespace
 
 // ---- logins ---------------------------------------------------------------------------------
@@ -319,6 +408,29 @@ static void principal_from_certificate(void** s)
 	fx->config.client.user.clear();
 	fx->config.client.domain.clear();
 	expect_pkinit_login(fx, W);
+}
+
+// Two smartcard logons in one process at the same time through the same PKCS#11 module (a
+// server's gateway or a multi-session client): MIT's PKINIT initialises the module for its
+// exchange and finalises it after, so without pkcs11::ModuleUse one logon's C_Finalize pulls the
+// module from under the other (CKR_CRYPTOKI_NOT_INITIALIZED, or MIT refusing
+// CKR_CRYPTOKI_ALREADY_INITIALIZED). All must succeed, each with its own PKINIT request.
+static void token_logons_at_once(void** s)
+{
+	auto* fx = static_cast<Fixture*>(*s);
+	configure_card(fx, M, M, pkcs11_identity(freerdp_slot(env("PKINIT_SLOT"))), env("PKINIT_ANCHORS"), env("PKINIT_PIN"));
+	fx->config.messages = 1;
+	constexpr int kThreads = 2;
+	constexpr int kRounds = 3;
+	const KdcCounts before;
+	const int ok = logins_at_once(fx->config, kThreads, kRounds, fx->why);
+	const KdcCounts after;
+	if (!fx->why.empty())
+		print_message("%s\n", fx->why.c_str());
+	assert_int_equal(ok, kThreads * kRounds);
+	EXPECT_TRUE(fx, after.pkinit == before.pkinit + kThreads * kRounds);
+	EXPECT_TRUE(fx, after.password_preauth == before.password_preauth);
+	EXPECT_TRUE(fx, after.preauth_failed == before.preauth_failed);
 }
 
 // ---- the card at fault: refused before any KDC request ------------------------------------------
@@ -463,6 +575,51 @@ static void certificate_names_someone_else(void** s)
 	expect_refusal(fx, SEC_E_PKINIT_NAME_MISMATCH, true);
 }
 
+// ---- failures that are not PKINIT's own: said as they are ----------------------------------------
+
+// The failure's one line (`needle`, at ERROR or INFO) and no word of MIT's PKINIT plugin.
+void expect_line(Fixture* fx, const char* needle)
+{
+	const int said = lines_with({"Kerberos ", needle});
+	const int plugin = lines_with({"plugin"});
+	if (said != 1 || plugin != 0)
+		print_our_lines();
+	EXPECT_TRUE(fx, said == 1);
+	EXPECT_TRUE(fx, plugin == 0);
+}
+
+// A user the KDC does not know (the card is alice's): refused on the first AS-REQ.
+static void unknown_user(void** s)
+{
+	auto* fx = static_cast<Fixture*>(*s);
+	configure_card(fx, M, W, user_files(), env("PKINIT_ANCHORS"), env("PKINIT_PIN"));
+	fx->config.client.user = "carol";
+	expect_refusal(fx, SEC_E_LOGON_DENIED, true);
+	expect_line(fx, "does not know carol@LAB.TEST");
+	EXPECT_TRUE(fx, lines_with({"check the user name (/u: /d:)"}) == 1);
+}
+// The KDC is down: the realm's KDC cannot be reached, as for a password logon.
+static void kdc_stopped(void** s)
+{
+	auto* fx = static_cast<Fixture*>(*s);
+	kdc_lab_stop_kdc(g_lab);
+	g_kdc_stopped = true;
+	configure_card(fx, M, W, user_files(), env("PKINIT_ANCHORS"), env("PKINIT_PIN"));
+	expect_refusal(fx, SEC_E_NO_AUTHENTICATING_AUTHORITY, true);
+	expect_line(fx, "Cannot contact any KDC for realm 'LAB.TEST'");
+}
+// A disabled account (MIT: -allow_tix): KDC_ERR_CLIENT_REVOKED before any pre-authentication,
+// STATUS_ACCOUNT_RESTRICTION and the account's line, as for a password logon.
+static void disabled_account(void** s)
+{
+	auto* fx = static_cast<Fixture*>(*s);
+	assert_true(kdc_lab_kadmin(g_lab, "modprinc -allow_tix alice"));
+	g_alice_disabled = true;
+	configure_card(fx, M, W, user_files(), env("PKINIT_ANCHORS"), env("PKINIT_PIN"));
+	expect_refusal(fx, static_cast<SECURITY_STATUS>(0xC000006Eu) /* STATUS_ACCOUNT_RESTRICTION */, true);
+	expect_line(fx, "the KDC refused alice@LAB.TEST");
+}
+
 // ---- Negotiate and NTLM never see the PIN ---------------------------------------------------------
 
 static void negotiate_without_kerberos(void** s)
@@ -525,6 +682,7 @@ int main()
 	    T(token_without_slot),
 	    T(token_to_module_server),
 	    T(principal_from_certificate),
+	    T(token_logons_at_once),
 	    T(token_wrong_pin),
 	    T(token_no_pin),
 	    T(token_pin_locked),
@@ -544,6 +702,9 @@ int main()
 	    T(pkinit_plugin_disabled),
 	    T(kdc_clock_skew),
 	    T(certificate_names_someone_else),
+	    T(unknown_user),
+	    T(kdc_stopped),
+	    T(disabled_account),
 	    T(negotiate_without_kerberos),
 	    T(ntlm_refuses_smartcard),
 	    T(marshalled_file),
@@ -559,5 +720,22 @@ int main()
 	    T(winpr_token_exact_slot),
 	};
 #undef T
-	return cmocka_run_group_tests_name("pkinit_interop", tests, group_setup, group_teardown);
+	char tmpl[] = "/tmp/nlassp-pkinit-log.XXXXXX";
+	if (!mkdtemp(tmpl))
+		return 1;
+	g_log_dir = tmpl;
+	g_log = g_log_dir + "/wlog.txt";
+	setenv("WLOG_APPENDER", "FILE", 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_PATH", g_log_dir.c_str(), 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_NAME", "wlog.txt", 1);
+	// NLASSP_TEST_WLOG_LEVEL=TRACE (for the check that no secret is logged) keeps the log too.
+	const char* level = std::getenv("NLASSP_TEST_WLOG_LEVEL");
+	setenv("WLOG_LEVEL", level && *level ? level : "INFO", 1);
+	const int rc = cmocka_run_group_tests_name("pkinit_interop", tests, group_setup, group_teardown);
+	std::error_code ec;
+	if (level && *level)
+		std::fprintf(stderr, "log kept in %s\n", g_log_dir.c_str());
+	else
+		std::filesystem::remove_all(g_log_dir, ec);
+	return rc;
 }

@@ -82,6 +82,9 @@ int group_setup(void**)
 			return -1;
 	if (!kadmin(std::string("addprinc -randkey ") + kProof))
 		return -1;
+	// A user who logs on with her UPN (the enterprise name is the account: MIT's db2 has no aliases).
+	if (!kadmin("addprinc -pw Passw0rd! grace\\@corp.example"))
+		return -1;
 	g_ccache = "FILE:" + g_lab.dir + "/alice.ccache";
 	g_conf = g_lab.krb5_conf();
 	g_conf_nofwd = g_lab.dir + "/krb5.noforward.conf";
@@ -134,7 +137,7 @@ void configure_rg(Fixture* fx, Impl client, Impl server, bool from_ccache, const
 int proof_tgs() { return kdc_lab_count_tgs(g_lab, kProof); }
 
 // The login worked and `who`'s ticket logon is what a server can use; prints it.
-void expect_usable_ticket_logon(Fixture* fx, Impl who)
+void expect_usable_ticket_logon(Fixture* fx, Impl who, const char* client = "alice@LAB.TEST")
 {
 	const TicketLogonQuery& q = fx->result.ticket_logon;
 	EXPECT_TRUE(fx, fx->result.established);
@@ -151,7 +154,9 @@ void expect_usable_ticket_logon(Fixture* fx, Impl who)
 	              proof.tgt_forwarded ? "forwarded" : "NOT forwarded",
 	              rc == 0 ? proof.proof_service : "failed: ", rc == 0 ? "" : proof.error);
 	EXPECT_TRUE(fx, rc == 0);
-	EXPECT_TRUE(fx, std::strcmp(proof.client, "alice@LAB.TEST") == 0);
+	if (std::strcmp(proof.client, client) != 0)
+		print_message("the ticket logon is %s's, not %s's\n", proof.client, client);
+	EXPECT_TRUE(fx, std::strcmp(proof.client, client) == 0);
 	EXPECT_TRUE(fx, proof.tgt_forwarded == 1);
 	EXPECT_TRUE(fx, proof_tgs() == before + 1);   // the forwarded TGT really talked to the KDC
 }
@@ -220,6 +225,19 @@ void password_logon(void** state, Impl client)
 }
 void module_password_logon(void** state) { password_logon(state, M); }
 void winpr_password_logon(void** state) { password_logon(state, W); }
+
+// A password logon with a UPN (/u:grace@corp.example, no domain): the logon asks the enterprise
+// name grace\@corp.example@LAB.TEST, and the ticket logon is made for the tickets' own client, the
+// name in the logon's cache: the service ticket and the forwarded TGT are grace's.
+void module_upn_password_logon(void** state)
+{
+	auto* fx = static_cast<Fixture*>(*state);
+	configure_rg(fx, M, W, false);
+	fx->config.client.user = "grace@corp.example";
+	fx->config.client.domain = "";
+	run(fx);
+	expect_usable_ticket_logon(fx, M, "grace\\@corp.example@LAB.TEST");
+}
 
 int forwarded_tgt_requests()
 {
@@ -294,6 +312,7 @@ int main()
 		cmocka_unit_test_setup_teardown(kerberos_package_directly, rg_setup, rg_teardown),
 		cmocka_unit_test_setup_teardown(module_password_logon, rg_setup, rg_teardown),
 		cmocka_unit_test_setup_teardown(winpr_password_logon, rg_setup, rg_teardown),
+		cmocka_unit_test_setup_teardown(module_upn_password_logon, rg_setup, rg_teardown),
 		cmocka_unit_test_setup_teardown(module_not_forwardable, rg_setup, rg_teardown),
 		cmocka_unit_test_setup_teardown(winpr_not_forwardable, rg_setup, rg_teardown),
 		cmocka_unit_test_setup_teardown(kdc_refuses_forwarding, rg_setup, rg_teardown),

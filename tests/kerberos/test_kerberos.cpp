@@ -53,6 +53,35 @@ void test_principal_names(void**)
 	assert_false(kerberos::client_principal("alice", "", "", p));
 	assert_false(kerberos::client_principal("", "LAB.TEST", "LAB.TEST", p));
 
+	// A UPN whose suffix is not the realm: the enterprise name of the domain's (or default) realm.
+	assert_true(kerberos::client_principal("alice@corp.example", "", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "alice\\@corp.example@LAB.TEST");
+	assert_true(kerberos::enterprise_principal(p));
+	assert_true(kerberos::client_principal("alice@corp.example", "LAB", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "alice\\@corp.example@LAB.TEST");
+	assert_true(kerberos::client_principal("alice@corp.example", "other.test", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "alice\\@corp.example@OTHER.TEST");
+	assert_true(kerberos::client_principal("a/b@corp.example", "", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "a\\/b\\@corp.example@LAB.TEST");
+	// Realms stay realms: the realm itself in any case, one written in capitals, one krb5.conf lists,
+	// a single-label suffix, and no realm to ask the UPN of.
+	assert_true(kerberos::client_principal("alice@lab.test", "", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "alice@LAB.TEST");
+	assert_true(kerberos::client_principal("alice@CORP.EXAMPLE", "", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "alice@CORP.EXAMPLE");
+	assert_true(kerberos::client_principal("alice@corp.example", "", "LAB.TEST", p, {"LAB.TEST", "CORP.EXAMPLE"}));
+	assert_string_equal(p.c_str(), "alice@CORP.EXAMPLE");
+	assert_true(kerberos::client_principal("alice@corp", "", "LAB.TEST", p));
+	assert_string_equal(p.c_str(), "alice@CORP");
+	assert_true(kerberos::client_principal("alice@corp.example", "", "", p));
+	assert_string_equal(p.c_str(), "alice@CORP.EXAMPLE");
+	assert_false(kerberos::enterprise_principal("alice@LAB.TEST"));
+	assert_false(kerberos::enterprise_principal("host/h@LAB.TEST"));
+	assert_false(kerberos::enterprise_principal("a\\\\@LAB.TEST"));   // an escaped backslash, then the realm
+	assert_false(kerberos::enterprise_principal("alice@LAB\\@X"));     // '@' escaped in the realm only
+	assert_false(kerberos::enterprise_principal(""));
+	assert_false(kerberos::enterprise_principal("\\"));
+
 	kerberos::TargetName t;
 	assert_true(kerberos::target_name("TERMSRV/host.lab.test", t));
 	assert_true(t.hostbased);

@@ -6,7 +6,10 @@
 //     the AS and the TGS exchange; every other relation of the stanza is kept, its KDCs are not;
 //   - without http_anchors: SEC_E_NO_AUTHENTICATING_AUTHORITY and one line naming the untrusted
 //     certificate and http_anchors; without MIT's TLS plugin: one line naming krb5-k5tls;
-//   - FreeRDP 3.10's workaround (kdc = https://proxy/KdcProxy in the stanza, no KDC URL) the same.
+//   - FreeRDP 3.10's workaround (kdc = https://proxy/KdcProxy in the stanza, no KDC URL) the same;
+//   - a smartcard logon (PKINIT, tests/lab/pkinit.sh: carol's certificate in files) through the
+//     proxy, and the same diagnosis when the proxy's certificate is not trusted - for its AS
+//     exchange and for the service ticket fetched after it.
 // Our log is read through WLog's FILE appender (set up in main before WinPR starts).
 #include "kerberos/kerberos.h"
 
@@ -20,6 +23,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -111,7 +115,9 @@ int group_setup(void** state)
 	*state = g;
 	std::string why;
 	const char* sh = std::getenv("NLASSP_KDC_SH");
-	if (!interop::kdc_lab_start(g->lab, sh && *sh ? sh : NLASSP_KDC_SH, &why)) {
+	// carol logs on with PKINIT only (a random key; tests/lab/pkinit.sh), alice with her password.
+	const std::string pkinit = ". \"$(dirname \"$1\")/pkinit.sh\" && kdc_kadmin \"addprinc -randkey carol\" && pkinit_setup carol";
+	if (!interop::kdc_lab_start_with(g->lab, sh && *sh ? sh : NLASSP_KDC_SH, pkinit, &why)) {
 		std::fprintf(stderr, "KDC: %s\n", why.c_str());
 		return -1;
 	}
@@ -183,6 +189,25 @@ SecretBytes utf16le(const char* ascii)
 
 enum class Url { None, KdcUrl, ProxySettings };
 
+// carol's smartcard logon: her certificate and key in files, the PIN as the password.
+CredentialPtr card_cred()
+{
+	auto c = std::make_shared<Credential>();
+	c->package = PackageId::Kerberos;
+	c->use = CredentialUse::Outbound;
+	Identity id;
+	id.user = u"carol";
+	id.domain = u"LAB.TEST";
+	id.password = utf16le(interop::kdc_lab_env(g->lab, "PKINIT_PIN").c_str());
+	id.has_password = true;
+	c->identity = std::move(id);
+	c->kerberos.pkinit_identity = "FILE:" + interop::kdc_lab_env(g->lab, "PKINIT_USER_CERT") + "," +
+	                              interop::kdc_lab_env(g->lab, "PKINIT_USER_KEY");
+	c->kerberos.pkinit_anchors = interop::kdc_lab_env(g->lab, "PKINIT_ANCHORS");
+	c->kerberos.kdc_url = g->url;
+	return c;
+}
+
 CredentialPtr cred(Url how)
 {
 	auto c = std::make_shared<Credential>();
@@ -215,8 +240,10 @@ std::string private_profile(const std::string& dir)
 	return found;
 }
 
-// Logs alice in to TERMSRV/localhost with the client configuration `conf` (a file in the lab).
-Error login(const char* conf, Url how)
+// Logs alice (or `who`) in to TERMSRV/localhost with the client configuration `conf` (a file in
+// the lab); `between` runs after the credentials are acquired (the AS exchange) and before the
+// first step (the service ticket).
+Error login(const char* conf, Url how, CredentialPtr who = nullptr, const std::function<void()>& between = {})
 {
 	g->ini.reset();
 	g->acc.reset();
@@ -226,8 +253,10 @@ Error login(const char* conf, Url how)
 	setenv("TMPDIR", tmp.c_str(), 1);
 	setenv("KRB5_CONFIG", (g->lab.dir + "/" + conf).c_str(), 1);
 	Error err = Error::None;
-	g->ini = kerberos::create_context(Role::Initiator, cred(how), err);
+	g->ini = kerberos::create_context(Role::Initiator, who ? who : cred(how), err);
 	g->private_conf = private_profile(tmp);
+	if (err == Error::None && between)
+		between();
 	if (err == Error::None) {
 		auto acc_cred = std::make_shared<Credential>();
 		acc_cred->package = PackageId::Kerberos;
@@ -347,6 +376,72 @@ void test_realm_with_profile_syntax_is_refused(void**)
 	assert_int_equal(proxy_count("AS-REQ"), as);
 }
 
+// The proxy on its port with another certificate and key (files in the lab), or with its own
+// again (empty arguments).
+bool restart_proxy(const std::string& cert = {}, const std::string& key = {})
+{
+	const std::string d = g->proxy_dir;
+	const std::string port = g->url.substr(g->url.rfind(':') + 1, g->url.find('/', 8) - g->url.rfind(':') - 1);
+	std::string script = "KDCPROXY_DIR=\"" + d + "\" KDCPROXY_PORT=" + port + " KDCPROXY_LOG=\"" + d +
+	                     "/kdcproxy.log\" KDCPROXY_CA=\"" + d + "/ca.pem\" KDCPROXY_PID=" + std::to_string(g->proxy_pid) +
+	                     " && kdcproxy_stop && ";
+	if (!cert.empty())
+		script += "cp -p \"$KDCPROXY_DIR/proxy.pem\" \"$KDCPROXY_DIR/own.pem\" && cp -p \"$KDCPROXY_DIR/proxy.key\" "
+		          "\"$KDCPROXY_DIR/own.key\" && cp \"" + cert + "\" \"$KDCPROXY_DIR/proxy.pem\" && cp \"" + key +
+		          "\" \"$KDCPROXY_DIR/proxy.key\" && ";
+	else
+		script += "cp -p \"$KDCPROXY_DIR/own.pem\" \"$KDCPROXY_DIR/proxy.pem\" && cp -p \"$KDCPROXY_DIR/own.key\" "
+		          "\"$KDCPROXY_DIR/proxy.key\" && ";
+	script += "kdcproxy_start && echo \"$KDCPROXY_PID\" >\"$KDC_DIR/proxy.pid\"";
+	if (!shell(script)) {
+		std::fprintf(stderr, "restarting the proxy: %s\n", read_file(g->lab.dir + "/run.out").c_str());
+		return false;
+	}
+	g->proxy_pid = std::atoi(read_file(g->lab.dir + "/proxy.pid").c_str());
+	return g->proxy_pid > 0;
+}
+
+void test_pkinit_through_proxy(void**)
+{
+	const int as = proxy_count("AS-REQ"), tgs = proxy_count("TGS-REQ");
+	const Error e = login("anchors.conf", Url::KdcUrl, card_cred());
+	if (e != Error::None)
+		print_log();
+	assert_int_equal(e, Error::None);
+	assert_true(proxy_count("AS-REQ") > as);
+	assert_int_equal(proxy_count("TGS-REQ"), tgs + 1);
+}
+
+// The smartcard logon's AS exchange cannot reach the KDC through the proxy: the proxy's
+// certificate is named, not MIT's PKINIT plugin.
+void test_pkinit_untrusted_proxy_is_named(void**)
+{
+	assert_int_equal(login("no-anchors.conf", Url::KdcUrl, card_cred()), Error::NoAuthority);
+	const int lines = log_lines({"TLS to the KDC proxy ", "not trusted", "http_anchors = FILE:"});
+	const int plugin = log_lines({"plugin"});
+	if (lines != 1 || plugin != 0)
+		print_log();
+	assert_int_equal(lines, 1);
+	assert_int_equal(plugin, 0);
+}
+
+// After the smartcard logon, the service ticket's exchange through the proxy is still watched:
+// the proxy presents a certificate nobody here trusts (the KDC's PKINIT certificate) by then.
+void test_pkinit_then_untrusted_proxy_for_the_service_ticket(void**)
+{
+	bool swapped = false;
+	const Error e = login("anchors.conf", Url::KdcUrl, card_cred(), [&] {
+		swapped = restart_proxy(interop::kdc_lab_env(g->lab, "PKINIT_KDC_CERT"), interop::kdc_lab_env(g->lab, "PKINIT_KDC_KEY"));
+	});
+	const bool restored = restart_proxy();
+	assert_true(swapped && restored);
+	assert_int_equal(e, Error::NoAuthority);
+	const int lines = log_lines({"logon to TERMSRV/localhost", "TLS to the KDC proxy "});
+	if (lines != 1)
+		print_log();
+	assert_int_equal(lines, 1);
+}
+
 } // namespace
 
 int main()
@@ -368,6 +463,9 @@ int main()
 		cmocka_unit_test(test_untrusted_proxy_certificate_is_named),
 		cmocka_unit_test(test_missing_k5tls_is_named),
 		cmocka_unit_test(test_freerdp_310_workaround),
+		cmocka_unit_test(test_pkinit_through_proxy),
+		cmocka_unit_test(test_pkinit_untrusted_proxy_is_named),
+		cmocka_unit_test(test_pkinit_then_untrusted_proxy_for_the_service_ticket),
 	};
 	struct Setup {
 		static int run(void** state)

@@ -27,6 +27,7 @@ extern "C" {
 using namespace nlassp;
 using namespace nlassp::kerberos::pkinit;
 namespace der = nlassp::wire::der;
+namespace pkcs11 = nlassp::kerberos::pkcs11;
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                           \
@@ -181,6 +182,107 @@ bool identity_refusals()
 	X509Identity id;
 	std::string why;
 	CHECK(parse_x509_identity("FILE:" + std::string(kMaxIdentityLength - 5, 'a'), id, why));
+	return true;
+}
+
+// What is handed to MIT: only an identity MIT reads as meant. MIT's parse_pkcs11_options splits
+// at every ':', so a certificate label from a token such as "alice:module_name=/tmp/evil.so"
+// would make MIT load another PKCS#11 module.
+bool identity_for_mit()
+{
+	std::string out, why;
+	X509Identity id;
+	id.kind = X509Identity::Kind::Pkcs11;
+	id.module = "/usr/lib/softhsm/libsofthsm2.so";
+	id.slot = 1956304006;
+	id.cert_id = {0x01};
+	CHECK(format_for_mit(id, out, why) && out == "PKCS11:module_name=/usr/lib/softhsm/libsofthsm2.so:slotid=1956304006:certid=01");
+	id.cert_id.clear();
+	id.cert_label = "alice";
+	CHECK(format_for_mit(id, out, why) && out.ends_with(":certlabel=alice"));
+	for (const char* bad : {"alice:module_name=/tmp/evil.so", "a:b", "a=b", "al\x01ice", "al\nice", "a\x7f"}) {
+		id.cert_label = bad;
+		out.clear();
+		if (format_for_mit(id, out, why) || !out.empty() || why.empty()) {
+			std::fprintf(stderr, "certlabel \"%s\" handed to MIT\n", bad);
+			return false;
+		}
+		id.cert_label = "alice";
+		id.token_label = bad;
+		if (format_for_mit(id, out, why) || !out.empty()) {
+			std::fprintf(stderr, "token \"%s\" handed to MIT\n", bad);
+			return false;
+		}
+		id.token_label.clear();
+	}
+	CHECK(mit_label_safe("nlassp-lab") && mit_label_safe("My Card (PIV)") && !mit_label_safe(""));
+	// MIT refuses slot ids that do not fit an int.
+	id.slot = 2147483647;
+	CHECK(format_for_mit(id, out, why));
+	id.slot = 2147483648u;
+	CHECK(!format_for_mit(id, out, why) && why.find("2147483648") != std::string::npos);
+	// Files and the other kinds as they are.
+	X509Identity file;
+	CHECK(parse_x509_identity("FILE:/tmp/a b/cert.pem,/tmp/key.pem", file, why) && format_for_mit(file, out, why) &&
+	      out == "FILE:/tmp/a b/cert.pem,/tmp/key.pem");
+	return true;
+}
+
+// The identity made for a certificate found on a token: its CKA_ID, else a label MIT may be
+// given, else nothing (the token's only certificate), else a refusal.
+bool identity_of_a_token_certificate()
+{
+	pkcs11::TokenInfo token;
+	token.slot = 1956304006;
+	token.label = "nlassp-lab";
+	const std::vector<pkcs11::TokenInfo> tokens{token};
+	pkcs11::TokenCertificate cert;
+	cert.der = {0x30, 0x00};
+	cert.id = {0x01};
+	cert.label = "alice:module_name=/tmp/evil.so";
+	X509Identity out;
+	std::string text, why;
+	CHECK(!token_identity("/m.so", token, tokens, cert, 2, out));
+	CHECK(out.cert_id == Bytes{0x01} && out.cert_label.empty() && out.slot && *out.slot == token.slot && out.module == "/m.so");
+	CHECK(format_for_mit(out, text, why) && text.find("evil") == std::string::npos);
+	// No CKA_ID: a plain label names it ...
+	cert.id.clear();
+	cert.label = "alice";
+	CHECK(!token_identity("/m.so", token, tokens, cert, 2, out) && out.cert_label == "alice");
+	// ... a label MIT cannot be given does not: nothing when it is the only certificate ...
+	for (const char* bad : {"alice:module_name=/tmp/evil.so", "a=b", ""}) {
+		cert.label = bad;
+		CHECK(!token_identity("/m.so", token, tokens, cert, 1, out));
+		CHECK(out.cert_label.empty() && out.cert_id.empty());
+		CHECK(format_for_mit(out, text, why) && text.find("evil") == std::string::npos);
+		// ... and a refusal when MIT could pick another one.
+		const Failure f = token_identity("/m.so", token, tokens, cert, 2, out);
+		CHECK(f.error == Error::SmartcardNoCertificate && !f.detail.empty());
+	}
+	// A slot id beyond INT_MAX (MIT refuses it): the token by its label, if no other has it.
+	pkcs11::TokenInfo big = token;
+	big.slot = 0x100000000ull + 7;
+	big.label = "big-slots";
+	pkcs11::TokenInfo other = token;
+	cert.label = "alice";
+	CHECK(!token_identity("/m.so", big, {other, big}, cert, 1, out));
+	CHECK(!out.slot && out.token_label == "big-slots" && format_for_mit(out, text, why) &&
+	      text == "PKCS11:module_name=/m.so:token=big-slots:certlabel=alice");
+	other.label = "big-slots";
+	Failure f = token_identity("/m.so", big, {other, big}, cert, 1, out);
+	CHECK(f.error == Error::SmartcardUnavailable && f.detail.find("same label") != std::string::npos);
+	for (const char* bad : {"a:module_name=/x.so", "a=b", ""}) {
+		big.label = bad;
+		f = token_identity("/m.so", big, {big}, cert, 1, out);
+		CHECK(f.error == Error::SmartcardUnavailable && f.detail.find("2147483647") != std::string::npos);
+	}
+	big.label = "big?slots";   // a control character was replaced: not the label MIT compares
+	big.label_exact = false;
+	CHECK(token_identity("/m.so", big, {big}, cert, 1, out).error == Error::SmartcardUnavailable);
+	// A label that is not CKA_LABEL byte for byte (a control character replaced, blanks trimmed).
+	cert.label = "alice";
+	cert.label_exact = false;
+	CHECK(!token_identity("/m.so", token, tokens, cert, 1, out) && out.cert_label.empty());
 	return true;
 }
 
@@ -354,6 +456,35 @@ bool names_of_a_smartcard_certificate()
 	return true;
 }
 
+// Which certificate of a token the logon picks: with no user named, a logon certificate over a
+// CA or other certificate that happens to come first; with one named, the certificate naming it.
+bool certificate_ranks()
+{
+	CertSpec ca;
+	ca.extensions = false;
+	const Bytes ca_cert = make_certificate(ca);
+	CHECK(certificate_rank(ca_cert, "") == 0);
+	CHECK(certificate_rank(ca_cert, "alice@LAB.TEST") == 0);
+	CertSpec server;   // a TLS server certificate: a dNSName and the serverAuth EKU only
+	server.ekus = {{0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01}};
+	CHECK(certificate_rank(make_certificate(server), "") == 0);
+	const Bytes alice = make_certificate(alice_spec());
+	CHECK(certificate_rank(alice, "") == 1);
+	CHECK(certificate_rank(alice, "alice@LAB.TEST") == 2);
+	CHECK(certificate_rank(alice, "bob@LAB.TEST") == 1);
+	CertSpec eku_only;   // the smartcard-logon EKU, no names
+	eku_only.ekus = {kSmartcardLogonOid};
+	CHECK(certificate_rank(make_certificate(eku_only), "") == 1);
+	CertSpec kp_client;
+	kp_client.ekus = {kPkinitClientOid};
+	CHECK(certificate_rank(make_certificate(kp_client), "") == 1);
+	CertSpec upn;
+	upn.upns = {utf8_string("carol@lab.test")};
+	CHECK(certificate_rank(make_certificate(upn), "carol@LAB.TEST") == 2);
+	CHECK(certificate_rank(Bytes{0x30, 0x00}, "") == 0);
+	return true;
+}
+
 bool certificate_refusals()
 {
 	CertificateNames names;
@@ -404,7 +535,16 @@ Error classify_lines(krb5_error_code code, const std::vector<std::string>& lines
 	ExchangeTrace t;
 	for (const std::string& l : lines)
 		observe_trace_line(l, t);
-	return classify_exchange(code, t, plugin, plugin ? "" : "krb5.conf disables it", "LAB.TEST", "MIT's message").error;
+	return classify_exchange(code, t, plugin, plugin ? "" : "it is not installed", "alice@LAB.TEST").error;
+}
+
+// The whole failure (detail and fix) for one case.
+Failure classify_failure(krb5_error_code code, const std::vector<std::string>& lines, bool plugin = true)
+{
+	ExchangeTrace t;
+	for (const std::string& l : lines)
+		observe_trace_line(l, t);
+	return classify_exchange(code, t, plugin, plugin ? "" : "it is not installed", "carol@LAB.TEST");
 }
 
 const std::string kNeeded = "[1] 1.1: Received error from KDC: -1765328359/Additional pre-authentication required";
@@ -453,6 +593,36 @@ bool classification()
 	CHECK(classify_lines(KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN,
 	                     {"[1] 1.1: Received error from KDC: -1765328378/Client not found in Kerberos database", kSent}) ==
 	      Error::LogonDenied);
+	// PKINIT offered by the KDC but never run although the plugin's file is there.
+	const Failure offered = classify_failure(KRB5_PREAUTH_FAILED, {kNeeded, kOffers});
+	CHECK(offered.error == Error::PkinitUnavailable && offered.detail.find("offered PKINIT") != std::string::npos);
+	// An unknown principal: refused on the first request, before any pre-authentication. Its
+	// line names the principal and the user name to check, not MIT's plugin.
+	const Failure unknown = classify_failure(
+	    KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN, {"[1] 1.1: Received error from KDC: -1765328378/Client not found in Kerberos database"});
+	CHECK(unknown.error == Error::LogonDenied);
+	CHECK(unknown.detail.find("does not know carol@LAB.TEST") != std::string::npos);
+	CHECK(unknown.fix.find("/u:") != std::string::npos && unknown.detail.find("plugin") == std::string::npos);
+	CHECK(classify_failure(KRB5KDC_ERR_C_PRINCIPAL_UNKNOWN, {}).error == Error::LogonDenied);
+	// PKINIT ran and the KDC refused it without saying why.
+	CHECK(classify_lines(KRB5KDC_ERR_PREAUTH_FAILED,
+	                     {kNeeded, kOffers, kSent, "[1] 1.4: Received error from KDC: -1765328360/Preauthentication failed"}) ==
+	      Error::LogonDenied);
+	// Not the smartcard logon's own: no Failure, so that the caller maps it as a password logon's
+	// exchange (a KDC that cannot be reached, an unknown realm, a KDC proxy's TLS trouble, an
+	// account that may not log on) - never "MIT's PKINIT plugin did not run".
+	CHECK(classify_lines(KRB5_KDC_UNREACH, {}) == Error::None);
+	CHECK(classify_lines(KRB5_REALM_UNKNOWN, {}) == Error::None);
+	CHECK(classify_lines(KRB5_KDC_UNREACH, {"[1] 1.1: TLS certificate error: unable to get local issuer certificate",
+	                                       "[1] 1.2: HTTPS error sending to https://proxy/KdcProxy"}) == Error::None);
+	CHECK(classify_lines(KRB5KDC_ERR_CLIENT_REVOKED,
+	                     {"[1] 1.1: Received error from KDC: -1765328366/Client's credentials have been revoked"}) == Error::None);
+	CHECK(classify_lines(KRB5KDC_ERR_NAME_EXP,
+	                     {kNeeded, kOffers, kSent, "[1] 1.4: Received error from KDC: -1765328382/Client's entry in database has expired"}) ==
+	      Error::None);
+	// ... unless the plugin's file really is missing: that is said whatever else went wrong.
+	const Failure missing = classify_failure(KRB5_KDC_UNREACH, {}, false);
+	CHECK(missing.error == Error::PkinitUnavailable && missing.detail.find("not installed") != std::string::npos);
 	// Unrelated and garbled lines change nothing.
 	ExchangeTrace t;
 	for (const std::string& l : {std::string("Preauth module pkinit ("), std::string("Preauth module pkinit (x) returned: y"),
@@ -491,8 +661,11 @@ TEST(marshalled_round_trips)
 TEST(marshalled_refusals)
 TEST(identity_good_forms)
 TEST(identity_refusals)
+TEST(identity_for_mit)
+TEST(identity_of_a_token_certificate)
 TEST(names_of_a_smartcard_certificate)
 TEST(certificate_refusals)
+TEST(certificate_ranks)
 TEST(classification)
 TEST(smartcard_requests)
 
@@ -503,7 +676,8 @@ int main()
 	    cmocka_unit_test(test_marshalled_refusals),       cmocka_unit_test(test_identity_good_forms),
 	    cmocka_unit_test(test_identity_refusals),         cmocka_unit_test(test_names_of_a_smartcard_certificate),
 	    cmocka_unit_test(test_certificate_refusals),      cmocka_unit_test(test_classification),
-	    cmocka_unit_test(test_smartcard_requests),
+	    cmocka_unit_test(test_smartcard_requests),        cmocka_unit_test(test_identity_for_mit),
+	    cmocka_unit_test(test_identity_of_a_token_certificate), cmocka_unit_test(test_certificate_ranks),
 	};
 	return cmocka_run_group_tests_name("pkinit_parsers", tests, nullptr, nullptr);
 }

@@ -433,6 +433,41 @@ lab_host_reaches_ipv4_loopback() {
 	getent ahosts "$1" 2>/dev/null | awk '{print $1}' | grep -qx '127.0.0.1'
 }
 
+# lab_localhost_ipv4 "$@" — call first thing in a script (before e2e_setup/lab_init) that connects
+# to LAB_HOST=localhost: where "localhost" resolves to ::1 (first or too), re-executes the script
+# (root only) in a private mount namespace (unshare -m) whose /etc/hosts is a copy of the real one
+# with every localhost line replaced by "127.0.0.1 localhost", so that Kerberos' TERMSRV/localhost
+# is still 127.0.0.1 there. The machine's /etc/hosts is never written. Returns 0 when nothing is
+# needed or inside the namespace; 1 (without re-executing) when it cannot be done: not root, no
+# unshare, or unshare -m not permitted (the caller then skips its localhost logins, as before).
+# LAB_FORCE_HOSTS_NS=1 re-executes even where localhost is already 127.0.0.1 only (to test this).
+lab_localhost_ipv4() {
+	if [ "${_LAB_IN_HOSTS_NS:-0}" = 1 ]; then
+		lab_localhost_is_ipv4_loopback && return 0
+		lab_log "localhost still does not resolve to 127.0.0.1 only inside the private namespace"
+		return 1
+	fi
+	lab_localhost_is_ipv4_loopback && [ "${LAB_FORCE_HOSTS_NS:-0}" != 1 ] && return 0
+	[ "$(id -u)" = 0 ] || { lab_log "localhost is not 127.0.0.1 only and a private /etc/hosts needs root"; return 1; }
+	command -v unshare >/dev/null 2>&1 || { lab_log "unshare (util-linux) missing"; return 1; }
+	unshare --mount --propagation private -- true 2>/dev/null || { lab_log "unshare -m is not permitted here"; return 1; }
+	local hosts
+	hosts=$(mktemp "${TMPDIR:-/tmp}/nlassp-hosts.XXXXXX") || return 1
+	{
+		printf '127.0.0.1\tlocalhost\n'
+		# Every other line as it was, with the name localhost taken off the lines that had it.
+		awk '/^[[:space:]]*#/ { print; next }
+			{ out = $1; n = 0
+			  for (i = 2; i <= NF; i++) if ($i != "localhost") { out = out " " $i; n++ }
+			  if (n > 0 || NF == 1) print out }' /etc/hosts 2>/dev/null
+	} >"$hosts"
+	chmod 644 "$hosts"
+	lab_log "localhost is not 127.0.0.1 only here: re-running in a private mount namespace with its own /etc/hosts"
+	# The bind mount keeps the file; its name is removed before the script runs again.
+	_LAB_IN_HOSTS_NS=1 exec unshare --mount --propagation private -- "$BASH" -c \
+		'mount --bind "$1" /etc/hosts && rm -f "$1" && shift && exec "$@"' lab-hosts "$hosts" "$BASH" "$0" "$@"
+}
+
 # lab_mask_secrets ARGS... — the arguments joined by blanks, with every password replaced by ***:
 # /p:, /gp:, and p: inside /gateway:... (FreeRDP's gateway credentials).
 lab_mask_secrets() {

@@ -3,7 +3,9 @@
 // gets MessageType KerbTicketLogon, the package's Flags, and both buffers malloc()ed so that free()
 // releases them (as nla.c does; ASan checks the pairing); a context that used NTLM, a server
 // context, a context not yet established and a package failure each give their status with both
-// pointers NULL; the A and W tables answer alike.
+// pointers NULL; the A and W tables answer alike. Asking too early, or asking a CREDSSP context
+// (which sends Remote Credential Guard credentials itself), also logs one line saying so (read
+// back through WLog's FILE appender).
 //
 // Test bodies only call bool helpers and assert (CMocka longjmps past C++ destructors).
 #include "sspi/fake_package.h"
@@ -13,9 +15,14 @@
 #include <winpr/secapi.h>
 #include <winpr/sspi.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 // clang-format off
 #include <stdarg.h>
@@ -142,6 +149,37 @@ bool kerberos_client(bool wide)
 	return ok;
 }
 
+std::string g_dir;
+
+// Lines of our log (since the start) containing `needle`.
+int log_lines(const char* needle)
+{
+	std::ifstream f(g_dir + "/wlog.txt");
+	std::string line;
+	int n = 0;
+	while (std::getline(f, line))
+		n += line.find("[com.nlassp.") != std::string::npos && line.find(needle) != std::string::npos ? 1 : 0;
+	return n;
+}
+
+// A CREDSSP context as the boundary sees it: package CREDSSP, established after one step.
+class FakeCredSsp final : public SecurityContext {
+public:
+	Error step(const StepInput&, StepOutput& out) override
+	{
+		out.token = {0x30, 0x00};
+		out.complete = done_ = true;
+		return Error::None;
+	}
+	[[nodiscard]] bool established() const noexcept override { return done_; }
+	[[nodiscard]] ContextFlags flags() const noexcept override { return 0; }
+	[[nodiscard]] PackageId package() const noexcept override { return PackageId::CredSsp; }
+	[[nodiscard]] Sizes sizes() const noexcept override { return {64, 0, 0, 0}; }
+
+private:
+	bool done_ = false;
+};
+
 bool refused(KERB_TICKET_LOGON& t)
 {
 	return !t.ServiceTicket && !t.TicketGrantingTicket && t.ServiceTicketLength == 0 && t.TicketGrantingTicketLength == 0;
@@ -159,9 +197,42 @@ bool refusals()
 	{
 		// A server context; a client context not yet established.
 		Pair p;
+		const int early = log_lines("SECPKG_CRED_ATTR_TICKET_LOGON before the context is established");
 		if (!open(p, "Kerberos", 1) || !query(p.s.ctx, false, SEC_E_UNSUPPORTED_FUNCTION, t) || !refused(t) ||
 		    !query(p.c.ctx, false, SEC_E_INVALID_HANDLE, t) || !refused(t))
 			return false;
+		if (log_lines("SECPKG_CRED_ATTR_TICKET_LOGON before the context is established") != early + 1) {
+			std::fprintf(stderr, "FAILED: no line for a ticket logon asked too early\n");
+			return false;
+		}
+	}
+	{
+		// A CREDSSP context, established: it sends Remote Credential Guard credentials itself.
+		Side c;
+		static char user[] = "alice", domain[] = "LAB.TEST", password[] = "";
+		SEC_WINNT_AUTH_IDENTITY_A id{};
+		id.User = reinterpret_cast<BYTE*>(user);
+		id.UserLength = 5;
+		id.Domain = reinterpret_cast<BYTE*>(domain);
+		id.DomainLength = 8;
+		id.Password = reinterpret_cast<BYTE*>(password);
+		id.Flags = SEC_WINNT_AUTH_IDENTITY_ANSI;
+		Bytes out;
+		const int said = log_lines("SECPKG_CRED_ATTR_TICKET_LOGON on a CREDSSP context");
+		const bool ok = expect("acquire CREDSSP", A()->AcquireCredentialsHandleA(nullptr, const_cast<char*>("CREDSSP"),
+		                                                                      SECPKG_CRED_OUTBOUND, nullptr, &id, nullptr,
+		                                                                      nullptr, &c.cred, nullptr),
+		                       SEC_E_OK) &&
+		                expect("ISC CREDSSP", step(c, true, {}, out), SEC_E_OK) &&
+		                query(c.ctx, false, SEC_E_UNSUPPORTED_FUNCTION, t) && refused(t) &&
+		                log_lines("SECPKG_CRED_ATTR_TICKET_LOGON on a CREDSSP context") == said + 1;
+		if (c.have_ctx)
+			(void)A()->DeleteSecurityContext(&c.ctx);
+		(void)A()->FreeCredentialsHandle(&c.cred);
+		if (!ok) {
+			std::fprintf(stderr, "FAILED: a CREDSSP context's ticket logon\n");
+			return false;
+		}
 	}
 	for (Error e : {Error::DelegationPolicy, Error::NoCredentials, Error::TargetUnknown}) {
 		g_fake.ticket_logon_error = e;
@@ -188,6 +259,10 @@ bool refusals()
 static int setup(void**)
 {
 	test::register_fake_packages();
+	sspi::registry().add(PackageId::CredSsp, [](Role, const CredentialPtr&, Error& err) -> ContextPtr {
+		err = Error::None;
+		return std::make_unique<FakeCredSsp>();
+	});
 	g_fake.ticket_logon_error = Error::None;
 	return 0;
 }
@@ -203,5 +278,16 @@ int main()
 	    cmocka_unit_test_setup(test_kerberos_client_w, setup),
 	    cmocka_unit_test_setup(test_refusals_leave_null_buffers, setup),
 	};
-	return cmocka_run_group_tests(tests, nullptr, nullptr);
+	char tmpl[] = "/tmp/nlassp-ticket-logon.XXXXXX";
+	if (!mkdtemp(tmpl))
+		return 1;
+	g_dir = tmpl;
+	setenv("WLOG_APPENDER", "FILE", 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_PATH", g_dir.c_str(), 1);
+	setenv("WLOG_FILEAPPENDER_OUTPUT_FILE_NAME", "wlog.txt", 1);
+	setenv("WLOG_LEVEL", "INFO", 1);
+	const int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
+	unlink((g_dir + "/wlog.txt").c_str());
+	rmdir(g_dir.c_str());
+	return rc;
 }
