@@ -7,23 +7,29 @@ namespace nlassp::failure {
 namespace {
 
 thread_local std::string t_reason;
+thread_local bool t_has_fix = false;
 thread_local unsigned t_guards = 0;
 
 } // namespace
 
-void record(std::string reason)
+void record(std::string reason, bool has_fix)
 {
 	t_reason = std::move(reason);
+	t_has_fix = has_fix;
 }
 
-std::string take()
+std::string take(bool* has_fix)
 {
+	if (has_fix)
+		*has_fix = t_has_fix;
+	t_has_fix = false;
 	return std::exchange(t_reason, std::string());
 }
 
 void clear() noexcept
 {
 	t_reason.clear();
+	t_has_fix = false;
 }
 
 bool is_refusal(Error e) noexcept

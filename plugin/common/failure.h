@@ -26,11 +26,14 @@ namespace nlassp::failure {
 [[nodiscard]] bool is_refusal(Error e) noexcept;
 
 // Replaces this thread's recorded reason ("no KDC for realm LAB (set the realm's kdc in
-// krb5.conf or pass /kerberos:kdc-url)"). Never pass a secret.
-void record(std::string reason);
+// krb5.conf or pass /kerberos:kdc-url)"). Never pass a secret. `has_fix`: a refusal whose
+// reason already says what to do (a KDC policy, not a wrong password), so the caller adds no
+// fix of its own.
+void record(std::string reason, bool has_fix = false);
 
-// Returns this thread's recorded reason (empty if none) and forgets it.
-[[nodiscard]] std::string take();
+// Returns this thread's recorded reason (empty if none) and forgets it; `has_fix` (if given)
+// receives what record() was told.
+[[nodiscard]] std::string take(bool* has_fix = nullptr);
 
 // Forgets this thread's recorded reason.
 void clear() noexcept;

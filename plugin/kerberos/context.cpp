@@ -162,7 +162,9 @@ void KerberosContext::log_failure(const char* what, Error e, const std::string& 
 	// the credentials. For a wrong password the caller gives the fix itself: it knows which logon
 	// (the gateway's or the server's) and where its credentials come from.
 	const bool refused = failure::is_refusal(e);
-	failure::record(*hint && e != Error::LogonDenied ? detail + "; " + hint : detail);
+	// A refusal with its own fix (a KDC policy) keeps it: the caller's wrong-password fix is not it.
+	const bool own_fix = e == Error::LogonDenied && !fix.empty();
+	failure::record(*hint && (e != Error::LogonDenied || own_fix) ? detail + "; " + hint : detail, own_fix);
 	// "Kerberos cannot work here": not an error of the login as a whole. Alone, one INFO line;
 	// under a caller that reports it (Negotiate trying Kerberos first), DEBUG only. A refusal
 	// under such a caller is DEBUG too: the caller's line is the one that names the logon.

@@ -322,9 +322,10 @@ Error KerberosContext::prefetch_service_ticket(const std::string& spn)
 	if (out)
 		krb5_free_creds(k, out);
 	if (code) {
-		if (Error e = explain_kdc_proxy_failure("logon", code); e != Error::None)
+		const std::string what = "logon to " + spn;
+		if (Error e = explain_kdc_proxy_failure(what.c_str(), code); e != Error::None)
 			return e;
-		return fail_service_ticket("logon to " + spn, code, gss::describe_krb5(k, code), gss::map_krb5(code));
+		return fail_service_ticket(what, code, gss::describe_krb5(k, code), gss::map_krb5(code));
 	}
 	return Error::None;
 }

@@ -122,7 +122,7 @@ private:
 	Error initiator_first(const StepInput& in, StepOutput& out);
 	Error set_up_mechanisms(const StepInput& in, Offer& offer);
 	bool set_up(const StepInput& in, const Mechanism& m, Bytes& optimistic, Error& e);
-	void report_refusal(PackageId id, Error e, const std::string& reason) const;
+	void report_refusal(PackageId id, Error e, const std::string& reason, bool has_fix) const;
 	Error initiator_next(const StepInput& in, StepOutput& out);
 	Error initiator_rejected(const StepInput& in, const SpnegoNegTokenResp& r);
 	Error check_reply(const SpnegoNegTokenResp& r, bool have_token);

@@ -74,14 +74,15 @@ Error NegotiateContext::set_up_mechanisms(const StepInput& in, Offer& offer)
 		Error e = Error::None;
 		if (set_up(in, m, offer.optimistic, e))
 			continue;
-		const std::string recorded = failure::take();
+		bool has_fix = false;
+		const std::string recorded = failure::take(&has_fix);
 		const std::string reason = recorded.empty() ? error_name(e) : recorded;
 		if (offer.first_error == Error::None)
 			offer.first_error = e;
 		if (exclusive_)
 			return fail(e);
 		if (!may_fall_back(e)) {
-			report_refusal(m.id, e, recorded);
+			report_refusal(m.id, e, recorded, has_fix);
 			return fail(e);
 		}
 		std::string& list = trying ? offer.passed_over : offer.not_offered;
@@ -126,12 +127,16 @@ bool NegotiateContext::set_up(const StepInput& in, const Mechanism& m, Bytes& op
 // The one line for a mechanism whose authority judged the credentials before anything was sent:
 // the mechanism logged its reason (`recorded`, may be empty) at DEBUG only (common/failure.h), and
 // it goes into this line, which names the logon (user and server) and what to check.
-void NegotiateContext::report_refusal(PackageId id, Error e, const std::string& recorded) const
+void NegotiateContext::report_refusal(PackageId id, Error e, const std::string& recorded, bool has_fix) const
 {
 	if (exclusive_ || !failure::is_refusal(e))
 		return;   // the mechanism logged it itself (no CallerReports guard, or not a refusal)
 	const std::string why = std::string(error_name(e)) + (recorded.empty() ? "" : ": " + recorded);
-	if (e == Error::LogonDenied || e == Error::PasswordExpired) {
+	if (has_fix) {
+		// The authority refused for a reason that is not the password, and the reason says the fix.
+		NLASSP_LOG(logger, Info, "Negotiate: %s refused the logon (%s); not trying another mechanism (the logon of %s to %s)",
+		           package_name(id), why.c_str(), logon_name(*cred_).c_str(), target_text(target_).c_str());
+	} else if (e == Error::LogonDenied || e == Error::PasswordExpired) {
 		// For a wrong password the fix depends on the logon; an expired password's is in the reason.
 		const std::string hint = e == Error::LogonDenied ? ": " + refusal_hint(target_) : std::string();
 		NLASSP_LOG(logger, Info,

@@ -609,14 +609,16 @@ static void kdc_stopped(void** s)
 	expect_line(fx, "Cannot contact any KDC for realm 'LAB.TEST'");
 }
 // A disabled account (MIT: -allow_tix): KDC_ERR_CLIENT_REVOKED before any pre-authentication,
-// STATUS_ACCOUNT_RESTRICTION and the account's line, as for a password logon.
+// SEC_E_LOGON_DENIED with ERROR_ACCOUNT_RESTRICTION as the last error (as Windows' SSPI returns
+// it) and the account's line, as for a password logon.
 static void disabled_account(void** s)
 {
 	auto* fx = static_cast<Fixture*>(*s);
 	assert_true(kdc_lab_kadmin(g_lab, "modprinc -allow_tix alice"));
 	g_alice_disabled = true;
 	configure_card(fx, M, W, user_files(), env("PKINIT_ANCHORS"), env("PKINIT_PIN"));
-	expect_refusal(fx, static_cast<SECURITY_STATUS>(0xC000006Eu) /* STATUS_ACCOUNT_RESTRICTION */, true);
+	expect_refusal(fx, SEC_E_LOGON_DENIED, true);
+	EXPECT_TRUE(fx, fx->result.failure_last_error == ERROR_ACCOUNT_RESTRICTION);
 	expect_line(fx, "the KDC refused alice@LAB.TEST");
 }
 
