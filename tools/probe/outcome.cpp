@@ -1,5 +1,7 @@
 #include "outcome.h"
 
+#include "common/failure.h"
+
 #include <cinttypes>
 #include <cstdio>
 
@@ -52,21 +54,6 @@ const char* describe(Error e, const credssp::Info& info)
 	}
 }
 
-bool is_refusal(Error e) noexcept
-{
-	switch (e) {
-	case Error::LogonDenied:
-	case Error::PasswordExpired:
-	case Error::AccountRevoked:
-	case Error::AccountDisabled:
-	case Error::AccountLockedOut:
-	case Error::AccountExpired:
-	case Error::InvalidLogonHours:
-	case Error::InvalidWorkstation: return true;
-	default: return false;
-	}
-}
-
 // "errorCode 0xC007052E, FreeRDP server: ERROR_LOGON_FAILURE"; empty when the server sent none.
 std::string error_code_text(uint32_t code)
 {
@@ -91,7 +78,7 @@ Verdict judge(const Ending& e)
 		v.reason = describe(e.error, e.info);
 		return v;
 	}
-	v.refused = is_refusal(e.error);
+	v.refused = failure::is_refusal(e.error);
 	if (e.error == Error::Unsupported && e.info.peer_version && e.info.peer_version < e.min_version) {
 		v.reason = "the server speaks CredSSP version " + std::to_string(e.info.peer_version) +
 		           (e.info.peer_version < credssp::kDefaultMinVersion
