@@ -412,19 +412,10 @@ void print_json(const Options& o, const std::string& module, const std::vector<S
 	std::printf("]}\n");
 }
 
-} // namespace
-
-int main(int argc, char** argv)
+// The KDC (when asked for) and the scenario list; 0 when the run can go on, else main's exit
+// status. KRB5_CONFIG / KRB5CCNAME are set here, before anything uses krb5.
+int set_up_kdc(Options& o)
 {
-	Options o;
-	if (!parse(argc, argv, o)) {
-		usage(argv[0]);
-		return 2;
-	}
-	// WinPR logs every refused or odd step at WARN/ERROR; a benchmark wants none of it.
-	setenv("WLOG_LEVEL", "OFF", 0);
-
-	// The KDC first: KRB5_CONFIG / KRB5CCNAME must be set before anything uses krb5.
 	std::string why;
 	if (!o.kdc_dir.empty()) {
 		g_have_kdc = kdc_lab_attach(g_lab, o.kdc_dir, &why);
@@ -448,6 +439,52 @@ int main(int argc, char** argv)
 			             p.c_str());
 			return 2;
 		}
+	return 0;
+}
+
+// Every scenario of `o`, each with its own KRB5_CONFIG (restored after it) and ccache; false
+// when kinit failed.
+bool run_scenarios(const Options& o, const Implementation (&impls)[2], const std::string& sam,
+                   const std::string& nokdc_conf, std::vector<ScenarioReport>& reports)
+{
+	for (const std::string& p : o.packages) {
+		ScenarioReport rep;
+		rep.scenario = scenario_for(p, nokdc_conf);
+		const char* saved = std::getenv("KRB5_CONFIG");
+		const std::string saved_conf = saved ? saved : "";
+		if (!rep.scenario.krb5_config.empty())
+			setenv("KRB5_CONFIG", rep.scenario.krb5_config.c_str(), 1);
+		if (rep.scenario.ccache && !kdc_lab_kinit(g_lab, g_lab.default_ccache())) {
+			std::fprintf(stderr, "nlassp-bench: kinit failed\n");
+			return false;
+		}
+		run_scenario(o, impls, sam, rep);
+		if (rep.scenario.ccache)
+			kdc_lab_remove_ccache(g_lab.default_ccache());
+		if (!rep.scenario.krb5_config.empty()) {
+			if (saved)
+				setenv("KRB5_CONFIG", saved_conf.c_str(), 1);
+			else
+				unsetenv("KRB5_CONFIG");
+		}
+		reports.push_back(rep);
+	}
+	return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+	Options o;
+	if (!parse(argc, argv, o)) {
+		usage(argv[0]);
+		return 2;
+	}
+	// WinPR logs every refused or odd step at WARN/ERROR; a benchmark wants none of it.
+	setenv("WLOG_LEVEL", "OFF", 0);
+	if (const int rc = set_up_kdc(o); rc != 0)
+		return rc;
 
 	char dir[] = "/tmp/nlassp-bench-XXXXXX";
 	if (!mkdtemp(dir)) {
@@ -467,6 +504,7 @@ int main(int argc, char** argv)
 		conf << "[libdefaults]\n";
 	}
 
+	std::string why;
 	SecurityFunctionTableA* ours = module_table(&why);
 	if (!ours) {
 		std::fprintf(stderr, "nlassp-bench: cannot load the module: %s\n", why.c_str());
@@ -488,30 +526,10 @@ int main(int argc, char** argv)
 	}
 
 	std::vector<ScenarioReport> reports;
-	for (const std::string& p : o.packages) {
-		ScenarioReport rep;
-		rep.scenario = scenario_for(p, nokdc_conf);
-		const char* saved = std::getenv("KRB5_CONFIG");
-		const std::string saved_conf = saved ? saved : "";
-		if (!rep.scenario.krb5_config.empty())
-			setenv("KRB5_CONFIG", rep.scenario.krb5_config.c_str(), 1);
-		if (rep.scenario.ccache && !kdc_lab_kinit(g_lab, g_lab.default_ccache())) {
-			std::fprintf(stderr, "nlassp-bench: kinit failed\n");
-			cleanup();
-			return 1;
-		}
-		run_scenario(o, impls, sam, rep);
-		if (rep.scenario.ccache)
-			kdc_lab_remove_ccache(g_lab.default_ccache());
-		if (!rep.scenario.krb5_config.empty()) {
-			if (saved)
-				setenv("KRB5_CONFIG", saved_conf.c_str(), 1);
-			else
-				unsetenv("KRB5_CONFIG");
-		}
-		reports.push_back(rep);
-	}
+	const bool ran = run_scenarios(o, impls, sam, nokdc_conf, reports);
 	cleanup();
+	if (!ran)
+		return 1;
 
 	if (o.json)
 		print_json(o, module_path(), reports);

@@ -100,81 +100,86 @@ bool parse_uint(const char* s, uint32_t lo, uint32_t hi, uint32_t& out)
 	return true;
 }
 
-int parse_args(int argc, char** argv, Args& a)
+// A switch without a value; false when `o` is not one.
+bool parse_switch(const std::string& o, Args& a)
 {
-	for (int i = 1; i < argc; ++i) {
-		std::string o = argv[i];
-		auto value = [&](const char*& v) {
-			if (i + 1 >= argc)
-				return false;
-			v = argv[++i];
-			return true;
-		};
-		const char* v = nullptr;
-		uint32_t n = 0;
-		if (o == "--help" || o == "-h") {
-			usage(stdout);
-			std::exit(0);
-		} else if (o == "--json") {
-			a.json = true;
-		} else if (o == "--verify") {
-			a.verify = true;
-		} else if (o == "--tolerate-freerdp-echo-bug") {
-			a.tolerate = true;
-		} else if (o == "--no-delegate") {
-			a.delegation = probe::Delegation::Never;
-		} else if (o == "--delegate") {
-			a.delegation = probe::Delegation::Always;
-		} else if (o == "--remote-guard") {
-			a.remote_guard = true;
-		} else if (o == "--remote-guard-freerdp-compat") {
-			a.remote_guard = a.remote_guard_compat = true;
-		} else if (o == "--restricted-admin") {
-			a.restricted_admin = true;
-			a.delegation = probe::Delegation::Never;
-		} else if (o == "--version") {
-			a.show_version = true;
-		} else if (o == "--user" && value(v)) {
-			a.user = v;
-		} else if (o == "--domain" && value(v)) {
-			a.domain = v;
-		} else if (o == "--password" && value(v)) {
-			a.password = v;
-		} else if (o == "--ccache" && value(v)) {
-			a.ccache = v;
-		} else if (o == "--auth-pkg-list" && value(v)) {
-			a.package_list = v;
-		} else if (o == "--module" && value(v)) {
-			a.module = v;
-		} else if (o == "--target" && value(v)) {
-			a.target = v;
-		} else if (o == "--credssp-version" && value(v) && parse_uint(v, 2, 6, n)) {
-			a.max_version = n;
-		} else if (o == "--min-credssp-version" && value(v) && parse_uint(v, 2, 6, n)) {
-			a.min_version = n;
-		} else if (o == "--timeout" && value(v) && parse_uint(v, 1, 3600, n)) {
-			a.timeout = static_cast<int>(n);
-		} else if (!o.empty() && o[0] != '-' && a.host.empty()) {
-			const size_t colon = o.rfind(':');
-			if (o.front() == '[') { // [v6]:port
-				const size_t close = o.find(']');
-				if (close == std::string::npos)
-					return 64;
-				a.host = o.substr(1, close - 1);
-				if (close + 1 < o.size() && o[close + 1] == ':')
-					a.port = o.substr(close + 2);
-			} else if (colon != std::string::npos && o.find(':') == colon) {
-				a.host = o.substr(0, colon);
-				a.port = o.substr(colon + 1);
-			} else {
-				a.host = o;
-			}
-		} else {
-			std::fprintf(stderr, "nlassp-probe: bad argument '%s'\n", o.c_str());
-			usage(stderr);
-			return 64;
-		}
+	if (o == "--json")
+		a.json = true;
+	else if (o == "--verify")
+		a.verify = true;
+	else if (o == "--tolerate-freerdp-echo-bug")
+		a.tolerate = true;
+	else if (o == "--no-delegate")
+		a.delegation = probe::Delegation::Never;
+	else if (o == "--delegate")
+		a.delegation = probe::Delegation::Always;
+	else if (o == "--remote-guard")
+		a.remote_guard = true;
+	else if (o == "--remote-guard-freerdp-compat")
+		a.remote_guard = a.remote_guard_compat = true;
+	else if (o == "--restricted-admin") {
+		a.restricted_admin = true;
+		a.delegation = probe::Delegation::Never;
+	} else if (o == "--version")
+		a.show_version = true;
+	else
+		return false;
+	return true;
+}
+
+// An option with its value `v`; false when `o` is not one or `v` is out of range.
+bool parse_option(const std::string& o, const char* v, Args& a)
+{
+	uint32_t n = 0;
+	if (o == "--user")
+		a.user = v;
+	else if (o == "--domain")
+		a.domain = v;
+	else if (o == "--password")
+		a.password = v;
+	else if (o == "--ccache")
+		a.ccache = v;
+	else if (o == "--auth-pkg-list")
+		a.package_list = v;
+	else if (o == "--module")
+		a.module = v;
+	else if (o == "--target")
+		a.target = v;
+	else if (o == "--credssp-version" && parse_uint(v, 2, 6, n))
+		a.max_version = n;
+	else if (o == "--min-credssp-version" && parse_uint(v, 2, 6, n))
+		a.min_version = n;
+	else if (o == "--timeout" && parse_uint(v, 1, 3600, n))
+		a.timeout = static_cast<int>(n);
+	else
+		return false;
+	return true;
+}
+
+// HOST, HOST:PORT or [V6]:PORT; false when malformed.
+bool parse_host(const std::string& o, Args& a)
+{
+	const size_t colon = o.rfind(':');
+	if (o.front() == '[') { // [v6]:port
+		const size_t close = o.find(']');
+		if (close == std::string::npos)
+			return false;
+		a.host = o.substr(1, close - 1);
+		if (close + 1 < o.size() && o[close + 1] == ':')
+			a.port = o.substr(close + 2);
+	} else if (colon != std::string::npos && o.find(':') == colon) {
+		a.host = o.substr(0, colon);
+		a.port = o.substr(colon + 1);
+	} else {
+		a.host = o;
 	}
+	return true;
+}
+
+// What follows from the arguments together: checks, the password from the environment, the
+// domain from DOMAIN\user or user@domain, the default target. 0, or 64 for a usage error.
+int finish_args(Args& a)
+{
 	if (a.host.empty() && !a.show_version) {
 		usage(stderr);
 		return 64;
@@ -207,6 +212,32 @@ int parse_args(int argc, char** argv, Args& a)
 	if (a.target.empty())
 		a.target = "TERMSRV/" + a.host;
 	return 0;
+}
+
+int parse_args(int argc, char** argv, Args& a)
+{
+	for (int i = 1; i < argc; ++i) {
+		const std::string o = argv[i];
+		if (o == "--help" || o == "-h") {
+			usage(stdout);
+			std::exit(0);
+		}
+		if (parse_switch(o, a))
+			continue;
+		if (i + 1 < argc && parse_option(o, argv[i + 1], a)) {
+			++i;
+			continue;
+		}
+		if (!o.empty() && o[0] != '-' && a.host.empty()) {
+			if (!parse_host(o, a))
+				return 64;
+			continue;
+		}
+		std::fprintf(stderr, "nlassp-probe: bad argument '%s'\n", o.c_str());
+		usage(stderr);
+		return 64;
+	}
+	return finish_args(a);
 }
 
 using Clock = std::chrono::steady_clock;
