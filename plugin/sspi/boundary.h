@@ -8,6 +8,7 @@
 #pragma once
 
 #include "common/package.h"
+#include "sspi/buffers.h"
 #include "sspi/handles.h"
 
 #include <winpr/sspi.h>
@@ -20,6 +21,40 @@ namespace nlassp::sspi {
 
 // Which table an entry belongs to: A (UTF-8 strings) or W (UTF-16).
 enum class Charset { A, W };
+
+// ---- what the caller frees with FreeContextBuffer, in the table's charset --------------------
+
+// SecPkgInfoA or SecPkgInfoW for `ids`; nullptr without memory.
+template <Charset CS>
+void* alloc_package_info(std::span<const PackageId> ids) noexcept
+{
+	if constexpr (CS == Charset::A)
+		return alloc_package_info_a(ids);
+	else
+		return alloc_package_info_w(ids);
+}
+
+// One package's SecPkgInfo into `*slot`.
+template <Charset CS>
+SECURITY_STATUS put_package_info(PackageId id, void** slot) noexcept
+{
+	const PackageId ids[] = {id};
+	void* info = alloc_package_info<CS>(ids);
+	if (!info)
+		return SEC_E_INSUFFICIENT_MEMORY;
+	*slot = info;
+	return SEC_E_OK;
+}
+
+// A name as UTF-8 (A) or UTF-16 (W); nullptr without memory.
+template <Charset CS>
+void* alloc_name(std::u16string_view s) noexcept
+{
+	if constexpr (CS == Charset::A)
+		return alloc_utf8(s);
+	else
+		return alloc_utf16(s);
+}
 
 // ---- SecBufferDesc helpers --------------------------------------------------------------------
 

@@ -228,21 +228,6 @@ SECURITY_STATUS finish_step(const StepCall& c, const std::shared_ptr<ContextEntr
 
 // ---- context attributes -----------------------------------------------------------------------
 
-template <Charset CS>
-SECURITY_STATUS put_package_info(PackageId id, void** slot)
-{
-	const PackageId ids[] = {id};
-	void* info = nullptr;
-	if constexpr (CS == Charset::A)
-		info = alloc_package_info_a(ids);
-	else
-		info = alloc_package_info_w(ids);
-	if (!info)
-		return SEC_E_INSUFFICIENT_MEMORY;
-	*slot = info;
-	return SEC_E_OK;
-}
-
 // Copies a UTF-8 string into a fixed char[257] of SecPkgContext_AuthIdentity. A name that does
 // not fit, or that a C reader would cut at a NUL, is refused rather than truncated: a server
 // authorizes on it.
@@ -298,11 +283,7 @@ SECURITY_STATUS query_names(const SecurityContext& ctx, void* pBuffer)
 		return SEC_E_INTERNAL_ERROR;
 	}
 	const auto name = qualified_name(n.domain, n.user);
-	void* s = nullptr;
-	if constexpr (CS == Charset::A)
-		s = alloc_utf8(name);
-	else
-		s = alloc_utf16(name);
+	void* s = alloc_name<CS>(name);
 	if (!s)
 		return SEC_E_INSUFFICIENT_MEMORY;
 	// SecPkgContext_NamesA/W: a single pointer.

@@ -100,11 +100,7 @@ SECURITY_STATUS enumerate_packages(ULONG* pcPackages, void** ppPackageInfo)
 	if (!pcPackages || !ppPackageInfo)
 		return SEC_E_INVALID_PARAMETER;
 	const auto ids = registry().ids();
-	void* info = nullptr;
-	if constexpr (CS == Charset::A)
-		info = alloc_package_info_a(ids);
-	else
-		info = alloc_package_info_w(ids);
+	void* info = alloc_package_info<CS>(ids);
 	if (!info)
 		return SEC_E_INSUFFICIENT_MEMORY;
 	*pcPackages = static_cast<ULONG>(ids.size());
@@ -123,16 +119,7 @@ SECURITY_STATUS query_package_info(const void* name, void** ppPackageInfo)
 	const auto id = find_package(n);
 	if (!id)
 		return SEC_E_SECPKG_NOT_FOUND;
-	const PackageId ids[] = {*id};
-	void* info = nullptr;
-	if constexpr (CS == Charset::A)
-		info = alloc_package_info_a(ids);
-	else
-		info = alloc_package_info_w(ids);
-	if (!info)
-		return SEC_E_INSUFFICIENT_MEMORY;
-	*ppPackageInfo = info;
-	return SEC_E_OK;
+	return put_package_info<CS>(*id, ppPackageInfo);
 }
 
 // ---- credentials ----------------------------------------------------------------------------

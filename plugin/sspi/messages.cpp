@@ -71,16 +71,27 @@ SECURITY_STATUS put_token(SecBuffer& token, const Bytes& produced)
 	return SEC_E_OK;
 }
 
-} // namespace
-
-SECURITY_STATUS make_signature(PCtxtHandle h, PSecBufferDesc msg)
+// The established context behind `h` and the message of `d` (sealed parts unless `sign_only`),
+// handed to `fn(ContextEntry&, Message&)`; the statuses of a bad handle, an unestablished
+// context or a malformed message otherwise.
+template <typename F>
+SECURITY_STATUS with_message(PCtxtHandle h, PSecBufferDesc d, bool sign_only, F&& fn)
 {
 	return with_context(h, [&](ContextEntry& e) -> SECURITY_STATUS {
 		if (!e.ctx->established())
 			return to_status(Error::NotEstablished);
 		Message m;
-		if (const SECURITY_STATUS s = parse_message(msg, false, m); s != SEC_E_OK)
+		if (const SECURITY_STATUS s = parse_message(d, sign_only, m); s != SEC_E_OK)
 			return s;
+		return fn(e, m);
+	});
+}
+
+} // namespace
+
+SECURITY_STATUS make_signature(PCtxtHandle h, PSecBufferDesc msg)
+{
+	return with_message(h, msg, false, [&](ContextEntry& e, Message& m) -> SECURITY_STATUS {
 		if (e.ctx->sizes().max_signature > m.token->cbBuffer)
 			return SEC_E_BUFFER_TOO_SMALL;
 		Bytes sig;
@@ -93,12 +104,7 @@ SECURITY_STATUS make_signature(PCtxtHandle h, PSecBufferDesc msg)
 
 SECURITY_STATUS verify_signature(PCtxtHandle h, PSecBufferDesc msg, PULONG pfQOP)
 {
-	return with_context(h, [&](ContextEntry& e) -> SECURITY_STATUS {
-		if (!e.ctx->established())
-			return to_status(Error::NotEstablished);
-		Message m;
-		if (const SECURITY_STATUS s = parse_message(msg, false, m); s != SEC_E_OK)
-			return s;
+	return with_message(h, msg, false, [&](ContextEntry& e, Message& m) -> SECURITY_STATUS {
 		const Error err = e.ctx->verify(m.parts, buffer_bytes(*m.token));
 		if (err != Error::None)
 			return to_status(err);
@@ -136,12 +142,7 @@ SECURITY_STATUS encrypt_message(PCtxtHandle h, ULONG fQOP, PSecBufferDesc msg)
 
 SECURITY_STATUS decrypt_message(PCtxtHandle h, PSecBufferDesc msg, PULONG pfQOP)
 {
-	return with_context(h, [&](ContextEntry& e) -> SECURITY_STATUS {
-		if (!e.ctx->established())
-			return to_status(Error::NotEstablished);
-		Message m;
-		if (const SECURITY_STATUS s = parse_message(msg, false, m); s != SEC_E_OK)
-			return s;
+	return with_message(h, msg, false, [&](ContextEntry& e, Message& m) -> SECURITY_STATUS {
 		const Error err = e.ctx->decrypt(m.parts, buffer_bytes(*m.token));
 		if (err != Error::None)
 			return to_status(err);
